@@ -1,0 +1,5 @@
+"""``python -m thb_search``."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,322 @@
+"""The ``thb-search`` command: a thin layer over the library.
+
+Each command parses its options, calls one library function and renders the
+result through :mod:`thb_search.output`.  Data goes to stdout; notices,
+progress and summaries to stderr.  Exit codes: 0 success (zero hits
+included), 1 runtime error, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from . import __version__
+from .errors import InvalidFilterError, QuerySyntaxError, ThbSearchError
+from .indexing import DEFAULT_WAIT
+from .locations import CORPUS_ENV, INDEX_ENV, locate
+from .output import FORMATS
+
+F = TypeVar("F", bound=Callable[..., Any])
+SORTS = ("relevance", "date", "title")
+
+
+def _notify(message: str) -> None:
+    click.echo(message[0].upper() + message[1:] + ".", err=True)
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+def handle_errors(func: F) -> F:
+    """Turn library errors into one-line ``Error: ...`` messages and exit codes."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (QuerySyntaxError, InvalidFilterError) as exc:
+            _fail(str(exc), 2)
+        except ThbSearchError as exc:
+            _fail(str(exc), 1)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def location_options(func: F) -> F:
+    func = click.option(
+        "--corpus", "corpus", metavar="DIR", envvar=CORPUS_ENV, show_envvar=True,
+        help="Catalogue folder [default: ./corpus, else the bundled catalogue].")(func)
+    func = click.option(
+        "--index", "index", metavar="DIR", envvar=INDEX_ENV, show_envvar=True,
+        help="Index folder [default: ./index beside ./corpus, else a per-user folder].")(func)
+    return func
+
+
+def format_options(func: F) -> F:
+    func = click.option("--json", "as_json", is_flag=True,
+                        help="Same as --format json.")(func)
+    func = click.option("--format", "fmt", type=click.Choice(FORMATS), default="text",
+                        show_default=True, help="Output format.")(func)
+    return func
+
+
+def _color() -> bool:
+    from .output import use_color
+
+    return use_color(sys.stdout)
+
+
+def _emit(text: str) -> None:
+    click.echo(text, nl=False, color=_color())
+
+
+def _open_catalogue(corpus: str | None, index: str | None) -> Any:
+    from .searching import Catalogue
+
+    loc = locate(corpus, index)
+    return Catalogue(loc.index, corpus=[loc.corpus], notify=_notify)
+
+
+class DefaultGroup(click.Group):
+    """A group whose first argument, when not a command, is a search query."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in (
+                "--help", "-h", "--version"):
+            args = ["search", *args]
+        return super().parse_args(ctx, args)
+
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(cls=DefaultGroup, invoke_without_command=True, context_settings=CONTEXT)
+@click.version_option(__version__, prog_name="thb-search")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Search publications on combating trafficking in human beings.
+
+    \b
+      thb-search "forced labour supply chains"
+      thb-search "national referral mechanisms" --office ODIHR --json
+      thb-search --theme "Rule of law"          (browse, newest first)
+      thb-search add new-publications.jsonl     (copy into corpus/, index)
+
+    A first argument that is not a command is a query: `thb-search QUERY` is
+    `thb-search search QUERY`.
+    """
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("query", nargs=-1)
+@click.option("--office", multiple=True, metavar="NAME",
+              help="Only this office (repeatable; exact name, a unique part, or an acronym "
+                   "such as ODIHR).")
+@click.option("--theme", multiple=True, metavar="NAME", help="Only this theme (repeatable).")
+@click.option("--type", "type_", multiple=True, metavar="NAME",
+              help="Only this content type (repeatable).")
+@click.option("--year", multiple=True, metavar="YEAR",
+              help="Only this year or range, e.g. 2021 or 2019-2021 (repeatable).")
+@click.option("--since", metavar="DATE", help="Published on or after DATE (2021, 2021-06, "
+                                              "2021-06-30).")
+@click.option("--until", metavar="DATE", help="Published on or before DATE.")
+@click.option("--sort", type=click.Choice(SORTS),
+              help="Order [default: relevance with a query, date (newest first) without].")
+@click.option("--limit", type=click.IntRange(1, 10000), default=10, show_default=True,
+              help="Hits per page.")
+@click.option("--page", type=click.IntRange(1), default=1, show_default=True,
+              help="Page of hits to show.")
+@click.option("--match", type=click.Choice(["all", "any"]), default="all", show_default=True,
+              help="all: every word must match (falls back to partial matches when none "
+                   "does); any: rank every publication containing any word.")
+@click.option("--explain", is_flag=True,
+              help="Show which query words matched in which fields, expansions and scores.")
+@format_options
+@location_options
+@handle_errors
+def search(query: tuple[str, ...], office: tuple[str, ...], theme: tuple[str, ...],
+           type_: tuple[str, ...], year: tuple[str, ...], since: str | None, until: str | None,
+           sort: str | None, limit: int, page: int, match: str, explain: bool, fmt: str,
+           as_json: bool, corpus: str | None, index: str | None) -> None:
+    """Search the catalogue: ranked hits, then facet counts.
+
+    \b
+    QUERY words must all match, in title or summary, stemmed, British and
+    American spellings alike. Query syntax:
+      "exact phrase"   AND  OR  NOT  -word   (group)
+      title:  summary:  office:  theme:  type:  year:2019-2021
+      traffick*   labr~   (wildcard, fuzzy)
+    Acronyms expand: THB, NRM, ODIHR, OSCE, CTHB/OSR.
+    With no QUERY, browse (newest first).
+    """
+    from .output import render_search, search_messages, search_summary
+
+    fmt = "json" if as_json else fmt
+    with _open_catalogue(corpus, index) as catalogue:
+        result = catalogue.search(
+            " ".join(query), office=office, theme=theme, type=type_, year=year, since=since,
+            until=until, sort=sort, limit=limit, page=page, match=match, explain=explain)
+    for line in search_messages(result):
+        click.echo(line, err=True)
+    _emit(render_search(result, fmt, color=_color()))
+    if fmt == "text":
+        click.echo(search_summary(result), err=True)
+
+
+@cli.command("index", context_settings=CONTEXT)
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.option("--rebuild", is_flag=True,
+              help="Build from scratch into a new folder, swapped in when complete.")
+@click.option("--skip-invalid", is_flag=True,
+              help="Index the readable records and list the unreadable ones (default: stop "
+                   "and leave the index as it was).")
+@click.option("--wait", type=click.FloatRange(0), default=DEFAULT_WAIT, show_default=True,
+              metavar="SECONDS", help="How long to wait for another process writing the index.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@location_options
+@handle_errors
+def index_cmd(paths: tuple[str, ...], rebuild: bool, skip_invalid: bool, wait: float,
+              as_json: bool, corpus: str | None, index: str | None) -> None:
+    """Bring the index in line with the catalogue.
+
+    Indexes corpus/ (or the given files and folders, and only those): adds new
+    publications, updates changed ones, removes those whose file is gone,
+    leaves the rest alone, and reports the counts.
+    """
+    from .indexing import sync
+    from .output import render_index_report, to_json
+
+    loc = locate(corpus, index)
+    with _progress() as progress:
+        report = sync(loc.index, list(paths) or [loc.corpus], rebuild=rebuild,
+                      skip_invalid=skip_invalid, wait=wait, notify=_notify, progress=progress)
+    if as_json:
+        click.echo(to_json(report.to_dict()))
+    click.echo(render_index_report(report), err=True, nl=False)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--skip-invalid", is_flag=True,
+              help="Add the files even if some records are unreadable (they are listed).")
+@click.option("--wait", type=click.FloatRange(0), default=DEFAULT_WAIT, show_default=True,
+              metavar="SECONDS", help="How long to wait for another process writing the index.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@location_options
+@handle_errors
+def add(files: tuple[str, ...], skip_invalid: bool, wait: float, as_json: bool,
+        corpus: str | None, index: str | None) -> None:
+    """Add catalogue files (.txt listing, .jsonl, .csv) and index them.
+
+    The files are validated, copied into corpus/ (so a rebuild loses nothing),
+    then indexed incrementally. Adding the same file twice changes nothing.
+    """
+    from .indexing import add_files
+    from .output import render_index_report, to_json
+
+    loc = locate(corpus, index)
+    with _progress() as progress:
+        report = add_files(loc.corpus, loc.index, list(files), skip_invalid=skip_invalid,
+                           wait=wait, notify=_notify, progress=progress)
+    if as_json:
+        click.echo(to_json(report.to_dict()))
+    for src, dest in report.copied:
+        click.echo(f"Copied {src} to {dest}", err=True)
+    for src, twin in report.present:
+        if src == twin:
+            click.echo(f"{src} is already in the catalogue folder", err=True)
+        else:
+            click.echo(f"{src} is already in the catalogue as {twin}; not copied", err=True)
+    click.echo(render_index_report(report.index), err=True, nl=False)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("id")
+@format_options
+@location_options
+@handle_errors
+def show(id: str, fmt: str, as_json: bool, corpus: str | None, index: str | None) -> None:
+    """Print one whole publication (ID, or a unique start of it)."""
+    from .output import render_publication
+
+    with _open_catalogue(corpus, index) as catalogue:
+        pub = catalogue.get(id)
+    _emit(render_publication(pub, "json" if as_json else fmt, color=_color()))
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("id")
+@click.option("--limit", type=click.IntRange(1, 10000), default=10, show_default=True)
+@click.option("--page", type=click.IntRange(1), default=1, show_default=True)
+@format_options
+@location_options
+@handle_errors
+def similar(id: str, limit: int, page: int, fmt: str, as_json: bool, corpus: str | None,
+            index: str | None) -> None:
+    """List the publications most like publication ID."""
+    from .output import render_search, search_messages, search_summary
+
+    fmt = "json" if as_json else fmt
+    with _open_catalogue(corpus, index) as catalogue:
+        result = catalogue.similar(id, limit=limit, page=page)
+    for line in search_messages(result):
+        click.echo(line, err=True)
+    _emit(render_search(result, fmt, color=_color()))
+    if fmt == "text":
+        click.echo(search_summary(result), err=True)
+
+
+@cli.command(context_settings=CONTEXT)
+@format_options
+@location_options
+@handle_errors
+def facets(fmt: str, as_json: bool, corpus: str | None, index: str | None) -> None:
+    """Print every office, theme, type and year of the catalogue with its count."""
+    from .output import render_facets
+
+    with _open_catalogue(corpus, index) as catalogue:
+        counts = catalogue.facets()
+    _emit(render_facets(counts, "json" if as_json else fmt))
+
+
+class _progress:
+    """A progress bar on stderr for long runs on a terminal (else nothing)."""
+
+    def __enter__(self) -> Callable[[int, int], None] | None:
+        self.bar: Any = None
+        if not sys.stderr.isatty():
+            return None
+        return self.update
+
+    def update(self, done: int, total: int) -> None:
+        if total < 2000:
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label="Indexing", file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.bar.pos)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
+def main() -> None:
+    """Entry point of the ``thb-search`` script."""
+    try:
+        cli(prog_name="thb-search")
+    except BrokenPipeError:  # `thb-search ... | head`
+        sys.stderr.close()
+        sys.exit(0)

@@ -1,0 +1,76 @@
+"""The one exception hierarchy of thb-search.
+
+The library never prints: it raises these, and the CLI turns each into a
+one-line ``Error: ...`` message (the web layer into an HTTP status).
+"""
+
+from __future__ import annotations
+
+
+class ThbSearchError(Exception):
+    """Base class of every foreseeable thb-search failure."""
+
+
+class CorpusFormatError(ThbSearchError):
+    """A record of a catalogue file cannot be read.
+
+    ``path`` and ``line`` say where; ``problem`` says what is wrong and how to
+    fix it.  ``str(err)`` is ``"path:line: problem"``.
+    """
+
+    def __init__(self, path: str, line: int | None, problem: str) -> None:
+        self.path = str(path)
+        self.line = line
+        self.problem = problem
+        where = f"{self.path}:{line}" if line else self.path
+        super().__init__(f"{where}: {problem}")
+
+
+class CorpusErrors(ThbSearchError):
+    """Several records could not be read; ``errors`` lists every one."""
+
+    def __init__(self, errors: list[CorpusFormatError]) -> None:
+        self.errors = list(errors)
+        first = self.errors[0]
+        more = len(self.errors) - 1
+        tail = (
+            f" (and {more} more problem{'s' if more > 1 else ''}; fix them, "
+            "or pass --skip-invalid to index the rest)"
+            if more
+            else ""
+        )
+        super().__init__(f"{first}{tail}")
+
+
+class CorpusNotFoundError(ThbSearchError):
+    """A catalogue file or folder does not exist or holds no catalogue files."""
+
+
+class QuerySyntaxError(ThbSearchError):
+    """The query string cannot be parsed."""
+
+
+class InvalidFilterError(ThbSearchError):
+    """A filter value cannot be understood (a usage error: exit code 2)."""
+
+
+class UnknownFilterValueError(InvalidFilterError):
+    """A filter names a facet value the index does not hold, or several."""
+
+    def __init__(self, facet: str, value: str, message: str, candidates: list[str]) -> None:
+        self.facet = facet
+        self.value = value
+        self.candidates = list(candidates)
+        super().__init__(message)
+
+
+class IndexNotFoundError(ThbSearchError):
+    """There is no index where one was expected."""
+
+
+class IndexLockedError(ThbSearchError):
+    """Another process kept the index locked for longer than we may wait."""
+
+
+class RecordNotFoundError(ThbSearchError):
+    """No publication has the given id."""

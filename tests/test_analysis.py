@@ -1,0 +1,121 @@
+"""The analysis chain: golden token lists for every rule."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from thb_search.analysis import (
+    PROTECTED,
+    STOPWORDS,
+    american,
+    analyze,
+    analyze_pieces,
+    query_terms,
+    vocabulary_words,
+)
+
+
+def test_golden_title() -> None:
+    assert analyze("Three Action Areas for Parliaments to Combat Trafficking in Human Beings") == [
+        "three", "action", "area", "parliament", "combat", "traffick", "human", "be"]
+
+
+def test_lowercase_and_stopwords() -> None:
+    assert analyze("The Rights OF the Victims") == ["right", "victim"]
+    assert "the" in STOPWORDS and "of" in STOPWORDS
+
+
+def test_accents_folded() -> None:
+    assert analyze("Dačić") == analyze("Dacic") == ["dacic"]
+    assert analyze("Straße Øresund Łódź") == ["strass", "oresund", "lodz"]
+
+
+def test_curly_quotes_and_possessives() -> None:
+    assert analyze("OSCE’s victims’ ‘own’") == ["osc", "victim", "own"]
+    assert analyze("OSCE's") == analyze("OSCE’s")
+
+
+def test_dashes_normalised() -> None:
+    # An en dash between spaces separates words; inside a word it is a hyphen.
+    assert analyze("crimes – human trafficking") == ["crime", "human", "traffick"]
+    assert analyze("co–operation") == analyze("co-operation")
+
+
+def test_hyphenated_words_yield_parts_and_joined_form() -> None:
+    pieces = list(analyze_pieces("gender-sensitive approaches"))
+    assert [(p.term, p.pos) for p in pieces] == [
+        ("gender", 0), ("sensit", 1), ("gendersensit", 0), ("approach", 2)]
+    assert analyze("co-operation") == ["co", "oper", "cooper"]
+    assert "cooper" in analyze("cooperation")
+
+
+def test_hyphen_spans_cover_the_whole_word() -> None:
+    text = "a gender-sensitive view"
+    spans = {p.term: text[p.start:p.end] for p in analyze_pieces(text)}
+    assert spans == {"gender": "gender-sensitive", "sensit": "gender-sensitive",
+                     "gendersensit": "gender-sensitive", "view": "view"}
+
+
+@pytest.mark.parametrize(("british", "american_form"), [
+    ("labour", "labor"), ("labourers", "laborers"), ("behaviour", "behavior"),
+    ("behavioural", "behavioral"), ("neighbouring", "neighboring"),
+    ("organisation", "organization"), ("organisations", "organizations"),
+    ("criminalise", "criminalize"), ("criminalised", "criminalized"),
+    ("criminalisation", "criminalization"), ("recognise", "recognize"),
+    ("prioritising", "prioritizing"), ("programme", "program"), ("programmes", "programs"),
+    ("centre", "center"), ("centres", "centers"), ("defence", "defense"),
+    ("offences", "offenses"), ("analyse", "analyze"), ("judgement", "judgment"),
+])
+def test_british_spellings_fold_to_american(british: str, american_form: str) -> None:
+    assert american(british) == american_form
+    assert american(american_form) == american_form
+    assert analyze(british) == analyze(american_form)
+
+
+@pytest.mark.parametrize("word", [
+    "arise", "promise", "treatise", "exercise", "advertise", "surprise", "expertise",
+    "enterprise", "franchise", "supervised", "four", "hour", "crises", "premises"])
+def test_words_that_only_look_british_are_left_alone(word: str) -> None:
+    assert american(word) == word
+
+
+def test_organization_is_not_organ() -> None:
+    assert analyze("Organization organizations organisational organized") == [
+        "organiz", "organiz", "organiz", "organiz"]
+    assert analyze("organ organs") == ["organ", "organ"]
+    assert set(analyze("organisation")).isdisjoint(analyze("organ removal"))
+
+
+def test_protected_words() -> None:
+    assert PROTECTED["minority"] == "minorit"
+    assert analyze("minorities minors") == ["minorit", "minor"]
+    assert analyze("informal information") == ["informal", "inform"]
+    assert analyze("university universal") == ["universit", "univers"]
+    assert analyze("children child women woman") == ["child", "child", "woman", "woman"]
+
+
+def test_acronym_plurals() -> None:
+    assert analyze("NRMs NGOs") == analyze("NRM NGO") == ["nrm", "ngo"]
+    assert analyze("bus gas") == ["bus", "gas"]
+
+
+def test_query_terms() -> None:
+    assert query_terms("labour") == ("labor", [])
+    assert query_terms("co-operation") == ("cooper", ["co", "oper"])
+    assert query_terms("the") == (None, [])
+
+
+def test_vocabulary_words_are_unstemmed() -> None:
+    assert list(vocabulary_words("Trafficking in the co-operation 2021")) == [
+        "trafficking", "cooperation", "co", "operation"]
+
+
+@given(st.text(max_size=200))
+def test_analysis_is_deterministic_and_never_fails(text: str) -> None:
+    first = list(analyze_pieces(text))
+    assert first == list(analyze_pieces(text))
+    for piece in first:
+        assert piece.term and piece.term == piece.term.lower()
+        assert 0 <= piece.start < piece.end <= len(text)

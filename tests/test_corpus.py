@@ -1,0 +1,299 @@
+"""Reading catalogue files: the three formats, their variations, their errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from thb_search.corpus import (
+    Copy,
+    derive_id,
+    find_files,
+    parse_date,
+    read_file,
+    resolve,
+)
+from thb_search.errors import CorpusNotFoundError
+
+from conftest import BUNDLED, NRM_HANDBOOK, ODIHR, OSR, SMALL_LISTING, THREE_ACTION_AREAS
+
+
+def write(tmp_path: Path, name: str, content: str | bytes) -> Path:
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path
+
+
+def only_error(path: Path) -> str:
+    result = read_file(path)
+    assert len(result.errors) == 1, result.errors
+    return str(result.errors[0])
+
+
+# -- the bundled listing ---------------------------------------------------
+
+
+def test_bundled_listing_reads_ten_records() -> None:
+    result = read_file(BUNDLED / "osce-thb-publications.txt")
+    assert result.errors == [] and result.warnings == []
+    assert len(result.records) == 10
+    first = result.records[0]
+    assert first.id == THREE_ACTION_AREAS
+    assert first.title == "Three Action Areas for Parliaments to Combat Trafficking in Human Beings"
+    assert first.date == dt.date(2022, 2, 25)
+    assert first.type == "Brochure"
+    assert first.offices == (OSR,)
+    assert first.themes == ("Combating trafficking in human beings",)
+    assert first.publisher == "Organization for Security and Co-operation in Europe"
+    assert first.summary.startswith("This handout identifies three areas")
+    assert first.line == 1
+    handbook = result.records[1]
+    assert handbook.id == NRM_HANDBOOK
+    assert handbook.themes == ("Combating trafficking in human beings", "Human rights")
+    assert handbook.offices == (ODIHR,)
+    # The poster has no summary: the next line is the next record's title.
+    poster = result.records[7]
+    assert poster.title.endswith("Event Flyer") and poster.summary == ""
+    assert result.records[8].title.startswith("National Referral Mechanisms: Joining")
+    assert [r.line for r in result.records] == [1, 8, 15, 22, 29, 36, 43, 50, 56, 63]
+
+
+# -- listing variations ----------------------------------------------------
+
+
+def test_listing_with_bom_crlf_blank_lines_and_no_final_newline(tmp_path: Path) -> None:
+    text = "\r\n\r\n" + SMALL_LISTING.replace("\n", "\r\n").rstrip("\r\n")
+    path = write(tmp_path, "a.txt", b"\xef\xbb\xbf" + text.encode("utf-8"))
+    result = read_file(path)
+    assert result.errors == []
+    assert [r.title for r in result.records] == [
+        "Forced Labour in Supply Chains: A Guide", "Factsheet: Organ Removal"]
+    assert [r.line for r in result.records] == [3, 11]
+    assert result.records[1].summary == "Trafficking for the removal of organs is a grave crime."
+
+
+def test_listing_titles_with_colons_and_label_words(tmp_path: Path) -> None:
+    path = write(tmp_path, "a.txt", SMALL_LISTING)
+    records = read_file(path).records
+    assert records[0].title == "Forced Labour in Supply Chains: A Guide"
+    assert records[1].title == "Factsheet: Organ Removal"
+    assert records[0].offices == ("OSCE Mission to Serbia", ODIHR)
+
+
+def test_listing_optional_labels_and_collections(tmp_path: Path) -> None:
+    path = write(tmp_path, "a.txt", (
+        "Minimal record\n"
+        "Publishing date: 5 May 2015\n"
+        "Another: with a colon in its title\n"
+        "Publishing date: 6 May 2015\n"
+        "Collections: Reports, Legal texts\n"
+        "Publisher: Somebody: with a colon\n"
+        "A summary “with curly quotes” and Dačić.\n"))
+    result = read_file(path)
+    assert result.errors == []
+    a, b = result.records
+    assert (a.title, a.summary, a.type, a.offices, a.themes) == ("Minimal record", "", "", (), ())
+    assert b.title == "Another: with a colon in its title"
+    assert b.collections == ("Reports", "Legal texts")
+    assert b.publisher == "Somebody: with a colon"
+    assert b.summary == "A summary “with curly quotes” and Dačić."
+
+
+def test_listing_unreadable_date(tmp_path: Path) -> None:
+    text = SMALL_LISTING.replace("1 June 2019", "31 Febuary 2022")
+    assert only_error(write(tmp_path, "new.txt", text)) == (
+        f"{tmp_path / 'new.txt'}:10: unreadable date '31 Febuary 2022' "
+        "(expected e.g. 25 February 2022 or 2022-02-25)")
+
+
+def test_listing_impossible_date(tmp_path: Path) -> None:
+    text = SMALL_LISTING.replace("1 June 2019", "31 February 2022")
+    assert only_error(write(tmp_path, "new.txt", text)).endswith(
+        ":10: unreadable date '31 February 2022' (expected e.g. 25 February 2022 or 2022-02-25)")
+
+
+def test_listing_missing_date(tmp_path: Path) -> None:
+    text = SMALL_LISTING.replace("Publishing date: 1 June 2019\n", "")
+    message = only_error(write(tmp_path, "new.txt", text))
+    assert message.endswith(":9: record 'Factsheet: Organ Removal' has no 'Publishing date:' "
+                            "line: add one right after the title (expected e.g. 25 February "
+                            "2022 or 2022-02-25)")
+
+
+def test_listing_label_cut_off(tmp_path: Path) -> None:
+    text = SMALL_LISTING.replace("Content type: Factsheet", "Content type:")
+    assert only_error(write(tmp_path, "new.txt", text)).endswith(
+        ":11: 'Content type:' line has no value (cut off?): complete it or remove the line")
+
+
+def test_listing_title_cut_off_at_end(tmp_path: Path) -> None:
+    text = SMALL_LISTING + "A last title with nothing after it\n"
+    path = write(tmp_path, "new.txt", text)
+    assert only_error(path) == (
+        f"{path}:16: record 'A last title with nothing after it' is cut off: a title must be "
+        "followed by its 'Publishing date:' line")
+    # The record before it is still read (and indexed with --skip-invalid).
+    assert len(read_file(path).records) == 1
+
+
+def test_listing_second_summary_line(tmp_path: Path) -> None:
+    text = SMALL_LISTING.replace("their supply chains.\n", "their supply chains.\nMore text.\n")
+    path = write(tmp_path, "new.txt", text)
+    assert only_error(path) == (
+        f"{path}:8: a record has at most one summary line: join the summary into one line "
+        "(or, if this is a title, give it a 'Publishing date:' line)")
+    assert [r.title for r in read_file(path).records] == ["Factsheet: Organ Removal"]
+
+
+def test_listing_date_line_without_title(tmp_path: Path) -> None:
+    assert only_error(write(tmp_path, "a.txt", "Publishing date: 1 June 2019\nText\n")) == (
+        f"{tmp_path / 'a.txt'}:1: 'Publishing date:' line where a title was expected: "
+        "each record starts with its title line")
+
+
+def test_invalid_utf8(tmp_path: Path) -> None:
+    path = write(tmp_path, "a.txt", b"Title\nPublishing date: 1 June 2019\nbad \xff byte\n")
+    assert only_error(path) == f"{path}:3: not valid UTF-8 text: save the file as UTF-8"
+
+
+# -- JSON Lines ------------------------------------------------------------
+
+
+def test_jsonl_lists_strings_and_dates(tmp_path: Path) -> None:
+    lines = [
+        {"title": "A", "date": "2022-02-25", "office": ["X", "Y"], "themes": "T1, T2",
+         "type": "Factsheet", "summary": "s", "url": "https://example.org/a"},
+        {"id": 17, "summary": "only a summary", "date": "25 February 2022"},
+        {"title": "No date at all"},
+    ]
+    path = write(tmp_path, "a.jsonl", "\n".join(json.dumps(x) for x in lines) + "\n\n")
+    result = read_file(path)
+    assert result.errors == []
+    a, b, c = result.records
+    assert (a.offices, a.themes, a.date, a.url) == (
+        ("X", "Y"), ("T1", "T2"), dt.date(2022, 2, 25), "https://example.org/a")
+    assert (b.id, b.title, b.date) == ("17", "", dt.date(2022, 2, 25))
+    assert (c.date, c.year) == (None, None)
+    assert [r.line for r in result.records] == [1, 2, 3]
+
+
+def test_jsonl_aliases(tmp_path: Path) -> None:
+    path = write(tmp_path, "a.jsonl", json.dumps(
+        {"title": "A", "offices": ["X"], "theme": "T"}) + "\n")
+    (record,) = read_file(path).records
+    assert (record.offices, record.themes) == (("X",), ("T",))
+
+
+@pytest.mark.parametrize(("line", "problem"), [
+    ('{"title": "A",', "invalid JSON (Expecting property name enclosed in double quotes at "
+                      "column 15): each line must be one JSON object"),
+    ('["A"]', "expected a JSON object, got list: each line must be one object such as "
+              '{"title": ..., "date": ...}'),
+    ('{"tittle": "A"}', "unknown field 'tittle': the fields are id, title, date, type, office, "
+                        "themes, publisher, summary, url, collections"),
+    ('{"title": "A", "date": "yesterday"}',
+     "unreadable date 'yesterday' (expected e.g. 25 February 2022 or 2022-02-25)"),
+    ('{"date": "2022-01-01"}', "record has no text: give it a title or a summary"),
+    ('{"title": "A", "type": ["x"]}', "field 'type' must be a string"),
+    ('{"title": "A", "id": "two words"}',
+     "invalid id 'two words': an id is one word, e.g. 'nrm-handbook-2022'; leave it out to "
+     "have one derived"),
+])
+def test_jsonl_errors(tmp_path: Path, line: str, problem: str) -> None:
+    path = write(tmp_path, "a.jsonl", '{"title": "fine"}\n' + line + "\n")
+    assert only_error(path) == f"{path}:2: {problem}"
+
+
+def test_record_with_id_and_no_text_is_kept_with_a_warning(tmp_path: Path) -> None:
+    path = write(tmp_path, "a.jsonl", '{"id": "471", "title": "", "summary": ""}\n')
+    result = read_file(path)
+    assert [r.id for r in result.records] == ["471"]
+    assert result.warnings == [f"{path}:1: record '471' has no title or summary: it is "
+                               "indexed but no text search can find it"]
+
+
+# -- CSV -------------------------------------------------------------------
+
+
+def test_csv(tmp_path: Path) -> None:
+    path = write(tmp_path, "a.csv", (
+        "title,date,office,themes,type,summary\n"
+        'Guide,2020-03-03,"A, B",T,Guide,"multi\nline summary"\n'
+        "\n"
+        "Second,,,,,\n"))
+    result = read_file(path)
+    assert result.errors == []
+    a, b = result.records
+    assert (a.offices, a.summary, a.line) == (("A", "B"), "multi line summary", 2)
+    assert (b.title, b.date, b.line) == ("Second", None, 5)
+
+
+def test_csv_errors(tmp_path: Path) -> None:
+    path = write(tmp_path, "a.csv", "title,colour\nA,red\n")
+    assert only_error(path) == (f"{path}:1: unknown field 'colour': the fields are id, title, "
+                                "date, type, office, themes, publisher, summary, url, "
+                                "collections")
+    path = write(tmp_path, "b.csv", "title,date\nA,2020-01-01,extra\n")
+    assert only_error(path) == (f"{path}:2: row has 3 cells, the header 2: quote cells that "
+                                'contain commas ("A, B")')
+    path = write(tmp_path, "c.csv", "date,type\n2020-01-01,x\n")
+    assert "neither 'title' nor 'summary'" in only_error(path)
+
+
+# -- dates, ids, files -----------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "date"), [
+    ("25 February 2022", dt.date(2022, 2, 25)), ("2022-02-25", dt.date(2022, 2, 25)),
+    ("5 Feb 2022", dt.date(2022, 2, 5)), ("February 25, 2022", dt.date(2022, 2, 25)),
+    ("  1 sept 2020 ", dt.date(2020, 9, 1)),
+])
+def test_parse_date(text: str, date: dt.date) -> None:
+    assert parse_date(text) == date
+
+
+def test_derived_ids_are_short_and_ignore_punctuation_and_case() -> None:
+    a = derive_id("National Referral Mechanisms- Joining Efforts", dt.date(2022, 1, 24))
+    b = derive_id("national referral mechanisms – joining efforts", dt.date(2022, 1, 24))
+    assert a == b and len(a) == 10 and a.isalnum()
+    assert a != derive_id("National Referral Mechanisms- Joining Efforts", dt.date(2021, 1, 24))
+
+
+def test_find_files(tmp_path: Path) -> None:
+    write(tmp_path, "a.txt", SMALL_LISTING)
+    (tmp_path / "sub").mkdir()
+    write(tmp_path / "sub", "b.jsonl", '{"title": "x"}\n')
+    write(tmp_path, "notes.md", "x")
+    write(tmp_path, ".hidden.txt", "x")
+    files, warnings = find_files([tmp_path])
+    assert [f.name for f in files] == ["a.txt", "b.jsonl"]
+    assert warnings == [f"{tmp_path / 'notes.md'} is not a catalogue file (.txt, .jsonl or "
+                        ".csv) and was not read"]
+    with pytest.raises(CorpusNotFoundError, match="no such file or folder"):
+        find_files([tmp_path / "missing"])
+    with pytest.raises(CorpusNotFoundError, match="unsupported file type '.md'"):
+        find_files([tmp_path / "notes.md"])
+
+
+# -- duplicates ------------------------------------------------------------
+
+
+def copy(order: int, core: str, offices: tuple[str, ...], themes: tuple[str, ...] = ()) -> Copy:
+    return Copy("id1", f"/f{order}", 1, (order, f"/f{order}", 1), core, offices, themes)
+
+
+def test_duplicates_differing_in_offices_or_themes_merge() -> None:
+    r = resolve([copy(1, "c", ("A",), ("T1",)), copy(2, "c", ("B",), ("T1", "T2"))])
+    assert (r.offices, r.themes, r.merged, r.superseded) == (("B", "A"), ("T1", "T2"), 1, 0)
+    assert r.winner.path == "/f2"
+
+
+def test_newest_copy_wins_when_content_differs() -> None:
+    r = resolve([copy(2, "new", ("B",)), copy(1, "old", ("A",))])
+    assert (r.winner.core_hash, r.offices, r.merged, r.superseded) == ("new", ("B",), 0, 1)
