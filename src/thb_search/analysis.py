@@ -228,9 +228,16 @@ def query_terms(word: str) -> tuple[str | None, list[str]]:
     """How a query word is looked up: (joined term, part terms).
 
     ``labour`` -> ``('labor', [])``; ``co-operation`` -> ``('cooper', ['co', 'oper'])``.
-    The joined term is None when the word is a stopword.
+    The joined term is None when the word is a stopword.  Punctuation around
+    the word is ignored; a "word" of several words (``www.osce.org``) is
+    looked up as a phrase of their terms, with no joined term.
     """
-    parts = split_word(word)
+    spans = list(word_spans(word))
+    if len(spans) > 1:
+        return None, analyze(word)
+    if not spans:
+        return None, []
+    parts = split_word(word[spans[0][0]:spans[0][1]])
     if not parts:
         return None, []
     joined = term_for("".join(parts))

@@ -451,9 +451,12 @@ def _text_query(fieldname: str, terms: Sequence[str]) -> wq.Query:
 def _word_query(w: Word, tr: Translation, positive: bool) -> wq.Query | None:
     fieldname = w.field or RANK_FIELD
     if w.wildcard:
-        pattern = fold(w.text)
+        pattern = fold(normalize_chars(w.text))
         if pattern.endswith("*") and "*" not in pattern[:-1] and "?" not in pattern:
-            return wq.Prefix(fieldname, pattern[:-1])
+            # Index terms are stems: "trafficking*" must also try "traffick*".
+            prefixes = dict.fromkeys([pattern[:-1], term_for(pattern[:-1]) or pattern[:-1]])
+            alternatives = [wq.Prefix(fieldname, p) for p in prefixes]
+            return alternatives[0] if len(alternatives) == 1 else wq.Or(alternatives)
         return wq.Wildcard(fieldname, pattern)
     if w.fuzzy is not None:
         parts = split_word(w.text)
@@ -470,6 +473,8 @@ def _word_query(w: Word, tr: Translation, positive: bool) -> wq.Query | None:
         tr.words.append(w)
     if not parts:
         return wq.Term(fieldname, joined)
+    if joined is None and len(parts) == 1:
+        return wq.Term(fieldname, parts[0])
     alternatives: list[wq.Query] = [_text_query(fieldname, parts)]
     if joined is not None:
         alternatives.insert(0, wq.Term(fieldname, joined))

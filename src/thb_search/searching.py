@@ -516,7 +516,7 @@ class Catalogue:
             if known or not parts:
                 continue
             word = "".join(parts)
-            maxdist = 1 if len(word) <= 4 else 2
+            maxdist = 1 if len(word) <= 3 else 2
             candidates = []
             for cand in reader.terms_within("vocab", word, maxdist, prefix=1):
                 if cand == word:
@@ -648,6 +648,7 @@ def _positive_terms(q: wq.Query, reader: Any) -> set[str]:
 def snippet(text: str, terms: set[str], width: int = SNIPPET_CHARS) -> list[tuple[str, bool]]:
     """The best window of ``text`` (most matched words) with the matches marked."""
     spans: list[tuple[int, int]] = []
+    found: list[str] = []  # the term of each span
     if terms:
         for piece in analyze_pieces(text):
             if piece.term in terms:
@@ -655,15 +656,19 @@ def snippet(text: str, terms: set[str], width: int = SNIPPET_CHARS) -> list[tupl
                     spans[-1] = (spans[-1][0], max(spans[-1][1], piece.end))
                 else:
                     spans.append((piece.start, piece.end))
+                    found.append(piece.term)
     if len(text) <= width:
         start, end = 0, len(text)
     else:
-        best, start = -1, 0
+        # The window with the most distinct matched terms, then the most matches.
+        best: tuple[int, int] = (-1, -1)
+        start = 0
         for i, (s, _) in enumerate(spans):
-            count = sum(1 for s2, e2 in spans[i:] if e2 <= s + width)
-            if count > best:
-                best, start = count, s
-        start = max(0, start - 40) if spans else 0
+            inside = [t for (s2, e2), t in zip(spans[i:], found[i:]) if e2 <= s + width - 30]
+            score = (len(set(inside)), len(inside))
+            if score > best:
+                best, start = score, s
+        start = max(0, start - 30) if spans else 0
         if start:
             space = text.rfind(" ", 0, start)
             start = space + 1 if space >= 0 else 0
