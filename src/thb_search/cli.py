@@ -55,7 +55,8 @@ def handle_errors(func: F) -> F:
 def location_options(func: F) -> F:
     func = click.option(
         "--corpus", "corpus", metavar="DIR", envvar=CORPUS_ENV, show_envvar=True,
-        help="Catalogue folder [default: ./corpus, else the bundled catalogue].")(func)
+        help="Catalogue folder [default: ./corpus, else a per-user copy of the bundled "
+             "catalogue].")(func)
     func = click.option(
         "--index", "index", metavar="DIR", envvar=INDEX_ENV, show_envvar=True,
         help="Index folder [default: ./index beside ./corpus, else a per-user folder].")(func)
@@ -97,10 +98,11 @@ class DefaultGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100, "terminal_width": 100}
 
 
-@click.group(cls=DefaultGroup, invoke_without_command=True, context_settings=CONTEXT)
+@click.group("thb-search", cls=DefaultGroup, invoke_without_command=True,
+             context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="thb-search")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
@@ -159,7 +161,8 @@ def search(query: tuple[str, ...], office: tuple[str, ...], theme: tuple[str, ..
       title:  summary:  office:  theme:  type:  year:2019-2021
       traffick*   labr~   (wildcard, fuzzy)
     Acronyms expand: THB, NRM, ODIHR, OSCE, CTHB/OSR.
-    With no QUERY, browse (newest first).
+    With no QUERY, browse (newest first). A query whose first word starts
+    with - goes after --: thb-search -- -labour trafficking
     """
     from .output import render_search, search_messages, search_summary
 
@@ -258,8 +261,10 @@ def show(id: str, fmt: str, as_json: bool, corpus: str | None, index: str | None
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("id")
-@click.option("--limit", type=click.IntRange(1, 10000), default=10, show_default=True)
-@click.option("--page", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 10000), default=10, show_default=True,
+              help="Hits per page.")
+@click.option("--page", type=click.IntRange(1), default=1, show_default=True,
+              help="Page of hits to show.")
 @format_options
 @location_options
 @handle_errors

@@ -1,0 +1,273 @@
+"""The command line: output, exit codes and one-line errors (CliRunner)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from thb_search.cli import cli
+from thb_search.indexing import IndexDir
+
+from conftest import (
+    BUNDLED,
+    NRM_FACTSHEET,
+    NRM_HANDBOOK,
+    ODIHR,
+    OSR,
+    SUPPLY_CHAINS,
+    THREE_ACTION_AREAS,
+)
+
+SUPPLY_TITLE = ("Combating Trafficking in Human Beings and Labour Exploitation in Supply Chains- "
+                "Guidance for OSCE Procurement")
+
+
+@pytest.fixture
+def where(tmp_path: Path, corpus_copy: Path) -> list[str]:
+    """--index/--corpus options pointing at a private corpus and index."""
+    return ["--index", str(tmp_path / "index"), "--corpus", str(corpus_copy)]
+
+
+def run(runner: CliRunner, *args: str) -> object:
+    return runner.invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_bare_command_prints_help(runner: CliRunner) -> None:
+    result = run(runner)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Usage: thb-search [OPTIONS] [COMMAND] [ARGS]...")
+
+
+def test_query_is_the_default_command(runner: CliRunner, where: list[str],
+                                      tmp_path: Path) -> None:
+    result = run(runner, "forced labour supply chains", *where)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f" 1. {SUPPLY_TITLE}\n    27 October 2021 \u00b7 Study / "
+                                    f"report \u00b7 {OSR}\n")
+    assert " 2. Three Action Areas" in result.stdout
+    assert "\nType: Brochure (1) \u00b7 Study / report (1)\nYear: 2021 (1) \u00b7 2022 (1)\n" in (
+        result.stdout)
+    # The index did not exist: it was built first, and that was said on stderr.
+    assert result.stderr == (f"No index at {tmp_path / 'index'}/ yet: building it from "
+                             f"{tmp_path / 'corpus'}/.\n2 of 2 publications\n")
+    again = run(runner, "search", "forced", "labor", "supply", "chain", *where)
+    assert again.stderr == "2 of 2 publications\n"
+    assert again.stdout.startswith(f" 1. {SUPPLY_TITLE}")
+
+
+def test_json_output(runner: CliRunner, where: list[str]) -> None:
+    result = run(runner, "national referral mechanisms", "--office", "ODIHR", "--json", *where)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [h["id"] for h in data["hits"]] == [NRM_HANDBOOK, NRM_FACTSHEET]
+    assert data["facets"]["office"] == [{"value": ODIHR, "count": 2}]
+    assert data["total"] == 2 and data["sort"] == "relevance"
+
+
+def test_browse_by_type_json(runner: CliRunner, where: list[str]) -> None:
+    data = json.loads(run(runner, "--type", "Factsheet", "--json", *where).stdout)
+    assert data["total"] == 1 and data["query"] == ""
+    assert {"value": "Study / report", "count": 5} in data["facets"]["type"]
+    assert data["facets"]["office"] == [{"value": ODIHR, "count": 1}]
+
+
+def test_jsonl_and_csv(runner: CliRunner, where: list[str]) -> None:
+    lines = run(runner, "supply chains", "--format", "jsonl", *where).stdout.splitlines()
+    assert [json.loads(line)["id"] for line in lines] == [SUPPLY_CHAINS, THREE_ACTION_AREAS]
+    csv_out = run(runner, "supply chains", "--format", "csv", *where).stdout.splitlines()
+    assert csv_out[0] == "id,rank,score,title,date,type,offices,themes,publisher,url,summary"
+    assert csv_out[1].startswith(f"{SUPPLY_CHAINS},1,")
+    assert len(csv_out) == 3
+
+
+def test_zero_hits_exit_zero_with_suggestion(runner: CliRunner, where: list[str]) -> None:
+    result = run(runner, "trafiking", *where)
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert result.stderr.endswith("Did you mean: trafficking (or: training)\n0 publications\n")
+
+
+@pytest.mark.parametrize(("args", "code", "message"), [
+    (["title:("], 2, "Error: unclosed '(' in query at character 7: close it with ')'\n"),
+    (['"unclosed'], 2, "Error: unclosed quote in query at character 1: add the closing \" or "
+                       "remove the opening one\n"),
+    (["--year", "20x1"], 2, "Error: invalid year '20x1': give a year such as 2021 or a range "
+                            "such as 2019-2021\n"),
+    (["--office", "osce"], 2, "Error: --office 'osce' is ambiguous: it matches 'OSCE Mission to "
+                              "Bosnia and Herzegovina', 'OSCE Office for Democratic Institutions"
+                              " and Human Rights', 'OSCE Project Co-ordinator in Ukraine "
+                              "(closed)'; give more of the name\n"),
+    (["show", "nope"], 1, "Error: no publication has id 'nope': ids are shown in search results "
+                          "(e.g. thb-search QUERY --format jsonl)\n"),
+])
+def test_errors_are_one_line(runner: CliRunner, where: list[str], args: list[str], code: int,
+                             message: str) -> None:
+    run(runner, "index", *where)
+    result = run(runner, *args, *where)
+    assert result.exit_code == code
+    assert result.stderr == message
+    assert result.stdout == ""
+
+
+def test_unknown_office_lists_closest(runner: CliRunner, where: list[str]) -> None:
+    run(runner, "index", *where)
+    result = run(runner, "--office", "Nowhere", *where)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: no office matches 'Nowhere'; closest: ")
+    assert result.stderr.count("\n") == 1
+
+
+def test_click_rejects_bad_options(runner: CliRunner, where: list[str]) -> None:
+    assert run(runner, "x", "--limit", "0", *where).exit_code == 2
+    assert run(runner, "x", "--sort", "size", *where).exit_code == 2
+
+
+def test_index_reports_counts(runner: CliRunner, where: list[str], tmp_path: Path,
+                              corpus_copy: Path) -> None:
+    first = run(runner, "index", *where)
+    assert first.exit_code == 0
+    assert first.stderr == (f"{tmp_path / 'index'}/ rebuilt: 10 publications from 1 file\n"
+                            "  added 10, updated 0, removed 0, unchanged 0; duplicates merged "
+                            "0, superseded 0\n")
+    new = tmp_path / "new.jsonl"
+    new.write_text("\n".join(json.dumps(x) for x in [
+        {"title": "Fresh one", "date": "2023-01-01"}, {"title": "Fresh two"},
+        {"title": "Three Action Areas for Parliaments to Combat Trafficking in Human Beings",
+         "date": "2022-02-25", "summary": "Changed."}]) + "\n", encoding="utf-8")
+    added = run(runner, "add", str(new), *where)
+    assert added.exit_code == 0, added.output
+    assert added.stderr == (f"Copied {new} to {corpus_copy / 'new.jsonl'}\n"
+                            f"{tmp_path / 'index'}/ updated: 12 publications from 2 files\n"
+                            "  added 2, updated 1, removed 0, unchanged 9; duplicates merged "
+                            "0, superseded 1\n")
+    again = run(runner, "index", *where)
+    assert again.stderr == (f"{tmp_path / 'index'}/: 12 publications from 2 files; nothing "
+                            "changed\n  added 0, updated 0, removed 0, unchanged 12; duplicates "
+                            "merged 0, superseded 1\n")
+    (corpus_copy / "new.jsonl").unlink()
+    removed = run(runner, "index", "--json", *where)
+    report = json.loads(removed.stdout)
+    assert (report["added"], report["updated"], report["removed"], report["total"]) == (
+        0, 1, 2, 10)
+
+
+def test_malformed_file_error_and_index_unchanged(runner: CliRunner, where: list[str],
+                                                  tmp_path: Path) -> None:
+    run(runner, "index", *where)
+    before = run(runner, "trafficking", "--json", *where).stdout
+    bad = tmp_path / "new.txt"
+    bad.write_text("A title\nPublishing date: 31 Febuary 2022\n", encoding="utf-8")
+    result = run(runner, "add", str(bad), *where)
+    assert result.exit_code == 1
+    assert result.stderr == (f"Error: {bad}:2: unreadable date '31 Febuary 2022' (expected e.g. "
+                             "25 February 2022 or 2022-02-25)\n")
+    assert run(runner, "trafficking", "--json", *where).stdout == before
+
+
+def test_index_given_files_only(runner: CliRunner, tmp_path: Path) -> None:
+    data = tmp_path / "cran.jsonl"
+    data.write_text('{"id": "1", "title": "", "summary": "wing slipstream"}\n'
+                    '{"id": "2", "title": "", "summary": ""}\n', encoding="utf-8")
+    env = {"THB_SEARCH_INDEX": str(tmp_path / "cran")}
+    result = runner.invoke(cli, ["index", str(data)], env=env)
+    assert result.exit_code == 0, result.output
+    assert "2 publications from 1 file" in result.stderr
+    assert f"warning: {data}:2: record '2' has no title or summary" in result.stderr
+    hits = runner.invoke(cli, ["slipstream", "--format", "jsonl"], env=env)
+    assert [json.loads(x)["id"] for x in hits.stdout.splitlines()] == ["1"]
+
+
+def test_locked_index_fails_after_wait(runner: CliRunner, where: list[str],
+                                       tmp_path: Path) -> None:
+    run(runner, "index", *where)
+    with IndexDir(tmp_path / "index").lock():
+        result = run(runner, "index", "--wait", "0.2", *where)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: the index at {tmp_path / 'index'}/ is being written "
+                                    "by another thb-search process")
+
+
+def test_show_similar_facets(runner: CliRunner, where: list[str]) -> None:
+    shown = run(runner, "show", SUPPLY_CHAINS[:5], *where)
+    assert shown.exit_code == 0
+    assert shown.stdout.startswith(f"{SUPPLY_TITLE}\n  id:          {SUPPLY_CHAINS}\n"
+                                   "  date:        27 October 2021\n")
+    data = json.loads(run(runner, "show", SUPPLY_CHAINS, "--json", *where).stdout)
+    assert data["date"] == "2021-10-27" and data["offices"] == [OSR]
+    similar = json.loads(run(runner, "similar", NRM_HANDBOOK, "--json", *where).stdout)
+    assert similar["hits"][0]["id"] == NRM_FACTSHEET
+    facets = run(runner, "facets", *where).stdout
+    assert facets.startswith(f"Office:\n  5  {OSR}\n  3  {ODIHR}\n")
+    assert facets.endswith("Year:\n  7  2021\n  3  2022\n")
+
+
+def test_explain_text(runner: CliRunner, where: list[str]) -> None:
+    out = run(runner, "NRM handbook", "--explain", *where).stdout
+    assert "    explain: NRM: summary; handbook: title, summary\n" in out
+    assert "expansions: NRM -> national referral mechanism\n" in out
+
+
+def test_paging_summary(runner: CliRunner, where: list[str]) -> None:
+    result = run(runner, "--limit", "4", "--page", "2", *where)
+    assert result.stderr.endswith("5-8 of 10 publications (page 2 of 3; --page 3 for more)\n")
+
+
+def test_default_locations_in_a_checkout(runner: CliRunner, tmp_path: Path, corpus_copy: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("THB_SEARCH_INDEX", raising=False)
+    monkeypatch.delenv("THB_SEARCH_CORPUS", raising=False)
+    result = run(runner, "supply chains")
+    assert result.exit_code == 0
+    assert result.stderr.startswith("No index at index/ yet: building it from corpus/.\n")
+    assert IndexDir(tmp_path / "index").exists()
+
+
+def test_default_locations_without_a_checkout(runner: CliRunner, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.delenv("THB_SEARCH_INDEX", raising=False)
+    monkeypatch.delenv("THB_SEARCH_CORPUS", raising=False)
+    result = run(runner, "supply chains", "--format", "jsonl")
+    assert result.exit_code == 0, result.output
+    assert [json.loads(x)["id"] for x in result.stdout.splitlines()] == [
+        SUPPLY_CHAINS, THREE_ACTION_AREAS]
+    corpus = tmp_path / "data" / "thb-search" / "corpus"
+    assert sorted(p.name for p in corpus.iterdir()) == ["osce-thb-publications.txt"]
+    assert (corpus / "osce-thb-publications.txt").read_bytes() == (
+        BUNDLED / "osce-thb-publications.txt").read_bytes()
+    assert IndexDir(tmp_path / "data" / "thb-search" / "index").exists()
+
+
+def test_colour_only_on_a_terminal_without_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    from thb_search.output import use_color
+
+    class Tty:
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    assert use_color(Tty()) is True
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert use_color(Tty()) is False
+    monkeypatch.delenv("NO_COLOR")
+    assert use_color(io.StringIO()) is False
+
+
+def test_python_dash_m(tmp_path: Path, corpus_copy: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "thb_search", "supply chains", "--format", "jsonl",
+         "--index", str(tmp_path / "index"), "--corpus", str(corpus_copy)],
+        capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"}, check=False)
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(x)["id"] for x in result.stdout.splitlines()] == [
+        SUPPLY_CHAINS, THREE_ACTION_AREAS]
