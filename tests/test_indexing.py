@@ -274,7 +274,7 @@ def test_outdated_schema_is_rebuilt_with_a_message(tmp_path: Path, corpus_copy: 
     with Catalogue(index, corpus=[BUNDLED], notify=messages.append) as cat:
         assert len(cat) == 10
     assert messages == [f"the index at {index}/ was built by another version of thb-search "
-                        "(schema 0.0, now 1.1); rebuilding it"]
+                        "(schema 0.0, now 1.2); rebuilding it"]
     assert ensure_index(index, [BUNDLED]) is None
 
 

@@ -365,7 +365,7 @@ def test_explain(catalogue: Catalogue) -> None:
     ]
     d = result.to_dict()
     assert d["explain"] == {"match": "all", "expansions": ["NRM -> national referral mechanism"],
-                            "ignored": []}
+                            "pairs": ["nrm handbook"], "ignored": []}
     assert d["hits"][0]["explain"]["score"] == d["hits"][0]["score"]
 
 

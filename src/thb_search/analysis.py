@@ -32,7 +32,7 @@ from whoosh.analysis import Analyzer, Token
 
 #: Bump when the tokens produced for some text change: indexes built with
 #: another version are rebuilt automatically.
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2
 
 # Characters normalised one-for-one before tokenising (offsets stay valid).
 _CHAR_MAP = str.maketrans(

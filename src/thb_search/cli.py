@@ -52,15 +52,18 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def index_option(func: F) -> F:
+    return click.option(
+        "--index", "index", metavar="DIR", envvar=INDEX_ENV, show_envvar=True,
+        help="Index folder [default: ./index beside ./corpus, else a per-user folder].")(func)
+
+
 def location_options(func: F) -> F:
     func = click.option(
         "--corpus", "corpus", metavar="DIR", envvar=CORPUS_ENV, show_envvar=True,
         help="Catalogue folder [default: ./corpus, else a per-user copy of the bundled "
              "catalogue].")(func)
-    func = click.option(
-        "--index", "index", metavar="DIR", envvar=INDEX_ENV, show_envvar=True,
-        help="Index folder [default: ./index beside ./corpus, else a per-user folder].")(func)
-    return func
+    return index_option(func)
 
 
 def format_options(func: F) -> F:
@@ -294,6 +297,57 @@ def facets(fmt: str, as_json: bool, corpus: str | None, index: str | None) -> No
     with _open_catalogue(corpus, index) as catalogue:
         counts = catalogue.facets()
     _emit(render_facets(counts, "json" if as_json else fmt))
+
+
+@cli.command("eval", context_settings=CONTEXT)
+@click.option("--queries", "queries_path", required=True, metavar="QUERIES.tsv",
+              type=click.Path(exists=True, dir_okay=False),
+              help="Queries, one 'qid<TAB>text' a line.")
+@click.option("--qrels", "qrels_path", required=True, metavar="QRELS.tsv",
+              type=click.Path(exists=True, dir_okay=False),
+              help="TREC relevance judgments, 'qid 0 docid grade' a line.")
+@click.option("--run", "run_path", metavar="FILE", type=click.Path(dir_okay=False, writable=True),
+              help="Also write the ranking as a TREC run file (qid Q0 docid rank score tag, "
+                   "top 1000).")
+@click.option("--per-query", is_flag=True, help="Print each query's figures too.")
+@click.option("--json", "as_json", is_flag=True, help="Print everything as JSON.")
+@index_option
+@handle_errors
+def eval_cmd(queries_path: str, qrels_path: str, run_path: str | None, per_query: bool,
+             as_json: bool, index: str | None) -> None:
+    """Measure ranking quality on a judged query set.
+
+    \b
+    Runs every query against the index (--match any, the analysis and ranking
+    of normal searches) and prints nDCG@10, MAP (at 1000), P@10 and
+    Recall@100 with trec_eval's definitions (graded relevance for nDCG),
+    averaged over the queries that have at least one relevant document.
+    Load a collection by indexing it into its own folder, e.g.
+      THB_SEARCH_INDEX=/tmp/cran thb-search index cranfield/corpus.jsonl
+      THB_SEARCH_INDEX=/tmp/cran thb-search eval --queries cranfield/queries.tsv \\
+          --qrels cranfield/qrels.tsv
+    """
+    from .evaluation import DEFAULT_DEPTH, evaluate, read_qrels, read_queries, run_queries
+    from .evaluation import write_run as write_trec_run
+    from .output import render_evaluation, to_json
+
+    from .searching import Catalogue
+
+    queries = read_queries(queries_path)
+    qrels = read_qrels(qrels_path)
+    # No automatic build here: evaluating the wrong catalogue would say nothing.
+    with Catalogue(locate(None, index).index) as catalogue:
+        run = run_queries(catalogue, queries, DEFAULT_DEPTH)
+        size = len(catalogue)
+    result = evaluate(run, qrels, DEFAULT_DEPTH)
+    if run_path:
+        write_trec_run(run, run_path, depth=DEFAULT_DEPTH)
+    if as_json:
+        _emit(to_json({**result.to_dict(), "queries": len(queries), "documents": size}) + "\n")
+    else:
+        _emit(render_evaluation(result, per_query))
+        click.echo(f"{len(queries)} queries run against {size} publications; "
+                   f"{result.evaluated} with relevant documents averaged", err=True)
 
 
 class _progress:

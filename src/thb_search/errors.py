@@ -74,3 +74,7 @@ class IndexLockedError(ThbSearchError):
 
 class RecordNotFoundError(ThbSearchError):
     """No publication has the given id."""
+
+
+class EvaluationFileError(ThbSearchError, ValueError):
+    """A queries, qrels or run file cannot be read (``path:line: problem``)."""

@@ -47,7 +47,12 @@ import math
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import IO, Any, Union
+from typing import IO, TYPE_CHECKING, Any, Union
+
+from .errors import EvaluationFileError
+
+if TYPE_CHECKING:
+    from .searching import Catalogue
 
 __all__ = [
     "Qrels",
@@ -93,7 +98,7 @@ def _numbered_lines(path: PathLike) -> Iterator[tuple[int, str]]:
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise ValueError(f"{name}:{number}: not valid UTF-8 ({exc.reason})") from None
+                raise EvaluationFileError(f"{name}:{number}: not valid UTF-8 ({exc.reason})") from None
             if number == 1 and line.startswith("\ufeff"):
                 line = line[1:]
             yield number, line.rstrip("\r\n")
@@ -113,18 +118,18 @@ def read_queries(path: PathLike) -> dict[str, str]:
         if not line.strip():
             continue
         if "\t" not in line:
-            raise ValueError(f"{name}:{number}: expected 'qid<TAB>text', found no tab")
+            raise EvaluationFileError(f"{name}:{number}: expected 'qid<TAB>text', found no tab")
         qid, text = line.split("\t", 1)
         qid = qid.strip()
         text = text.strip()
         if not qid:
-            raise ValueError(f"{name}:{number}: empty query id")
+            raise EvaluationFileError(f"{name}:{number}: empty query id")
         if any(ch.isspace() for ch in qid):
-            raise ValueError(f"{name}:{number}: query id {qid!r} contains whitespace")
+            raise EvaluationFileError(f"{name}:{number}: query id {qid!r} contains whitespace")
         if not text:
-            raise ValueError(f"{name}:{number}: empty text for query {qid!r}")
+            raise EvaluationFileError(f"{name}:{number}: empty text for query {qid!r}")
         if qid in queries:
-            raise ValueError(f"{name}:{number}: duplicate query id {qid!r}")
+            raise EvaluationFileError(f"{name}:{number}: duplicate query id {qid!r}")
         queries[qid] = text
     return queries
 
@@ -153,19 +158,19 @@ def read_qrels(path: PathLike) -> Qrels:
         if not fields:
             continue
         if len(fields) != 4:
-            raise ValueError(
+            raise EvaluationFileError(
                 f"{name}:{number}: expected 4 fields 'qid iter docid rel', found {len(fields)}"
             )
         qid, _iteration, docid, grade_text = fields
         try:
             grade = _parse_int(grade_text)
         except ValueError:
-            raise ValueError(
+            raise EvaluationFileError(
                 f"{name}:{number}: relevance {grade_text!r} is not an integer"
             ) from None
         judged = qrels.setdefault(qid, {})
         if docid in judged:
-            raise ValueError(
+            raise EvaluationFileError(
                 f"{name}:{number}: duplicate judgment of document {docid!r} for query {qid!r}"
             )
         judged[docid] = grade
@@ -190,7 +195,7 @@ def read_run(path: PathLike) -> Run:
         if not fields:
             continue
         if len(fields) != 6:
-            raise ValueError(
+            raise EvaluationFileError(
                 f"{name}:{number}: expected 6 fields 'qid Q0 docid rank score tag', "
                 f"found {len(fields)}"
             )
@@ -198,16 +203,16 @@ def read_run(path: PathLike) -> Run:
         try:
             _parse_int(rank_text)
         except ValueError:
-            raise ValueError(f"{name}:{number}: rank {rank_text!r} is not an integer") from None
+            raise EvaluationFileError(f"{name}:{number}: rank {rank_text!r} is not an integer") from None
         try:
             score = float(score_text)
         except ValueError:
-            raise ValueError(f"{name}:{number}: score {score_text!r} is not a number") from None
+            raise EvaluationFileError(f"{name}:{number}: score {score_text!r} is not a number") from None
         if math.isnan(score):
-            raise ValueError(f"{name}:{number}: score is NaN")
+            raise EvaluationFileError(f"{name}:{number}: score is NaN")
         docs = seen.setdefault(qid, set())
         if docid in docs:
-            raise ValueError(
+            raise EvaluationFileError(
                 f"{name}:{number}: duplicate document {docid!r} for query {qid!r}"
             )
         docs.add(docid)
@@ -478,3 +483,16 @@ def evaluate(run: Run, qrels: Qrels, depth: int = DEFAULT_DEPTH) -> Evaluation:
         evaluated=len(scores),
         skipped=tuple(skipped),
     )
+
+
+def run_queries(
+    catalogue: Catalogue, queries: Mapping[str, str], depth: int = DEFAULT_DEPTH
+) -> Run:
+    """Rank the catalogue for every query: ``{qid: [(docid, score), ...]}``.
+
+    Each query text is taken literally (operators and punctuation are plain
+    text) and matched with ``match="any"``, with exactly the analysis and
+    ranking of a normal search; the top ``depth`` publications are kept.
+    """
+    _check_positive("depth", depth)
+    return {qid: catalogue.ranked_ids(text, depth=depth) for qid, text in queries.items()}

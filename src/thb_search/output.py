@@ -15,6 +15,7 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
+from .evaluation import Evaluation
 from .facets import FacetCount
 from .indexing import IndexReport
 from .searching import Hit, Publication, SearchResult
@@ -236,4 +237,19 @@ def render_index_report(report: IndexReport) -> str:
                      f"{'s' if len(report.skipped) != 1 else ''} (fix them and run "
                      "'thb-search index' again):")
         lines += [f"  {e}" for e in report.skipped]
+    return "\n".join(lines) + "\n"
+
+
+def render_evaluation(result: Evaluation, per_query: bool = False) -> str:
+    """The four measures (and, with ``per_query``, a line per query)."""
+    lines = []
+    if per_query:
+        lines.append(f"{'qid':<8} {'nDCG@10':>8} {'MAP':>8} {'P@10':>8} {'R@100':>8} "
+                     f"{'rel':>5}")
+        for q in sorted(result.queries, key=lambda q: (len(q.qid), q.qid)):
+            lines.append(f"{q.qid:<8} {q.ndcg_10:>8.4f} {q.map:>8.4f} {q.p_10:>8.4f} "
+                         f"{q.recall_100:>8.4f} {q.relevant:>5}")
+        lines.append("")
+    lines += [f"nDCG@10     {result.ndcg_10:.4f}", f"MAP         {result.map:.4f}",
+              f"P@10        {result.p_10:.4f}", f"Recall@100  {result.recall_100:.4f}"]
     return "\n".join(lines) + "\n"

@@ -27,6 +27,7 @@ from whoosh import query as wq
 
 from .analysis import analyze, fold, normalize_chars, query_terms, split_word, term_for
 from .errors import QuerySyntaxError
+from .ranking import PAIR_WEIGHT
 
 TEXT_FIELDS = {"title": "title", "summary": "summary"}
 FACET_SCOPES = {"office": "office", "offices": "office", "theme": "theme", "themes": "theme",
@@ -322,6 +323,9 @@ class _Parser:
 
 
 _FUZZY_RE = re.compile(r"^(.*?)~(\d?)$")
+# What literal parsing turns into spaces: every character with a meaning in
+# the query language (':' included, so no word is a field name).
+_LITERAL_DROP = re.compile(r'[()"*?~:+]|&&|\|\||(?:^|(?<=\s))-')
 
 
 def _word(text: str, fieldname: str | None, pos: int) -> Word:
@@ -341,11 +345,20 @@ def _word(text: str, fieldname: str | None, pos: int) -> Word:
     return Word(text, fieldname)
 
 
-def parse(q: str, match: str = "all") -> Node | None:
-    """Parse a query string into a syntax tree (None for an empty query)."""
+def parse(q: str, match: str = "all", literal: bool = False) -> Node | None:
+    """Parse a query string into a syntax tree (None for an empty query).
+
+    With ``literal`` the string is plain words: operators, quotes, brackets,
+    field names, wildcards and ``~`` are read as text (for long natural-language
+    topics, as in evaluation).
+    """
     if match not in ("all", "any"):
         raise ValueError(f"match must be 'all' or 'any', not {match!r}")
-    node = _Parser(normalize_chars(q), implicit_or=(match == "any")).parse()
+    text = normalize_chars(q)
+    if literal:
+        text = " ".join(w.lower() if w in ("AND", "OR", "NOT") else w
+                        for w in _LITERAL_DROP.sub(" ", text).split())
+    node = _Parser(text, implicit_or=(match == "any")).parse()
     return expand_synonyms(node) if node is not None else None
 
 
@@ -376,8 +389,9 @@ def expand_synonyms(node: Node) -> Node:
     return node
 
 
-def _match_run(words: Sequence[Word]) -> Synonym | None:
-    terms = tuple(t for w in words for t in analyze(w.text))
+def _match_run(words: Sequence[Word], terms: tuple[str, ...] | None = None) -> Synonym | None:
+    if terms is None:
+        terms = tuple(t for w in words for t in analyze(w.text))
     group = _synonym_index().get(terms) if terms else None
     if group is None:
         return None
@@ -385,30 +399,34 @@ def _match_run(words: Sequence[Word]) -> Synonym | None:
     return Synonym(tuple(words), group, matched)
 
 
+@lru_cache(maxsize=1)
+def _longest_expression() -> int:
+    """Words in the longest synonym expression (bounds the runs tried)."""
+    return max((len(e.split()) for g in synonym_groups() for e in g.expressions), default=1)
+
+
 def _group_runs(items: list[Node]) -> list[Node]:
+    """Replace runs of plain words that form a synonym expression, longest first."""
     out: list[Node] = []
-    i = 0
-    while i < len(items):
-        if _plain(items[i]):
-            j = i
-            while j < len(items) and _plain(items[j]):
-                j += 1
-            # longest match first, left to right
-            k = i
-            while k < j:
-                for end in range(j, k, -1):
-                    found = _match_run(items[k:end])  # type: ignore[arg-type]
-                    if found:
-                        out.append(found)
-                        k = end
-                        break
-                else:
-                    out.append(items[k])
-                    k += 1
-            i = j
-        else:
-            out.append(items[i])
-            i += 1
+    terms = [tuple(analyze(i.text)) if _plain(i) else None for i in items]  # type: ignore[union-attr]
+    longest = _longest_expression()
+    k = 0
+    while k < len(items):
+        found = None
+        if terms[k] is not None:
+            end = k
+            while end < len(items) and terms[end] is not None and end - k < longest:
+                end += 1
+            for stop in range(end, k, -1):
+                run_terms = tuple(t for ts in terms[k:stop] for t in ts)  # type: ignore[union-attr]
+                found = _match_run(items[k:stop], run_terms)  # type: ignore[arg-type]
+                if found:
+                    out.append(found)
+                    k = stop
+                    break
+        if not found:
+            out.append(items[k])
+            k += 1
     return out
 
 
@@ -424,6 +442,7 @@ class Translation:
     ignored: list[str] = field(default_factory=list)  # stopwords / punctuation
     expansions: list[str] = field(default_factory=list)  # "NRM -> national referral mechanism"
     words: list[Word] = field(default_factory=list)  # positive plain words, for suggestions
+    pairs: list[str] = field(default_factory=list)  # adjacent word pairs scored as bigrams
 
 
 ResolveFacet = Callable[[str, str], list[str]]
@@ -520,10 +539,33 @@ def _tr(node: Node, resolve: ResolveFacet, tr: Translation, positive: bool) -> w
         subs = [q for q in (_tr(i, resolve, tr, positive) for i in node.items) if q is not None]
         if not subs:
             return None
-        if len(subs) == 1:
-            return subs[0]
-        return (wq.And if isinstance(node, And) else wq.Or)(subs)
+        combined = subs[0] if len(subs) == 1 else (
+            wq.And if isinstance(node, And) else wq.Or)(subs)
+        pairs = _word_pairs(node.items) if node.implicit and positive else []
+        if not pairs:
+            return combined
+        tr.pairs.extend(" ".join(p) for p in pairs)
+        bigrams = [wq.Phrase(RANK_FIELD, list(p), boost=PAIR_WEIGHT) for p in pairs]
+        if isinstance(node, Or):
+            return wq.Or([*subs, *bigrams])
+        return wq.AndMaybe(combined, bigrams[0] if len(bigrams) == 1 else wq.Or(bigrams))
     raise TypeError(f"not a query node: {node!r}")
+
+
+def _word_pairs(items: Sequence[Node]) -> list[tuple[str, str]]:
+    """Adjacent index terms of consecutive plain words (for pair scoring)."""
+    pairs: dict[tuple[str, str], None] = {}
+    run: list[str] = []
+    for item in [*items, None]:
+        words = item.words if isinstance(item, Synonym) else (item,)
+        if item is not None and all(_plain(w) for w in words):
+            for w in words:
+                joined, parts = query_terms(w.text)  # type: ignore[union-attr]
+                run.extend(parts or ([joined] if joined else []))
+            continue
+        pairs.update((p, None) for p in zip(run, run[1:]) if p[0] != p[1])
+        run = []
+    return list(pairs)
 
 
 def _phrase_terms(text: str) -> list[str]:

@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 from whoosh import query as wq
-from whoosh import scoring
 
 from .analysis import analyze, analyze_pieces, fold, split_word, term_for
 from .corpus import parse_date
@@ -36,13 +35,11 @@ from .query import (
     top_items,
     translate,
 )
+from .ranking import ThbBM25F
 from .schema import TITLE_BOOST
 
 FACETS = ("office", "theme", "type", "year")
 SORTS = ("relevance", "date", "title")
-#: BM25 parameters of the ranking field.
-BM25_K1 = 1.2
-BM25_B = 0.75
 SNIPPET_CHARS = 220
 
 
@@ -143,6 +140,7 @@ class SearchResult:
     notice: str | None = None
     expansions: tuple[str, ...] = ()
     ignored: tuple[str, ...] = ()
+    pairs: tuple[str, ...] = ()  # adjacent word pairs scored as bigrams
     explain: bool = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -155,7 +153,7 @@ class SearchResult:
         }
         if self.explain:
             d["explain"] = {"match": self.match, "expansions": list(self.expansions),
-                            "ignored": list(self.ignored)}
+                            "pairs": list(self.pairs), "ignored": list(self.ignored)}
         return d
 
 
@@ -272,7 +270,7 @@ class Catalogue:
             self._ix = self.dir.open()
             self._gen = gen
         if self._searcher is None:
-            self._searcher = self._ix.searcher(weighting=scoring.BM25F(B=BM25_B, K1=BM25_K1))
+            self._searcher = self._ix.searcher(weighting=ThbBM25F())
             self._fx = None
         elif not self._searcher.up_to_date():
             self._searcher = self._searcher.refresh()
@@ -431,7 +429,8 @@ class Catalogue:
             query=query, total=total, page=page, limit=limit, sort=sort, match=mode,
             filters=filters, hits=tuple(hits), facets=facets,
             suggestions=tuple(self._suggestions(query, tr, searcher)), notice=notice,
-            expansions=tuple(tr.expansions), ignored=tuple(tr.ignored), explain=explain,
+            expansions=tuple(tr.expansions), ignored=tuple(tr.ignored), pairs=tuple(tr.pairs),
+            explain=explain,
         )
 
     def _matches(self, tr: Translation, searcher: Any, fx: FacetIndex) -> np.ndarray:
@@ -536,6 +535,18 @@ class Catalogue:
             if replacements and q != query and q not in out:
                 out.append(q)
         return out
+
+    def ranked_ids(self, query: str, *, match: str = "any", depth: int = 1000,
+                   literal: bool = True) -> list[tuple[str, float]]:
+        """The top ``depth`` ids with their scores, ranked exactly as ``search``
+        ranks them (no filters, facets or snippets): for evaluation runs."""
+        searcher, fx = self._ready()
+        tr = translate(parse(query, match, literal=literal), self.resolve_value)
+        if tr.query is None:
+            return []
+        results = searcher.search(tr.query, limit=depth)
+        return [(searcher.stored_fields(hit.docnum)["id"], float(hit.score))
+                for hit in results[:depth]]
 
     # -- records ------------------------------------------------------------
 
