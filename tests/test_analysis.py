@@ -12,8 +12,10 @@ from thb_search.analysis import (
     american,
     analyze,
     analyze_pieces,
+    load_nltk,
     query_terms,
-    vocabulary_words,
+    text_postings,
+    word_spans,
 )
 
 
@@ -107,9 +109,13 @@ def test_query_terms() -> None:
     assert query_terms("the") == (None, [])
 
 
-def test_vocabulary_words_are_unstemmed() -> None:
-    assert list(vocabulary_words("Trafficking in the co-operation 2021")) == [
-        "trafficking", "cooperation", "co", "operation"]
+def test_text_field_tokens() -> None:
+    positions, weights, length = text_postings("Forced labour", "Labour in supply chains", 2.0)
+    assert positions == {"forc": [0], "labor": [1, 102], "_summary_": [101], "suppli": [103],
+                         "chain": [104]}
+    assert weights == {"forc": 2.0, "labor": 3.0, "_summary_": 1.0, "suppli": 1.0,
+                       "chain": 1.0}
+    assert length == 6
 
 
 @given(st.text(max_size=200))
@@ -119,3 +125,15 @@ def test_analysis_is_deterministic_and_never_fails(text: str) -> None:
     for piece in first:
         assert piece.term and piece.term == piece.term.lower()
         assert 0 <= piece.start < piece.end <= len(text)
+
+
+@given(st.text(max_size=200))
+def test_regexp_spans_equal_nltk_tokeniser_spans(text: str) -> None:
+    from nltk.tokenize import RegexpTokenizer
+
+    from thb_search.analysis import WORD_PATTERN, _WORD_RE, normalize_chars
+
+    expected = list(RegexpTokenizer(WORD_PATTERN).span_tokenize(normalize_chars(text)))
+    assert [(m.start(), m.end()) for m in _WORD_RE.finditer(normalize_chars(text))] == expected
+    load_nltk()
+    assert list(word_spans(text)) == expected

@@ -12,6 +12,7 @@ from thb_search.corpus import (
     Copy,
     derive_id,
     find_files,
+    fingerprint,
     parse_date,
     read_file,
     resolve,
@@ -285,7 +286,8 @@ def test_find_files(tmp_path: Path) -> None:
 
 
 def copy(order: int, core: str, offices: tuple[str, ...], themes: tuple[str, ...] = ()) -> Copy:
-    return Copy("id1", f"/f{order}", 1, (order, f"/f{order}", 1), core, offices, themes)
+    return Copy("id1", f"/f{order}", 1, (order, f"/f{order}", 1), core, offices, themes,
+                fingerprint(core, offices, themes))
 
 
 def test_duplicates_differing_in_offices_or_themes_merge() -> None:

@@ -11,7 +11,8 @@ import pytest
 
 from thb_search import Catalogue, sync
 from thb_search.errors import CorpusErrors, IndexLockedError, IndexNotFoundError
-from thb_search.indexing import STATE_FILE, IndexDir, add_files, ensure_index
+from thb_search.indexing import STATE_FILE, VERSION_FILE, IndexDir, add_files, ensure_index
+from thb_search.schema import SCHEMA_VERSION
 
 from conftest import (
     ALL_IDS,
@@ -98,8 +99,8 @@ def test_unchanged_files_are_not_read_again(tmp_path: Path, corpus_copy: Path,
     read: list[str] = []
     import thb_search.indexing as indexing
 
-    original = indexing.read_file
-    monkeypatch.setattr(indexing, "read_file", lambda p: read.append(Path(p).name) or original(p))
+    original = indexing.iter_file
+    monkeypatch.setattr(indexing, "iter_file", lambda p: read.append(Path(p).name) or original(p))
     sync(index, [corpus_copy])
     # Only the new file is read: the listing is known from the last run.
     assert read == ["new.jsonl"]
@@ -205,7 +206,7 @@ def test_failed_rebuild_keeps_the_old_index(tmp_path: Path, corpus_copy: Path,
     def crash(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(indexing, "_write", crash)
+    monkeypatch.setattr(indexing, "write_new_index", crash)
     with pytest.raises(RuntimeError):
         sync(index, [corpus_copy], rebuild=True)
     assert IndexDir(index).current() == old
@@ -266,15 +267,12 @@ def test_second_writer_waits_then_fails_clearly(tmp_path: Path, corpus_copy: Pat
 def test_outdated_schema_is_rebuilt_with_a_message(tmp_path: Path, corpus_copy: Path) -> None:
     index = tmp_path / "index"
     sync(index, [corpus_copy])
-    state_file = IndexDir(index).current() / STATE_FILE
-    state = json.loads(state_file.read_text())
-    state["schema_version"] = "0.0"
-    state_file.write_text(json.dumps(state))
+    (IndexDir(index).current() / VERSION_FILE).write_text("0.0\n")
     messages: list[str] = []
     with Catalogue(index, corpus=[BUNDLED], notify=messages.append) as cat:
         assert len(cat) == 10
     assert messages == [f"the index at {index}/ was built by another version of thb-search "
-                        "(schema 0.0, now 1.2); rebuilding it"]
+                        f"(schema 0.0, now {SCHEMA_VERSION}); rebuilding it"]
     assert ensure_index(index, [BUNDLED]) is None
 
 

@@ -10,29 +10,30 @@
       -> protected words get a fixed stem (organization -> organiz, not organ)
       -> NLTK Snowball English stemmer
 
-Only NLTK parts that need no downloaded data are used.  Whoosh pickles the
-analyzer into the index, so :class:`ThbAnalyzer` and :class:`ValueTokenizer`
-must stay module-level names of this module; bump ``ANALYSIS_VERSION`` on any
-change that alters the tokens produced.
+Only NLTK parts that need no downloaded data are used, and NLTK is imported
+only when a word must be stemmed that this process has not met (see
+:func:`stem`).  Whoosh pickles the analyzer into the index, so
+:class:`TextAnalyzer` must stay a module-level name of this module; bump
+``ANALYSIS_VERSION`` on any change that alters the tokens produced.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from nltk.stem.snowball import EnglishStemmer
-from nltk.tokenize import RegexpTokenizer
+import regex
 from whoosh.analysis import Analyzer, Token
 
 #: Bump when the tokens produced for some text change: indexes built with
 #: another version are rebuilt automatically.
-ANALYSIS_VERSION = 2
+ANALYSIS_VERSION = 3
 
 # Characters normalised one-for-one before tokenising (offsets stay valid).
 _CHAR_MAP = str.maketrans(
@@ -57,9 +58,63 @@ _FOLD_EXTRA = str.maketrans(
 
 #: A word: letters/digits, with internal hyphens or apostrophes.
 WORD_PATTERN = r"[^\W_]+(?:['-][^\W_]+)*"
-_tokenizer = RegexpTokenizer(WORD_PATTERN)
+# NLTK's RegexpTokenizer compiles its pattern with the ``regex`` module (an NLTK
+# dependency) and these flags; so does the fallback, so both agree exactly.
+_WORD_RE = regex.compile(WORD_PATTERN, regex.UNICODE | regex.MULTILINE | regex.DOTALL)
 _ACRONYM_PLURAL = re.compile(r"[A-Z]{2,6}s")
-_stemmer = EnglishStemmer()
+
+# NLTK is imported on first need: importing the nltk package takes 0.2-0.8 s,
+# more than a whole search.  Indexing always needs it (load_nltk()); a search
+# needs it only for a word the index has never met, since the index keeps the
+# term of every word it met in its lexicon (see add_term_source()).
+_nltk: dict[str, Any] = {}
+# folded word -> index term (None for a stopword): every word this process has
+# analysed or looked up.
+_TERMS: dict[str, str | None] = {}
+# Lookups of terms computed before (an open index's lexicon).
+_TERM_SOURCES: list[Callable[[str], str | None]] = []
+
+
+def load_nltk() -> None:
+    """Import the NLTK parts used here: the Snowball English stemmer and the
+    regexp tokeniser (neither needs downloaded data)."""
+    if not _nltk:
+        from nltk.stem.snowball import EnglishStemmer
+        from nltk.tokenize import RegexpTokenizer
+
+        _nltk["stemmer"] = EnglishStemmer()
+        _nltk["tokenizer"] = RegexpTokenizer(WORD_PATTERN)
+
+
+def add_term_source(source: Callable[[str], str | None]) -> None:
+    """Look words up in ``source`` (word -> term, or None) before analysing them."""
+    _TERM_SOURCES.append(source)
+
+
+def remove_term_source(source: Callable[[str], str | None]) -> None:
+    if source in _TERM_SOURCES:
+        _TERM_SOURCES.remove(source)
+
+
+# Sets collecting the words analysed while they are open (collecting_words()).
+_COLLECTORS: list[set[str]] = []
+
+
+@contextmanager
+def collecting_words() -> Iterator[set[str]]:
+    """Collect the folded words of every text analysed meanwhile (the words of
+    the documents an indexer writes, for the index's lexicon)."""
+    words: set[str] = set()
+    _COLLECTORS.append(words)
+    try:
+        yield words
+    finally:
+        _COLLECTORS.remove(words)
+
+
+def lexicon_entries(words: set[str]) -> dict[str, str]:
+    """``word -> term`` for the words that are not stopwords."""
+    return {w: t for w in words if (t := term_for(w)) is not None}
 
 
 def normalize_chars(text: str) -> str:
@@ -82,6 +137,20 @@ def _data_lines(name: str) -> Iterator[str]:
         line = line.split("#", 1)[0].strip()
         if line:
             yield line
+
+
+def synonym_lines() -> list[tuple[str, ...]]:
+    """The groups of ``data/synonyms.txt``: equivalent expressions, one tuple each."""
+    return [tuple(e.strip() for e in line.split(" = ")) for line in _data_lines("synonyms.txt")]
+
+
+def words_of(texts: Iterable[str]) -> set[str]:
+    """The folded words of ``texts`` (parts and joined forms), as analysis meets them."""
+    words: set[str] = set()
+    for text in texts:
+        for start, end in word_spans(text):
+            words.update(_word_terms(text[start:end])[3])
+    return words
 
 
 def _load_stopwords() -> frozenset[str]:
@@ -121,7 +190,6 @@ _ISE_RE = re.compile(
     r"^(?P<stem>.{2,}(?:" + "|".join(_ISE_PAIRS) + r"))is"
     r"(?P<end>e|es|ed|ing|ation|ations|ational|ationally|er|ers|able)$"
 )
-_YSE_RE = re.compile(r"^(?P<stem>.*[^aeiou]y)s(?P<end>e|es|ed|ing|er|ers)$")
 
 
 def american(word: str) -> str:
@@ -143,21 +211,36 @@ def american(word: str) -> str:
     return word
 
 
-@lru_cache(maxsize=262144)
 def term_for(word: str) -> str | None:
     """The index term of one folded word, or None for a stopword.
 
-    Cached: the same few thousand words make up most text.
+    Remembered: the same few thousand words make up most text.
     """
-    if word in STOPWORDS:
-        return None
+    try:
+        return _TERMS[word]
+    except KeyError:
+        pass
+    term: str | None = None
+    if word not in STOPWORDS:
+        for source in _TERM_SOURCES:
+            term = source(word)
+            if term is not None:
+                break
+        else:
+            term = _compute_term(word)
+    _TERMS[word] = term
+    return term
+
+
+def _compute_term(word: str) -> str:
     word = american(word)
     protected = PROTECTED.get(word)
     if protected is not None:
         return protected
     if word.endswith("'s"):
         word = word[:-2]
-    return _stemmer.stem(word)
+    load_nltk()
+    return _nltk["stemmer"].stem(word)
 
 
 @dataclass(frozen=True)
@@ -171,8 +254,17 @@ class Piece:
 
 
 def word_spans(text: str) -> Iterator[tuple[int, int]]:
-    """Character spans of the words of ``text`` (NLTK regexp tokeniser)."""
-    return _tokenizer.span_tokenize(normalize_chars(text))
+    """Character spans of the words of ``text``.
+
+    NLTK's regexp tokeniser once NLTK is loaded (always when indexing); before
+    that, the same pattern through ``re`` (what that tokeniser does itself; a
+    test checks that both give the same spans).
+    """
+    text = normalize_chars(text)
+    tokenizer = _nltk.get("tokenizer")
+    if tokenizer is not None:
+        return tokenizer.span_tokenize(text)
+    return ((m.start(), m.end()) for m in _WORD_RE.finditer(text))
 
 
 def split_word(raw: str) -> list[str]:
@@ -190,33 +282,56 @@ def split_word(raw: str) -> list[str]:
     return [p for p in re.split(r"['-]", word) if p]
 
 
-def analyze_pieces(text: str, start_pos: int = 0) -> Iterator[Piece]:
+@lru_cache(maxsize=262144)
+def _word_terms(raw: str) -> tuple[tuple[str, ...], str | None, bool, tuple[str, ...]]:
+    """(terms of the parts, joined term, whether the word has several parts,
+    the folded words looked up)."""
+    parts = split_word(raw)
+    terms = tuple(t for t in map(term_for, parts) if t is not None)
+    if len(parts) > 1:
+        joined = "".join(parts)
+        return terms, term_for(joined), True, (*parts, joined)
+    return terms, None, False, tuple(parts)
+
+
+def word_tokens(text: str) -> list[str]:
+    """The words of ``text`` (what :func:`word_spans` spans), as strings."""
+    text = normalize_chars(text)
+    tokenizer = _nltk.get("tokenizer")
+    if tokenizer is not None:
+        return tokenizer.tokenize(text)
+    return _WORD_RE.findall(text)
+
+
+def _term_positions(tokens: Iterable[str]) -> Iterator[tuple[int, str, int]]:
+    """(token index, term, position) for each term of a sequence of words:
+    see :func:`analyze_pieces`."""
+    pos = 0
+    collectors = _COLLECTORS
+    for i, token in enumerate(tokens):
+        terms, joined, several, words = _word_terms(token)
+        for collector in collectors:
+            collector.update(words)
+        first = pos
+        for term in terms:
+            yield i, term, pos
+            pos += 1
+        if several and joined is not None:
+            yield i, joined, first
+            if pos == first:  # every part was a stopword
+                pos += 1
+
+
+def analyze_pieces(text: str) -> Iterator[Piece]:
     """The terms of ``text`` with positions and character spans.
 
     A hyphenated word yields its parts at consecutive positions and the joined
     form at the first part's position, so ``gender-sensitive`` matches both
     ``gender sensitive`` (a phrase) and ``gendersensitive``.
     """
-    pos = start_pos
-    for start, end in word_spans(text):
-        parts = split_word(text[start:end])
-        if len(parts) > 1:
-            first = pos
-            joined = term_for("".join(parts))
-            for part in parts:
-                term = term_for(part)
-                if term is not None:
-                    yield Piece(term, pos, start, end)
-                    pos += 1
-            if joined is not None:
-                yield Piece(joined, first, start, end)
-                if pos == first:  # every part was a stopword
-                    pos += 1
-        elif parts:
-            term = term_for(parts[0])
-            if term is not None:
-                yield Piece(term, pos, start, end)
-                pos += 1
+    spans = list(word_spans(text))
+    for i, term, pos in _term_positions(text[s:e] for s, e in spans):
+        yield Piece(term, pos, *spans[i])
 
 
 def analyze(text: str) -> list[str]:
@@ -246,79 +361,87 @@ def query_terms(word: str) -> tuple[str | None, list[str]]:
     return joined, [t for t in (term_for(p) for p in parts) if t is not None]
 
 
-def vocabulary_words(text: str) -> Iterator[str]:
-    """Folded, unstemmed words of ``text`` (for "did you mean" suggestions)."""
-    for start, end in word_spans(text):
-        parts = split_word(text[start:end])
-        if len(parts) > 1:
-            yield "".join(parts)
-        for part in parts:
-            if part not in STOPWORDS and not part.isdigit():
-                yield part
-
-
 #: Separates title and summary in the value of the combined ``text`` field.
 FIELD_SEPARATOR = "\x1e"
 #: Positions left between title and summary so that no phrase spans both.
 FIELD_GAP = 100
+#: A term at the start of the summary's positions in the ``text`` field (no
+#: word can produce it: words never contain "_").  ``title:`` and ``summary:``
+#: scopes are spans before / after it.
+SUMMARY_MARK = "_summary_"
 
 
-@lru_cache(maxsize=8)
-def _pieces(text: str) -> tuple[Piece, ...]:
-    # Each title and summary is analysed for its own field and again for the
-    # combined field: this small cache makes the second time free.
-    return tuple(analyze_pieces(text))
+def text_tokens(title: str, summary: str, title_boost: float) -> Iterator[tuple[str, int, float]]:
+    """The ``text`` field's tokens: (term, position, weight).
+
+    Title words at positions 0.., weighted ``title_boost``; the summary mark
+    ``FIELD_GAP`` positions after the last title word; summary words after it.
+    """
+    end = 0
+    for _, term, pos in _term_positions(word_tokens(title)):
+        yield term, pos, title_boost
+        end = max(end, pos + 1)
+    mark = end - 1 + FIELD_GAP if end else FIELD_GAP
+    yield SUMMARY_MARK, mark, 1.0
+    for _, term, pos in _term_positions(word_tokens(summary)):
+        yield term, mark + 1 + pos, 1.0
 
 
-def _fill(token: Token, piece: Piece, pos: int, value: str, kw: dict[str, Any]) -> Token:
-    token.text = piece.term
-    token.stopped = False
-    if kw["keeporiginal"]:
-        token.original = value[piece.start:piece.end]
-    if kw["positions"]:
-        token.pos = pos
-    if kw["chars"]:
-        token.startchar = kw["start_char"] + piece.start
-        token.endchar = kw["start_char"] + piece.end
-    return token
+def text_postings(title: str, summary: str,
+                  title_boost: float) -> tuple[dict[str, list[int]], dict[str, float], int]:
+    """Positions and weight of each term of the ``text`` field, and its length:
+    what :func:`text_tokens` yields, gathered in one pass (the indexing hot spot)."""
+    positions: dict[str, list[int]] = {}
+    weights: dict[str, float] = {}
+    end = _gather(word_tokens(title), 0, title_boost, positions, weights)
+    mark = end - 1 + FIELD_GAP if end else FIELD_GAP
+    positions[SUMMARY_MARK] = [mark]
+    weights[SUMMARY_MARK] = 1.0
+    _gather(word_tokens(summary), mark + 1, 1.0, positions, weights)
+    return positions, weights, sum(map(len, positions.values()))
 
 
-class ThbAnalyzer(Analyzer):
-    """The Whoosh analyzer of the ``title`` and ``summary`` fields: :func:`analyze_pieces`."""
-
-    def __eq__(self, other: object) -> bool:
-        return type(self) is type(other)
-
-    def __call__(
-        self,
-        value: str,
-        positions: bool = False,
-        chars: bool = False,
-        keeporiginal: bool = False,
-        removestops: bool = True,
-        start_pos: int = 0,
-        start_char: int = 0,
-        tokenize: bool = True,
-        mode: str = "",
-        **kwargs: Any,
-    ) -> Iterator[Token]:
-        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        kw = {"keeporiginal": keeporiginal, "positions": positions, "chars": chars,
-              "start_char": start_char}
-        if not tokenize:
-            yield _fill(token, Piece(value, start_pos, 0, len(value)), start_pos, value, kw)
-            return
-        for piece in _pieces(value):
-            yield _fill(token, piece, start_pos + piece.pos, value, kw)
+def _gather(tokens: list[str], base: int, weight: float, positions: dict[str, list[int]],
+            weights: dict[str, float]) -> int:
+    """Add the terms of ``tokens`` at positions from ``base``; return the next
+    free position (0 for no term)."""
+    pos = 0
+    word_terms = _word_terms
+    collectors = _COLLECTORS
+    for token in tokens:
+        terms, joined, several, words = word_terms(token)
+        for collector in collectors:
+            collector.update(words)
+        first = pos
+        for term in terms:
+            if term in positions:
+                positions[term].append(base + pos)
+                weights[term] += weight
+            else:
+                positions[term] = [base + pos]
+                weights[term] = weight
+            pos += 1
+        if several and joined is not None:
+            if joined in positions:
+                positions[joined].append(base + first)
+                weights[joined] += weight
+            else:
+                positions[joined] = [base + first]
+                weights[joined] = weight
+            if pos == first:
+                pos += 1
+    return pos
 
 
 class TextAnalyzer(Analyzer):
-    """The analyzer of the combined ``text`` field that ranking uses (BM25F).
+    """The analyzer of the ``text`` field, which ranking scores (BM25F).
 
-    Its value is ``title + FIELD_SEPARATOR + summary``: title words carry
-    ``title_boost`` as their weight, so a term's weight in a document is
-    ``title_boost * tf(title) + tf(summary)``, the pseudo-frequency of BM25F,
-    saturated once by the ranking function.
+    Its value is ``title + FIELD_SEPARATOR + summary`` (see :func:`text_tokens`):
+    title words carry ``title_boost`` as their weight, so a term's weight in a
+    document is ``title_boost * tf(title) + tf(summary)``, the pseudo-frequency
+    of BM25F, saturated once by the ranking function.  The index is written
+    through :class:`thb_search.schema.TextField`, which computes the same
+    postings without Whoosh's token objects.
     """
 
     def __init__(self, title_boost: float = 2.0) -> None:
@@ -341,29 +464,11 @@ class TextAnalyzer(Analyzer):
         **kwargs: Any,
     ) -> Iterator[Token]:
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        kw = {"keeporiginal": keeporiginal, "positions": positions, "chars": False,
-              "start_char": 0}
         title, _, summary = value.partition(FIELD_SEPARATOR)
-        pos = start_pos
-        for text, boost in ((title, self.title_boost), (summary, 1.0)):
-            last = pos
-            for piece in _pieces(text):
-                token.boost = boost
-                yield _fill(token, piece, pos + piece.pos, text, kw)
-                last = pos + piece.pos
-            pos = last + FIELD_GAP
-
-
-class VocabularyAnalyzer(Analyzer):
-    """The Whoosh analyzer of the ``vocab`` field: :func:`vocabulary_words`."""
-
-    def __eq__(self, other: object) -> bool:
-        return type(self) is type(other)
-
-    def __call__(self, value: str, **kwargs: Any) -> Iterator[Token]:
-        token = Token(**{k: v for k, v in kwargs.items() if k in ("positions", "chars", "mode")})
-        for word in vocabulary_words(value):
-            token.text = word
+        for term, pos, weight in text_tokens(title, summary, self.title_boost):
+            token.text = term
             token.stopped = False
-            token.boost = 1.0
+            token.boost = weight
+            if positions:
+                token.pos = start_pos + pos
             yield token

@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
-import io
 import json
 import os
 import re
@@ -24,6 +23,7 @@ from base64 import b32encode
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from .analysis import fold, normalize_chars
 from .errors import CorpusFormatError, CorpusNotFoundError
@@ -194,12 +194,34 @@ def derive_id(title: str, date: dt.date | None, summary: str = "") -> str:
 
 @dataclass
 class FileResult:
-    """What one file yielded: its records, the errors of unreadable ones, warnings."""
+    """What one file yielded: its records, the errors of unreadable ones, warnings.
+
+    Readers only ``append`` to the three lists, so a caller may pass any
+    object with list-like ``records``, ``errors`` and ``warnings`` to stream
+    a large file instead of keeping it (see :func:`scan_file`).
+    """
 
     path: Path
     records: list[Record] = field(default_factory=list)
     errors: list[CorpusFormatError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+
+
+class _Undecodable(Exception):
+    def __init__(self, line: int) -> None:
+        self.line = line
+
+
+def _decoded_lines(handle: Any) -> Iterator[str]:
+    """The lines of a binary file as text, line ends kept; BOM dropped."""
+    for number, raw in enumerate(handle, start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _Undecodable(number) from None
+        if number == 1 and line.startswith("\ufeff"):
+            line = line[1:]
+        yield line
 
 
 def display_path(path: Path) -> str:
@@ -215,31 +237,51 @@ def display_path(path: Path) -> str:
 
 def read_file(path: str | os.PathLike[str]) -> FileResult:
     """Read one catalogue file of any supported format."""
+    result = FileResult(Path(path))
+    for item in iter_file(path):
+        if isinstance(item, Record):
+            result.records.append(item)
+        elif isinstance(item, CorpusFormatError):
+            result.errors.append(item)
+        else:
+            result.warnings.append(item)
+    return result
+
+
+def iter_file(path: str | os.PathLike[str]) -> Iterator[Record | CorpusFormatError | str]:
+    """The records, errors and warnings (str) of one catalogue file, in file
+    order, a line at a time: JSON Lines and CSV files are never held in memory
+    whole (listing pages are small and read at once)."""
     path = Path(path)
     kind = FORMATS.get(path.suffix.lower())
-    result = FileResult(path)
     shown = display_path(path)
     if kind is None:
-        result.errors.append(CorpusFormatError(
+        yield CorpusFormatError(
             shown, None,
             f"unsupported file type {path.suffix or '(none)'!r}: "
-            "catalogue files end in .txt (OSCE listing), .jsonl or .csv"))
-        return result
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        result.errors.append(CorpusFormatError(shown, None, f"cannot read file: {exc.strerror}"))
-        return result
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        result.errors.append(CorpusFormatError(
-            shown, line, "not valid UTF-8 text: save the file as UTF-8"))
-        return result
+            "catalogue files end in .txt (OSCE listing), .jsonl or .csv")
+        return
     reader = {"listing": _read_listing, "jsonl": _read_jsonl, "csv": _read_csv}[kind]
-    reader(text, shown, result)
-    return result
+    buffer = FileResult(path)
+    try:
+        with open(path, "rb") as handle:
+            for _ in reader(_decoded_lines(handle), shown, buffer):
+                yield from _drain(buffer)
+    except _Undecodable as exc:
+        buffer.errors.append(CorpusFormatError(
+            shown, exc.line, "not valid UTF-8 text: save the file as UTF-8"))
+    except OSError as exc:
+        buffer.errors.append(CorpusFormatError(shown, None, f"cannot read file: {exc.strerror}"))
+    yield from _drain(buffer)
+
+
+def _drain(buffer: FileResult) -> Iterator[Record | CorpusFormatError | str]:
+    yield from buffer.warnings
+    yield from buffer.errors
+    yield from buffer.records
+    buffer.warnings.clear()
+    buffer.errors.clear()
+    buffer.records.clear()
 
 
 def _add(result: FileResult, shown: str, line: int, values: dict[str, object],
@@ -296,8 +338,8 @@ def _as_values(value: object) -> tuple[str, ...]:
     return split_values(str(value))
 
 
-def _read_listing(text: str, shown: str, result: FileResult) -> None:
-    lines = text.splitlines()
+def _read_listing(source: Iterable[str], shown: str, result: FileResult) -> Iterator[None]:
+    lines = [line.rstrip("\r\n") for line in source]
     n = len(lines)
 
     def label_of(s: str) -> tuple[str, str] | None:
@@ -316,6 +358,7 @@ def _read_listing(text: str, shown: str, result: FileResult) -> None:
 
     i = next_nonblank(0)
     while i < n:
+        yield  # hand over what the previous record gave
         title_line = lines[i].strip()
         title_no = i + 1
         if label_of(title_line):
@@ -430,8 +473,10 @@ def _check_keys(keys: Iterable[str], shown: str, line: int,
     return mapping
 
 
-def _read_jsonl(text: str, shown: str, result: FileResult) -> None:
-    for number, line in enumerate(text.splitlines(), start=1):
+def _read_jsonl(lines: Iterable[str], shown: str, result: FileResult) -> Iterator[None]:
+    for number, line in enumerate(lines, start=1):
+        yield  # hand over what the previous line gave
+        line = line.rstrip("\r\n")
         if not line.strip():
             continue
         try:
@@ -468,8 +513,8 @@ def _read_jsonl(text: str, shown: str, result: FileResult) -> None:
         _add(result, shown, number, values, None if rid in (None, "") else str(rid))
 
 
-def _read_csv(text: str, shown: str, result: FileResult) -> None:
-    reader = csv.reader(io.StringIO(text, newline=""))
+def _read_csv(lines: Iterable[str], shown: str, result: FileResult) -> Iterator[None]:
+    reader = csv.reader(lines)
     try:
         header = next(reader)
     except StopIteration:
@@ -488,6 +533,7 @@ def _read_csv(text: str, shown: str, result: FileResult) -> None:
         return
     start = reader.line_num + 1
     while True:
+        yield  # hand over what the previous row gave
         try:
             row = next(reader)
         except StopIteration:
@@ -569,6 +615,7 @@ class Copy:
     core_hash: str
     offices: tuple[str, ...]
     themes: tuple[str, ...]
+    fingerprint: str
 
 
 @dataclass(frozen=True)
@@ -592,6 +639,11 @@ def resolve(copies: Sequence[Copy]) -> Resolved:
     copies that differ from it only in offices or themes are merged into it
     (union, winner's values first); copies that differ otherwise are superseded.
     """
+    if len(copies) == 1:
+        only = copies[0]
+        return Resolved(id=only.id, winner=only, offices=only.offices, themes=only.themes,
+                        fingerprint=only.fingerprint, merged=0, superseded=0,
+                        sources=(only.path,))
     ordered = sorted(copies, key=lambda c: c.order)
     winner = ordered[-1]
     offices: dict[str, None] = dict.fromkeys(winner.offices)

@@ -31,17 +31,25 @@ from typing import Any
 
 from whoosh import index as whoosh_index
 
-from .analysis import FIELD_SEPARATOR
+from .analysis import (
+    FIELD_SEPARATOR,
+    add_term_source,
+    collecting_words,
+    lexicon_entries,
+    remove_term_source,
+    synonym_lines,
+    words_of,
+)
 from .corpus import (
     Copy,
-    FileResult,
     Record,
     Resolved,
     display_path,
     find_files,
+    fingerprint,
     merged_record,
     normalized_title,
-    read_file,
+    iter_file,
     resolve,
 )
 from .errors import (
@@ -51,9 +59,13 @@ from .errors import (
     IndexNotFoundError,
     ThbSearchError,
 )
+from .facets import save_for
+from .lexicon import Lexicon
 from .schema import SCHEMA_VERSION, build_schema
+from .writer import fast_writer, write_new_index
 
 STATE_FILE = "thb-state.json"
+VERSION_FILE = "SCHEMA_VERSION"
 CURRENT_FILE = "CURRENT"
 LOCK_FILE = ".lock"
 #: Seconds a writer waits for another writer by default.
@@ -155,8 +167,11 @@ class IndexDir:
 
     def is_outdated(self) -> str | None:
         """Why the live index cannot be used as it is (another schema), or None."""
-        state = self.read_state()
-        version = state.get("schema_version")
+        gen = self.current()
+        try:
+            version = (gen / VERSION_FILE).read_text("utf-8").strip() if gen else None
+        except FileNotFoundError:
+            version = None
         if version != SCHEMA_VERSION:
             return (f"the index at {self.shown} was built by another version of "
                     f"thb-search (schema {version or 'unknown'}, now {SCHEMA_VERSION})")
@@ -217,7 +232,7 @@ class IndexDir:
 def _write_state(gen: Path, state: dict[str, Any]) -> None:
     tmp = gen / (STATE_FILE + ".tmp")
     with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(state, f, ensure_ascii=False, separators=(",", ":"))
+        f.write(json.dumps(state, ensure_ascii=False, separators=(",", ":")))
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, gen / STATE_FILE)
@@ -227,54 +242,91 @@ def _write_state(gen: Path, state: dict[str, Any]) -> None:
 # Records to documents
 
 
-def to_document(record: Record, fingerprint: str) -> dict[str, Any]:
-    """The Whoosh document of a record (validated before any writer opens)."""
+def to_document(record: Record, fp: str) -> dict[str, Any]:
+    """The Whoosh document of a record."""
     doc: dict[str, Any] = {
         "id": record.id,
-        "title": record.title,
-        "summary": record.summary,
         "text": record.title + FIELD_SEPARATOR + record.summary,
-        "vocab": record.title + " " + record.summary,
         "office": list(record.offices),
         "themes": list(record.themes),
         "type": [record.type] if record.type else [],
         "year": [str(record.year)] if record.date else [],
-        "date": record.date.isoformat() if record.date else "",
         "datenum": int(record.date.strftime("%Y%m%d")) if record.date else 0,
-        "title_sort": normalized_title(record.title or record.summary)[:200] or record.id,
+        "title_sort": (normalized_title(record.title or record.summary)[:200]
+                       or record.id).encode("utf-8"),
+        "title": record.title,
+        "summary": record.summary,
+        "date": record.date.isoformat() if record.date else "",
         "publisher": record.publisher,
         "url": record.url,
         "collections": list(record.collections),
-        "fingerprint": fingerprint,
+        "fingerprint": fp,
     }
-    return {k: v for k, v in doc.items() if v != "" or k in ("title", "summary", "text")}
+    return {k: v for k, v in doc.items() if v != "" or k in ("title", "summary")}
 
 
 # ---------------------------------------------------------------------------
 # Reading the catalogue
 
 
+#: Parsed records kept in memory between reading the catalogue and writing
+#: the index (files read again when written beyond this: bounds memory).
+RETAIN_RECORDS = 20_000
+
+
 @dataclass
 class _Scan:
-    """The catalogue as the indexer sees it: copies, resolved ids, parsed files."""
+    """The catalogue as the indexer sees it: copies of records by id, what
+    each file held, the records kept from reading it."""
 
     files: list[Path]
-    cache: dict[str, Any]
-    parsed: dict[str, FileResult] = field(default_factory=dict)
+    kept: dict[str, list[Record]] = field(default_factory=dict)
     copies: dict[str, list[Copy]] = field(default_factory=dict)
     errors: list[CorpusFormatError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     file_state: dict[str, Any] = field(default_factory=dict)
+    retained: int = 0
 
-    def parse(self, path: str) -> FileResult:
-        if path not in self.parsed:
-            self.parsed[path] = read_file(path)
-        return self.parsed[path]
+    def read(self, path: str) -> list[list[Any]]:
+        """Read a file: its copy entries; its records are kept while few."""
+        entries: list[list[Any]] = []
+        records: list[Record] | None = []
+        errors_before = len(self.errors)
+        for item in iter_file(path):
+            if isinstance(item, Record):
+                core = item.core_hash()
+                entries.append([item.id, item.line, core, list(item.offices),
+                                list(item.themes), fingerprint(core, item.offices, item.themes)])
+                if records is not None:
+                    records.append(item)
+                    if self.retained + len(records) > RETAIN_RECORDS:
+                        records = None
+            elif isinstance(item, CorpusFormatError):
+                self.errors.append(item)
+            else:
+                self.warnings.append(item)
+        if records is not None:
+            self.kept[path] = records
+            self.retained += len(records)
+        if len(self.errors) == errors_before:
+            st = Path(path).stat()
+            self.file_state[path] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns,
+                                     "copies": entries}
+        return entries
+
+    def records(self, path: str) -> Iterator[Record]:
+        """The records of a file: those kept, or read again."""
+        kept = self.kept.pop(path, None)
+        if kept is not None:
+            self.retained -= len(kept)
+            yield from kept
+        else:
+            yield from (item for item in iter_file(path) if isinstance(item, Record))
 
 
 def _scan(paths: Sequence[str | os.PathLike[str]], cache: dict[str, Any]) -> _Scan:
     files, warnings = find_files(paths)
-    scan = _Scan(files, cache, warnings=list(warnings))
+    scan = _Scan(files, warnings=list(warnings))
     for path in files:
         key = str(path)
         st = path.stat()
@@ -283,29 +335,35 @@ def _scan(paths: Sequence[str | os.PathLike[str]], cache: dict[str, Any]) -> _Sc
             entries = cached["copies"]
             scan.file_state[key] = cached
         else:
-            result = scan.parse(key)
-            scan.errors.extend(result.errors)
-            scan.warnings.extend(result.warnings)
-            entries = [[r.id, r.line, r.core_hash(), list(r.offices), list(r.themes)]
-                       for r in result.records]
-            if not result.errors:  # a file with errors is read again (and reported) each run
-                scan.file_state[key] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns,
-                                        "copies": entries}
-        for rid, line, core, offices, themes in entries:
+            # A file with errors is not remembered: it is read (and its errors
+            # reported) again on each run until it is fixed.
+            entries = scan.read(key)
+        for rid, line, core, offices, themes, fp in entries:
             scan.copies.setdefault(rid, []).append(
                 Copy(rid, key, line, (st.st_mtime_ns, key, line), core, tuple(offices),
-                     tuple(themes)))
+                     tuple(themes), fp))
     return scan
 
 
-def _record_for(scan: _Scan, resolved: Resolved) -> Record:
-    result = scan.parse(resolved.winner.path)
-    for record in result.records:
-        if record.line == resolved.winner.line and record.id == resolved.id:
-            return merged_record(record, resolved)
-    raise ThbSearchError(  # the file changed while we were reading it
-        f"{display_path(Path(resolved.winner.path))} changed while it was being indexed: "
-        "run the command again")
+def _documents(scan: _Scan, resolved: dict[str, Resolved],
+               ids: list[str]) -> Iterator[dict[str, Any]]:
+    """The documents of ``ids``, file by file (each file read once, then let go)."""
+    by_file: dict[str, dict[tuple[int, str], Resolved]] = {}
+    for rid in ids:
+        r = resolved[rid]
+        by_file.setdefault(r.winner.path, {})[(r.winner.line, rid)] = r
+    for path in sorted(by_file):
+        wanted = by_file[path]
+        found = 0
+        for record in scan.records(path):
+            r = wanted.get((record.line, record.id))
+            if r is not None:
+                found += 1
+                yield to_document(merged_record(record, r), r.fingerprint)
+        if found != len(wanted):  # the file changed while we were reading it
+            raise ThbSearchError(
+                f"{display_path(Path(path))} changed while it was being indexed: run the "
+                "command again")
 
 
 # ---------------------------------------------------------------------------
@@ -371,21 +429,21 @@ def _sync_locked(ixdir: IndexDir, paths: Sequence[str | os.PathLike[str]], rebui
         to_update = sorted(rid for rid, r in resolved.items()
                            if rid in old and old[rid] != r.fingerprint)
         to_remove = sorted(rid for rid in old if rid not in resolved)
-    # Build and validate every document before a writer is opened.
-    docs = [to_document(_record_for(scan, resolved[rid]), resolved[rid].fingerprint)
-            for rid in (*to_add, *to_update)]
-
     new_state = {
-        "schema_version": SCHEMA_VERSION,
         "sources": [str(Path(p).expanduser().absolute()) for p in paths],
         "files": scan.file_state,
         "records": {rid: r.fingerprint for rid, r in resolved.items()},
     }
     if full:
+        # Written into a new generation, swapped in only once complete: any
+        # failure leaves the index as it was.
         target = ixdir._new_generation()
         try:
+            (target / VERSION_FILE).write_text(SCHEMA_VERSION + "\n", encoding="utf-8")
             ix = whoosh_index.create_in(str(target), build_schema())
-            _write(ix, docs, [], progress)
+            lexicon = write_new_index(ix, _documents(scan, resolved, to_add), len(to_add),
+                                      progress=progress)
+            _after_commit(ix, target, lexicon)
             new_state["generation"] = ix.latest_generation()
             _write_state(target, new_state)
         except BaseException:
@@ -394,8 +452,19 @@ def _sync_locked(ixdir: IndexDir, paths: Sequence[str | os.PathLike[str]], rebui
         ixdir._swap(target)
     else:
         assert ix is not None and gen is not None
+        # Every document is built before the writer opens: nothing can fail
+        # half-way through a commit.
+        docs = list(_documents(scan, resolved, [*to_add, *to_update]))
         if docs or to_remove:
-            _write(ix, docs, [*to_update, *to_remove], progress)
+            # Words the index has met need no stemming (nor NLTK's import).
+            known = Lexicon(gen)
+            add_term_source(known.term)
+            try:
+                lexicon = _write(ix, docs, [*to_update, *to_remove], progress)
+            finally:
+                remove_term_source(known.term)
+                known.close()
+            _after_commit(ix, gen, lexicon)
         new_state["generation"] = ix.latest_generation()
         if new_state != state:
             _write_state(gen, new_state)
@@ -409,20 +478,35 @@ def _sync_locked(ixdir: IndexDir, paths: Sequence[str | os.PathLike[str]], rebui
 
 
 def _write(ix: whoosh_index.Index, docs: list[dict[str, Any]], delete_ids: list[str],
-           progress: Progress | None) -> None:
-    writer = ix.writer(limitmb=256)
+           progress: Progress | None) -> dict[str, str]:
+    """Delete and add documents in one commit; returns the lexicon of the added."""
+    writer = fast_writer(ix)
     try:
         for rid in delete_ids:
             writer.delete_by_term("id", rid)
         total = len(docs)
-        for n, doc in enumerate(docs, start=1):
-            writer.add_document(**doc)
-            if progress and (n % 500 == 0 or n == total):
-                progress(n, total)
+        with collecting_words() as words:
+            for n, doc in enumerate(docs, start=1):
+                writer.add_document(**doc)
+                if progress and (n % 1000 == 0 or n == total):
+                    progress(n, total)
     except BaseException:
         writer.cancel()
         raise
     writer.commit()
+    return lexicon_entries(words)
+
+
+def _after_commit(ix: whoosh_index.Index, folder: Path, words: dict[str, str]) -> None:
+    """Save what searches load fast: facet arrays and the lexicon (the words
+    of the documents, and those of the synonyms every query is checked against)."""
+    save_for(ix, folder)
+    lexicon = Lexicon(folder)
+    try:
+        lexicon.add({**lexicon_entries(words_of(e for g in synonym_lines() for e in g)),
+                     **words})
+    finally:
+        lexicon.close()
 
 
 def _fingerprints_from_index(ix: whoosh_index.Index) -> dict[str, str]:
@@ -513,7 +597,8 @@ def add_files(
     """
     corpus = Path(corpus_dir).expanduser().absolute()
     sources, _ = find_files(files)
-    errors = [e for path in sources for e in read_file(path).errors]
+    errors = [e for path in sources for e in iter_file(path)
+              if isinstance(e, CorpusFormatError)]
     if errors and not skip_invalid:
         raise CorpusErrors(errors)
     corpus.mkdir(parents=True, exist_ok=True)

@@ -21,11 +21,22 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
+from typing import Any
 
 from whoosh import query as wq
+from whoosh.matching import IntersectionMatcher
+from whoosh.query import spans
 
-from .analysis import analyze, fold, normalize_chars, query_terms, split_word, term_for
+from .analysis import (
+    SUMMARY_MARK,
+    analyze,
+    fold,
+    normalize_chars,
+    query_terms,
+    split_word,
+    synonym_lines,
+    term_for,
+)
 from .errors import QuerySyntaxError
 from .ranking import PAIR_WEIGHT
 
@@ -56,14 +67,7 @@ class SynonymGroup:
 @lru_cache(maxsize=1)
 def synonym_groups() -> tuple[SynonymGroup, ...]:
     """The groups of ``data/synonyms.txt``."""
-    text = resources.files("thb_search").joinpath("data").joinpath("synonyms.txt").read_text(
-        "utf-8")
-    groups = []
-    for line in text.splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            groups.append(SynonymGroup(tuple(e.strip() for e in line.split(" = "))))
-    return tuple(groups)
+    return tuple(SynonymGroup(expressions) for expressions in synonym_lines())
 
 
 @lru_cache(maxsize=1)
@@ -461,29 +465,86 @@ def translate(node: Node | None, resolve: ResolveFacet) -> Translation:
     return tr
 
 
-def _text_query(fieldname: str, terms: Sequence[str]) -> wq.Query:
-    if len(terms) == 1:
-        return wq.Term(fieldname, terms[0])
-    return wq.Phrase(fieldname, list(terms))
+_MARK = wq.Term(RANK_FIELD, SUMMARY_MARK)
+
+
+class _SizeEstimates:
+    # Whoosh's span queries lack the size estimates that And uses to order
+    # its parts; a span match is a match of both parts, so theirs serve.
+    q: wq.Query
+
+    def estimate_size(self, ixreader: Any) -> int:
+        return self.q.estimate_size(ixreader)
+
+    def estimate_min_size(self, ixreader: Any) -> int:
+        return 0
+
+
+class SpanBefore(_SizeEstimates, spans.SpanBefore):
+    """Spans of ``a`` that end before every span of ``b`` (Whoosh's, with size
+    estimates): with ``b`` the summary mark, the matches in the title."""
+
+
+class SpanAfter(_SizeEstimates, spans.SpanBiQuery):
+    """Spans of ``b`` that start after every span of ``a``.
+
+    The mirror of ``SpanBefore``, which Whoosh lacks: with ``a`` the summary
+    mark, the matches in the summary.
+    """
+
+    def __init__(self, a: wq.Query, b: wq.Query) -> None:
+        self.a = a
+        self.b = b
+        self.q = wq.And([a, b])
+
+    class _Matcher(spans.SpanBiMatcher):
+        def __init__(self, a: Any, b: Any) -> None:
+            self.a = a
+            self.b = b
+            super().__init__(IntersectionMatcher(a, b))
+
+        def _get_spans(self) -> list[Any]:
+            last = max(span.end for span in self.a.spans())
+            return [span for span in self.b.spans() if span.start > last]
+
+
+def _scoped(q: wq.Query, scope: str | None) -> wq.Query:
+    """Restrict a leaf query to the title (spans before the summary mark) or
+    the summary (spans after it)."""
+    if scope == "title":
+        return SpanBefore(q, _MARK)
+    if scope == "summary":
+        return SpanAfter(_MARK, q)
+    return q
+
+
+def _any_of(leaves: Sequence[wq.Query], scope: str | None) -> wq.Query:
+    queries = [_scoped(q, scope) for q in leaves]
+    return queries[0] if len(queries) == 1 else wq.Or(queries)
+
+
+def _text_query(terms: Sequence[str], scope: str | None = None) -> wq.Query:
+    """A word, or a phrase of several, optionally scoped."""
+    leaf = (wq.Term(RANK_FIELD, terms[0]) if len(terms) == 1
+            else wq.Phrase(RANK_FIELD, list(terms)))
+    return _scoped(leaf, scope)
 
 
 def _word_query(w: Word, tr: Translation, positive: bool) -> wq.Query | None:
-    fieldname = w.field or RANK_FIELD
     if w.wildcard:
         pattern = fold(normalize_chars(w.text))
         if pattern.endswith("*") and "*" not in pattern[:-1] and "?" not in pattern:
             # Index terms are stems: "trafficking*" must also try "traffick*".
             prefixes = dict.fromkeys([pattern[:-1], term_for(pattern[:-1]) or pattern[:-1]])
-            alternatives = [wq.Prefix(fieldname, p) for p in prefixes]
-            return alternatives[0] if len(alternatives) == 1 else wq.Or(alternatives)
-        return wq.Wildcard(fieldname, pattern)
+            return _any_of([wq.Prefix(RANK_FIELD, p) for p in prefixes], w.field)
+        return _scoped(wq.Wildcard(RANK_FIELD, pattern), w.field)
     if w.fuzzy is not None:
         parts = split_word(w.text)
         if not parts:
             tr.ignored.append(w.text)
             return None
         term = term_for("".join(parts)) or "".join(parts)
-        return wq.FuzzyTerm(fieldname, term, maxdist=w.fuzzy, prefixlength=1)
+        return _scoped(wq.FuzzyTerm(RANK_FIELD, term, maxdist=w.fuzzy, prefixlength=1), w.field)
     joined, parts = query_terms(w.text)
     if joined is None and not parts:
         tr.ignored.append(w.text)
@@ -491,13 +552,13 @@ def _word_query(w: Word, tr: Translation, positive: bool) -> wq.Query | None:
     if positive and w.field is None:
         tr.words.append(w)
     if not parts:
-        return wq.Term(fieldname, joined)
+        return _text_query([joined], w.field)  # type: ignore[list-item]
     if joined is None and len(parts) == 1:
-        return wq.Term(fieldname, parts[0])
-    alternatives: list[wq.Query] = [_text_query(fieldname, parts)]
+        return _text_query(parts, w.field)
+    alternatives = [_text_query(parts, w.field)]
     if joined is not None:
-        alternatives.insert(0, wq.Term(fieldname, joined))
-    return wq.Or(alternatives) if len(alternatives) > 1 else alternatives[0]
+        alternatives.insert(0, _text_query([joined], w.field))
+    return alternatives[0] if len(alternatives) == 1 else wq.Or(alternatives)
 
 
 def _tr(node: Node, resolve: ResolveFacet, tr: Translation, positive: bool) -> wq.Query | None:
@@ -509,7 +570,7 @@ def _tr(node: Node, resolve: ResolveFacet, tr: Translation, positive: bool) -> w
             if node.text.strip():
                 tr.ignored.append(f'"{node.text}"')
             return None
-        return _text_query(node.field or RANK_FIELD, parts)
+        return _text_query(parts, node.field)
     if isinstance(node, FacetValue):
         values = resolve(node.facet, node.value)
         fieldname = _FACET_FIELDS[node.facet]
@@ -529,7 +590,7 @@ def _tr(node: Node, resolve: ResolveFacet, tr: Translation, positive: bool) -> w
         for expr in others:
             terms = _phrase_terms(expr)
             if terms:
-                alternatives.append(_text_query(RANK_FIELD, terms))
+                alternatives.append(_text_query(terms))
         tr.expansions.append(f"{node.matched} -> {' | '.join(others)}")
         return alternatives[0] if len(alternatives) == 1 else wq.Or(alternatives)
     if isinstance(node, Not):

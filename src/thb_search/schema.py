@@ -2,46 +2,106 @@
 
 from __future__ import annotations
 
-from whoosh import fields
+from array import array
+from typing import Any
 
-from .analysis import ANALYSIS_VERSION, ThbAnalyzer, TextAnalyzer, VocabularyAnalyzer
+from whoosh import columns, fields, formats
+from whoosh.system import pack_uint
+
+from .analysis import ANALYSIS_VERSION, FIELD_SEPARATOR, TextAnalyzer, text_postings
 
 #: Weight of a title word against a summary word in the ranking field.
 TITLE_BOOST = 2.0
 
 #: Bump when the schema changes; with ANALYSIS_VERSION it decides whether an
 #: existing index can be used or must be rebuilt from the catalogue.
-SCHEMA_VERSION = f"1.{ANALYSIS_VERSION}"
+SCHEMA_VERSION = f"3.{ANALYSIS_VERSION}"
 
-#: Facet fields: record attribute -> index field.
+#: Facet fields: facet name -> index field.
 FACET_FIELDS = {"office": "office", "theme": "themes", "type": "type", "year": "year"}
+
+
+class PositionArray(formats.Positions):
+    """Positions stored as raw 32-bit unsigned integers (Whoosh's own
+    ``Positions`` pickles a list of deltas).  A block of postings then turns
+    into numpy arrays without a Python step per posting, which is what makes
+    phrases and word pairs fast to match (see :mod:`thb_search.engine`)."""
+
+    def encode(self, poslist: Any) -> bytes:
+        return array("I", poslist).tobytes()
+
+    def decode_positions(self, valuestring: bytes) -> list[int]:
+        return array("I", valuestring).tolist()
+
+    def decode_frequency(self, valuestring: bytes) -> int:
+        return len(valuestring) // 4
+
+    def decode_weight(self, valuestring: bytes) -> float:
+        return self.decode_frequency(valuestring) * self.field_boost
+
+
+class TextField(fields.TEXT):
+    """The ``text`` field: title and summary words with positions, title words
+    weighted (see :class:`~thb_search.analysis.TextAnalyzer`).
+
+    ``index()`` computes the postings straight from the analysis chain, without
+    Whoosh's per-token objects (the same postings the analyzer would give; a
+    test compares them): most of the indexing time is spent here.
+    """
+
+    def __init__(self, title_boost: float) -> None:
+        super().__init__(analyzer=TextAnalyzer(title_boost), phrase=True)
+        self.format = PositionArray(field_boost=self.format.field_boost)
+
+    def index(self, value: Any, **kwargs: Any) -> list[tuple[bytes, int, float, bytes]]:
+        title, _, summary = value.partition(FIELD_SEPARATOR)
+        positions, weights, _ = text_postings(title, summary, self.analyzer.title_boost)
+        encode = self.format.encode
+        fb = self.format.field_boost
+        return [(term.encode("utf-8"), len(poslist), weights[term] * fb, encode(poslist))
+                for term, poslist in positions.items()]
+
+
+class FacetField(fields.KEYWORD):
+    """An exact-valued facet field; a document gives it a list of values."""
+
+    def __init__(self) -> None:
+        super().__init__(stored=True, scorable=False)
+
+    def index(self, value: Any, **kwargs: Any) -> list[tuple[bytes, int, float, bytes]]:
+        if isinstance(value, str):
+            return list(super().index(value, **kwargs))
+        one = _FREQ_ONE
+        return [(v.encode("utf-8"), 1, 1.0, one) for v in dict.fromkeys(value)]
+
+
+_FREQ_ONE = pack_uint(1)
 
 
 def build_schema() -> fields.Schema:
     """The schema.
 
-    ``text`` (title words weighted ``TITLE_BOOST``, then summary words) is what
-    ranking scores; ``title`` and ``summary`` serve field-scoped queries;
-    ``office``, ``themes``, ``type`` and ``year`` are exact-valued facet fields
-    (multi-valued where the data is); ``vocab`` holds unstemmed words for
-    spelling suggestions.
+    ``text`` (title words weighted ``TITLE_BOOST``, a summary mark, then summary
+    words) is the one positional field: ranking, phrases and the ``title:`` /
+    ``summary:`` scopes all use it.  ``office``, ``themes``, ``type`` and
+    ``year`` are exact-valued facet fields (multi-valued where the data is);
+    ``datenum`` and ``title_sort`` are columns for sorting; the rest is stored.
     """
-    text = ThbAnalyzer()
     return fields.Schema(
         id=fields.ID(stored=True, unique=True),
-        title=fields.TEXT(analyzer=text, stored=True, phrase=True),
-        summary=fields.TEXT(analyzer=text, stored=True, phrase=True),
-        text=fields.TEXT(analyzer=TextAnalyzer(TITLE_BOOST), phrase=True),
-        vocab=fields.KEYWORD(analyzer=VocabularyAnalyzer(), scorable=False),
-        office=fields.KEYWORD(stored=True, scorable=False),
-        themes=fields.KEYWORD(stored=True, scorable=False),
-        type=fields.KEYWORD(stored=True, scorable=False),
-        year=fields.KEYWORD(stored=True, scorable=False),
-        date=fields.ID(stored=True),
-        datenum=fields.NUMERIC(int, bits=32, sortable=True, signed=False),
-        title_sort=fields.ID(sortable=True),
-        publisher=fields.ID(stored=True),
+        text=TextField(TITLE_BOOST),
+        office=FacetField(),
+        themes=FacetField(),
+        type=FacetField(),
+        year=FacetField(),
+        datenum=fields.COLUMN(columns.NumericColumn("I", default=0)),
+        title_sort=fields.COLUMN(columns.VarBytesColumn()),
+        title=fields.STORED(),
+        summary=fields.STORED(),
+        date=fields.STORED(),
+        publisher=fields.STORED(),
         url=fields.STORED(),
         collections=fields.STORED(),
         fingerprint=fields.STORED(),
     )
+

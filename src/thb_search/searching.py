@@ -16,11 +16,20 @@ from typing import Any
 import numpy as np
 from whoosh import query as wq
 
-from .analysis import analyze, analyze_pieces, fold, split_word, term_for
+from .analysis import (
+    add_term_source,
+    analyze,
+    analyze_pieces,
+    fold,
+    remove_term_source,
+    split_word,
+    term_for,
+)
 from .corpus import parse_date
 from .errors import InvalidFilterError, RecordNotFoundError, UnknownFilterValueError
-from .facets import FacetCount, FacetIndex
+from .facets import FacetCount, FacetIndex, open_for
 from .indexing import DEFAULT_WAIT, IndexDir, Notify, ensure_index
+from .lexicon import Lexicon
 from .query import (
     RANK_FIELD,
     Node,
@@ -35,7 +44,7 @@ from .query import (
     top_items,
     translate,
 )
-from .ranking import ThbBM25F
+from .engine import Engine
 from .schema import TITLE_BOOST
 
 FACETS = ("office", "theme", "type", "year")
@@ -259,6 +268,8 @@ class Catalogue:
         self._ix: Any = None
         self._searcher: Any = None
         self._fx: FacetIndex | None = None
+        self._lexicon: Lexicon | None = None
+        self._engine: Engine | None = None
         self._ready()
 
     # -- plumbing -----------------------------------------------------------
@@ -269,20 +280,27 @@ class Catalogue:
             self.close()
             self._ix = self.dir.open()
             self._gen = gen
+            self._lexicon = Lexicon(gen)
+            add_term_source(self._lexicon.term)
         if self._searcher is None:
-            self._searcher = self._ix.searcher(weighting=ThbBM25F())
+            self._searcher = self._ix.searcher()
             self._fx = None
         elif not self._searcher.up_to_date():
             self._searcher = self._searcher.refresh()
             self._fx = None
         if self._fx is None:
-            self._fx = FacetIndex(self._searcher.reader())
+            reader = self._searcher.reader()
+            self._fx = open_for(reader, self._gen, reader.generation())
+            self._engine = Engine(reader, self._fx.live, self._fx.lengths)
         return self._searcher, self._fx
 
     def close(self) -> None:
         if self._searcher is not None:
             self._searcher.close()
-        self._searcher = self._ix = self._fx = None
+        if self._lexicon is not None:
+            remove_term_source(self._lexicon.term)
+            self._lexicon.close()
+        self._searcher = self._ix = self._fx = self._lexicon = self._engine = None
 
     def __enter__(self) -> Catalogue:
         return self
@@ -436,7 +454,7 @@ class Catalogue:
     def _matches(self, tr: Translation, searcher: Any, fx: FacetIndex) -> np.ndarray:
         if tr.query is None:
             return fx.live.copy()
-        return fx.mask_of(searcher.docs_for_query(tr.query))
+        return self._engine.mask(tr.query)
 
     def _filter_masks(self, filters: Filters, fx: FacetIndex) -> dict[str, np.ndarray]:
         masks: dict[str, np.ndarray] = {}
@@ -468,21 +486,18 @@ class Catalogue:
               fx: FacetIndex) -> list[tuple[int, float | None]]:
         if sort != "relevance" or tr.query is None:
             return [(int(d), None) for d in fx.order(final, sort)[:depth]]
-        allow = set(np.flatnonzero(final).tolist()) if filtered or mode == "partial" else None
+        scores = self._engine.scores(tr.query)
         if mode != "partial":
-            results = searcher.search(tr.query, limit=depth, filter=allow)
-            return [(hit.docnum, hit.score) for hit in results[:depth]]
+            return self._engine.top(scores, final, depth)
         # Partial matches: more of the query's parts first, then score.
-        items = top_items(node)
         coverage = np.zeros(fx.size, dtype=np.int32)
-        for item in items:
+        for item in top_items(node):
             sub = translate(item, self.resolve_value)
             if sub.query is not None:
                 coverage += self._matches(sub, searcher, fx)
-        results = searcher.search(tr.query, limit=None, filter=allow)
-        scored = [(hit.docnum, hit.score) for hit in results]
-        scored.sort(key=lambda p: (-int(coverage[p[0]]), -(p[1] or 0.0), p[0]))
-        return scored[:depth]
+        docs = np.flatnonzero(final)
+        order = np.lexsort((docs, -scores[docs], -coverage[docs]))[:depth]
+        return [(int(d), float(scores[d])) for d in docs[order]]
 
     # -- hits ---------------------------------------------------------------
 
@@ -504,27 +519,34 @@ class Catalogue:
         return hits
 
     def _suggestions(self, query: str, tr: Translation, searcher: Any) -> list[str]:
+        """For each query word the index does not know, the closest words it
+        does: index terms (stems) within 2 edits of the word's stem, turned
+        back into the words met while indexing, closest to what was typed."""
         reader = searcher.reader()
         replacements: list[tuple[str, list[str]]] = []
         for w in tr.words:
             parts = split_word(w.text)
+            if not parts:
+                continue
             terms = [t for t in (term_for(p) for p in parts) if t]
             joined = term_for("".join(parts))
             known = (joined and reader.doc_frequency(RANK_FIELD, joined)) or (
                 terms and all(reader.doc_frequency(RANK_FIELD, t) for t in terms))
-            if known or not parts:
+            if known or not joined:
                 continue
             word = "".join(parts)
             maxdist = 1 if len(word) <= 3 else 2
-            candidates = []
-            for cand in reader.terms_within("vocab", word, maxdist, prefix=1):
-                if cand == word:
-                    continue
-                dist = _edit_distance(word, cand)
-                candidates.append((dist, -reader.doc_frequency("vocab", cand), cand))
-            candidates.sort()
-            if candidates:
-                replacements.append((w.text, [c for _, _, c in candidates[:3]]))
+            candidates: dict[str, tuple[int, int]] = {}
+            for stem in reader.terms_within(RANK_FIELD, joined, maxdist, prefix=1):
+                df = reader.doc_frequency(RANK_FIELD, stem)
+                words = self._lexicon.words(stem) if self._lexicon else []
+                for cand in words:
+                    dist = _edit_distance(word, cand)
+                    if cand != word and dist <= maxdist + 1:
+                        candidates[cand] = min(candidates.get(cand, (99, 0)), (dist, -df))
+            ranked = sorted(candidates, key=lambda c: (*candidates[c], c))
+            if ranked:
+                replacements.append((w.text, ranked[:3]))
         out: list[str] = []
         for i in range(3):
             q = query
@@ -544,9 +566,9 @@ class Catalogue:
         tr = translate(parse(query, match, literal=literal), self.resolve_value)
         if tr.query is None:
             return []
-        results = searcher.search(tr.query, limit=depth)
-        return [(searcher.stored_fields(hit.docnum)["id"], float(hit.score))
-                for hit in results[:depth]]
+        ranked = self._engine.top(self._engine.scores(tr.query), self._matches(tr, searcher, fx),
+                                  depth)
+        return [(searcher.stored_fields(d)["id"], score) for d, score in ranked]
 
     # -- records ------------------------------------------------------------
 

@@ -1,0 +1,69 @@
+"""The lexicon of an index: every word met while indexing, with its term.
+
+Kept in ``lexicon.sqlite`` beside the index.  It serves two purposes:
+
+* searching needs no NLTK import (0.2-0.8 s) for the words the index holds:
+  their terms are looked up here (see :func:`thb_search.analysis.term_for`);
+* "did you mean" turns a close term of the index back into a word as users
+  wrote it.
+
+It is a cache of a pure function (folded word -> index term, for one analysis
+version): extra words do no harm, a missing word is analysed with NLTK.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+
+FILE = "lexicon.sqlite"
+
+
+class Lexicon:
+    """Word -> term pairs of one index generation."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.path = Path(folder) / FILE
+        self._db: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._db is None:
+            self._db = sqlite3.connect(self.path, check_same_thread=False)
+            self._db.execute("CREATE TABLE IF NOT EXISTS lexicon "
+                             "(word TEXT PRIMARY KEY, term TEXT NOT NULL) WITHOUT ROWID")
+            self._db.execute("CREATE INDEX IF NOT EXISTS lexicon_term ON lexicon (term)")
+        return self._db
+
+    def add(self, terms: Mapping[str, str]) -> None:
+        """Remember ``word -> term`` pairs (words already known are kept)."""
+        with self._lock:
+            db = self._connect()
+            with db:
+                db.executemany("INSERT OR IGNORE INTO lexicon VALUES (?, ?)", terms.items())
+
+    def term(self, word: str) -> str | None:
+        """The term of ``word``, if the index has met it."""
+        if not self.path.exists():
+            return None
+        with self._lock:
+            row = self._connect().execute(
+                "SELECT term FROM lexicon WHERE word = ?", (word,)).fetchone()
+        return row[0] if row else None
+
+    def words(self, term: str) -> list[str]:
+        """The words met that have this term."""
+        if not self.path.exists():
+            return []
+        with self._lock:
+            rows = self._connect().execute(
+                "SELECT word FROM lexicon WHERE term = ? ORDER BY word", (term,)).fetchall()
+        return [r[0] for r in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
