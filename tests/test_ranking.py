@@ -6,13 +6,17 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
+import pytest
+from whoosh import query as wq
+
 from click.testing import CliRunner
 
 from thb_search import Catalogue
 from thb_search.cli import cli
 from thb_search.evaluation import evaluate, read_qrels, read_queries, run_queries
 from thb_search.query import parse, translate
-from thb_search.ranking import ThbBM25F
+from thb_search.ranking import bm25, idf
 
 from conftest import NRM_FACTSHEET, NRM_HANDBOOK, SUPPLY_CHAINS, THREE_ACTION_AREAS
 
@@ -21,12 +25,21 @@ DATA = Path(__file__).parent / "data"
 NDCG_FLOOR = 0.95
 
 
-def test_bm25_idf(catalogue: Catalogue) -> None:
-    searcher = catalogue._ready()[0]
-    model = ThbBM25F()
-    # "procur" is in 1 of 10 documents; "traffick" in all 10.
-    assert math.isclose(model.idf(searcher, "text", "procur"), math.log(1 + 9.5 / 1.5))
-    assert math.isclose(model.idf(searcher, "text", "traffick"), math.log(1 + 0.5 / 10.5))
+def test_bm25(catalogue: Catalogue) -> None:
+    assert math.isclose(idf(1, 10), math.log(1 + 9.5 / 1.5))
+    assert math.isclose(idf(10, 10), math.log(1 + 0.5 / 10.5))
+    # k1 = 1.2, b = 0.75: a document of average length with tf 2 scores
+    # idf * 2 * 2.2 / (2 + 1.2)
+    assert math.isclose(float(bm25(np.array([2.0]), np.array([50.0]), 50.0, 1.0)[0]),
+                        2 * 2.2 / 3.2)
+    # The engine's score of a one-word query is exactly that formula.
+    engine = catalogue._engine
+    data = engine.term("text", "procur")
+    (doc,) = data.docs
+    expected = bm25(data.weights, engine.lengths[data.docs], engine.avg_length,
+                    idf(1, 10))[0]
+    assert math.isclose(engine.scores(wq.Term("text", "procur"))[doc], expected, rel_tol=1e-6)
+    assert catalogue.search("procurement").hits[0].score == pytest.approx(float(expected))
 
 
 def test_adjacent_words_score_as_pairs(catalogue: Catalogue) -> None:

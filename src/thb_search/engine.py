@@ -21,7 +21,6 @@ scopes of :mod:`thb_search.query`.
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +32,7 @@ from whoosh.query import spans
 from .analysis import SUMMARY_MARK
 from .postings import EMPTY_I, POS_BITS, POS_MASK, read_postings
 from .query import RANK_FIELD, SpanAfter, SpanBefore
-from .ranking import B, K1
+from .ranking import bm25, idf
 from .schema import TITLE_BOOST
 
 #: Bytes of postings arrays a reader keeps cached.
@@ -228,12 +227,9 @@ class Engine:
         # Not, Every, NullQuery and facet terms add nothing
 
     def _bm25(self, docs: np.ndarray, tf: np.ndarray, boost: float, out: np.ndarray) -> None:
-        if not len(docs):
-            return
-        df = len(docs)
-        idf = math.log(1.0 + (self.n_live - df + 0.5) / (df + 0.5))
-        norm = K1 * ((1.0 - B) + B * self.lengths[docs] / self.avg_length)
-        out[docs] += boost * idf * (tf * (K1 + 1.0)) / (tf + norm)
+        if len(docs):
+            out[docs] += boost * bm25(tf, self.lengths[docs], self.avg_length,
+                                      idf(len(docs), self.n_live))
 
     def _phrase_score(self, keys: np.ndarray, n: int, boost: float, out: np.ndarray) -> None:
         """A phrase scores as one term: its frequency, title occurrences
