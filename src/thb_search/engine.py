@@ -81,16 +81,18 @@ class Engine:
     # -- postings ------------------------------------------------------------
 
     def term(self, fieldname: str, text: str, positions: bool = False) -> TermData:
-        """The postings of a term (cached), with position keys when asked."""
+        """The postings of a term (cached), with position keys when asked.
+
+        Terms of the ranking field are always read with their positions: the
+        block data that holds document numbers holds them too, and word pairs
+        will want them.
+        """
+        positions = positions or fieldname == RANK_FIELD
         key = (fieldname, text, positions)
         data = self._cache.get(key)
         if data is not None:
             self._cache.move_to_end(key)
             return data
-        if not positions:
-            full = self._cache.get((fieldname, text, True))
-            if full is not None:
-                return full
         data = self._read(fieldname, text, positions)
         self._cache[key] = data
         self._cache_bytes += data.nbytes

@@ -74,26 +74,14 @@ class _Facet:
 class FacetIndex:
     """Facet and sort arrays of one index reader."""
 
-    def __init__(self, live: np.ndarray, datenum: np.ndarray, lengths: np.ndarray,
-                 facets: dict[str, _Facet], reader: Any = None) -> None:
+    def __init__(self, live: np.ndarray, datenum: np.ndarray, title_rank: np.ndarray,
+                 lengths: np.ndarray, facets: dict[str, _Facet]) -> None:
         self.size = len(live)
         self.live = live
         self.datenum = datenum
+        self.title_rank = title_rank  # each document's rank in title order
         self.lengths = lengths  # of the ranking field, for BM25
         self._facets = facets
-        self._reader = reader
-        self._title_rank: np.ndarray | None = None
-
-    @property
-    def title_rank(self) -> np.ndarray:
-        """Each document's rank in title order (read on the first sort by title)."""
-        if self._title_rank is None:
-            titles = list(self._reader.column_reader("title_sort"))
-            order = np.array(sorted(range(self.size), key=titles.__getitem__), dtype=np.int64)
-            rank = np.empty(self.size, dtype=np.int32)
-            rank[order] = np.arange(self.size, dtype=np.int32)
-            self._title_rank = rank
-        return self._title_rank
 
     @classmethod
     def from_reader(cls, reader: Any) -> FacetIndex:
@@ -102,13 +90,17 @@ class FacetIndex:
         live = np.zeros(size, dtype=bool)
         live[np.fromiter(reader.all_doc_ids(), dtype=np.int64)] = True
         datenum = np.fromiter(reader.column_reader("datenum"), dtype=np.int32, count=size)
+        titles = np.array(list(reader.column_reader("title_sort")), dtype=object)
+        title_rank = np.empty(size, dtype=np.int32)
+        title_rank[np.argsort(titles, kind="stable")] = np.arange(size, dtype=np.int32)
         lengths = read_lengths(reader, "text")
         facets = {name: _Facet.from_reader(reader, field, size)
                   for name, field in FACET_FIELDS.items()}
-        return cls(live, datenum, lengths, facets, reader)
+        return cls(live, datenum, title_rank, lengths, facets)
 
     def save(self, path: Path) -> None:
         arrays: dict[str, np.ndarray] = {"live": self.live, "datenum": self.datenum,
+                                         "title_rank": self.title_rank,
                                          "lengths": self.lengths}
         for name, facet in self._facets.items():
             arrays[f"{name}.values"] = np.array(facet.values, dtype=str)
@@ -119,14 +111,14 @@ class FacetIndex:
         tmp.replace(path)
 
     @classmethod
-    def load(cls, path: Path, reader: Any) -> FacetIndex:
+    def load(cls, path: Path) -> FacetIndex:
         with np.load(path, allow_pickle=False) as data:
             live = data["live"]
             size = len(live)
             facets = {name: _Facet([str(v) for v in data[f"{name}.values"]],
                                    data[f"{name}.docs"], data[f"{name}.ords"], size)
                       for name in FACET_FIELDS}
-            return cls(live, data["datenum"], data["lengths"], facets, reader)
+            return cls(live, data["datenum"], data["title_rank"], data["lengths"], facets)
 
     def facet(self, name: str) -> _Facet:
         return self._facets[name]
@@ -189,7 +181,7 @@ def open_for(reader: Any, folder: Path, generation: int) -> FacetIndex:
     """The arrays of a reader of ``generation``: loaded when saved, else read."""
     path = facets_file(folder, generation)
     try:
-        index = FacetIndex.load(path, reader)
+        index = FacetIndex.load(path)
         if index.size == reader.doc_count_all():
             return index
     except (OSError, KeyError, ValueError):
