@@ -3,9 +3,14 @@
 Layout of an index folder::
 
     index/
-      CURRENT        name of the live generation ("gen-000003")
-      .lock          held (flock) by the one process writing
-      gen-000003/    a Whoosh index + thb-state.json
+      CURRENT              name of the live generation ("gen-000003")
+      .lock                held (flock) by the one process writing
+      gen-000003/
+        SCHEMA_VERSION     the schema and analysis it was built with
+        *.toc *.trm ...    a Whoosh index (see writer.py)
+        thb-state.json     what each catalogue file held; each record's fingerprint
+        facets-<n>.npz     facet, date, title-order and length arrays (facets.py)
+        lexicon.sqlite     the words met, with their terms (lexicon.py)
 
 Incremental runs write into the live generation with Whoosh's own atomic
 commits; a rebuild writes a new generation and swaps ``CURRENT`` only when it
