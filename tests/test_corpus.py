@@ -286,7 +286,7 @@ def test_find_files(tmp_path: Path) -> None:
 
 
 def copy(order: int, core: str, offices: tuple[str, ...], themes: tuple[str, ...] = ()) -> Copy:
-    return Copy("id1", f"/f{order}", 1, (order, f"/f{order}", 1), core, offices, themes,
+    return Copy("id1", f"/f{order}", 1, order, core, offices, themes,
                 fingerprint(core, offices, themes))
 
 

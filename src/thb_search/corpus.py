@@ -604,32 +604,42 @@ def read_records(paths: Sequence[str | os.PathLike[str]]) -> Iterator[Record]:
 # Duplicates
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Copy:
-    """One copy of a record met in a file: enough to resolve duplicates."""
+    """One copy of a record met in a file: enough to resolve duplicates.
+
+    Slotted and small: an indexer holds one for every record of the catalogue.
+    """
 
     id: str
     path: str  # absolute path of the file
     line: int
-    order: tuple[int, str, int]  # (file mtime_ns, path, line): later wins
+    mtime_ns: int  # of the file: the copy of the newest file wins
     core_hash: str
     offices: tuple[str, ...]
     themes: tuple[str, ...]
     fingerprint: str
 
+    @property
+    def order(self) -> tuple[int, str, int]:
+        """Later wins: (file mtime, path, line)."""
+        return (self.mtime_ns, self.path, self.line)
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class Resolved:
     """The one record an id stands for after its copies are merged."""
 
-    id: str
     winner: Copy
     offices: tuple[str, ...]
     themes: tuple[str, ...]
     fingerprint: str
-    merged: int  # copies folded in (same content but offices/themes)
-    superseded: int  # copies that lost to a newer, different copy
-    sources: tuple[str, ...]
+    merged: int = 0  # copies folded in (same content but offices/themes)
+    superseded: int = 0  # copies that lost to a newer, different copy
+
+    @property
+    def id(self) -> str:
+        return self.winner.id
 
 
 def resolve(copies: Sequence[Copy]) -> Resolved:
@@ -641,9 +651,7 @@ def resolve(copies: Sequence[Copy]) -> Resolved:
     """
     if len(copies) == 1:
         only = copies[0]
-        return Resolved(id=only.id, winner=only, offices=only.offices, themes=only.themes,
-                        fingerprint=only.fingerprint, merged=0, superseded=0,
-                        sources=(only.path,))
+        return Resolved(only, only.offices, only.themes, only.fingerprint)
     ordered = sorted(copies, key=lambda c: c.order)
     winner = ordered[-1]
     offices: dict[str, None] = dict.fromkeys(winner.offices)
@@ -657,12 +665,8 @@ def resolve(copies: Sequence[Copy]) -> Resolved:
         else:
             superseded += 1
     offs, ths = tuple(offices), tuple(themes)
-    return Resolved(
-        id=winner.id, winner=winner, offices=offs, themes=ths,
-        fingerprint=fingerprint(winner.core_hash, offs, ths),
-        merged=merged, superseded=superseded,
-        sources=tuple(dict.fromkeys(c.path for c in ordered)),
-    )
+    return Resolved(winner, offs, ths, fingerprint(winner.core_hash, offs, ths), merged,
+                    superseded)
 
 
 def merged_record(record: Record, resolved: Resolved) -> Record:

@@ -286,7 +286,8 @@ class _Scan:
 
     files: list[Path]
     kept: dict[str, list[Record]] = field(default_factory=dict)
-    copies: dict[str, list[Copy]] = field(default_factory=dict)
+    copies: dict[str, Copy | list[Copy]] = field(default_factory=dict)  # a list: duplicates
+    values: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
     errors: list[CorpusFormatError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     file_state: dict[str, Any] = field(default_factory=dict)
@@ -343,29 +344,38 @@ def _scan(paths: Sequence[str | os.PathLike[str]], cache: dict[str, Any]) -> _Sc
             # A file with errors is not remembered: it is read (and its errors
             # reported) again on each run until it is fixed.
             entries = scan.read(key)
+        values = scan.values
         for rid, line, core, offices, themes, fp in entries:
-            scan.copies.setdefault(rid, []).append(
-                Copy(rid, key, line, (st.st_mtime_ns, key, line), core, tuple(offices),
-                     tuple(themes), fp))
+            # Equal office and theme lists share one tuple: a big catalogue
+            # holds a few hundred distinct ones.
+            offices = values.setdefault(tuple(offices), tuple(offices))
+            themes = values.setdefault(tuple(themes), tuple(themes))
+            copy = Copy(rid, key, line, st.st_mtime_ns, core, offices, themes, fp)
+            found = scan.copies.get(rid)
+            if found is None:
+                scan.copies[rid] = copy
+            elif isinstance(found, list):
+                found.append(copy)
+            else:
+                scan.copies[rid] = [found, copy]
     return scan
 
 
 def _documents(scan: _Scan, resolved: dict[str, Resolved],
                ids: list[str]) -> Iterator[dict[str, Any]]:
     """The documents of ``ids``, file by file (each file read once, then let go)."""
-    by_file: dict[str, dict[tuple[int, str], Resolved]] = {}
-    for rid in ids:
-        r = resolved[rid]
-        by_file.setdefault(r.winner.path, {})[(r.winner.line, rid)] = r
-    for path in sorted(by_file):
-        wanted = by_file[path]
-        found = 0
+    wanted = sorted((resolved[rid].winner.path, resolved[rid].winner.line, rid) for rid in ids)
+    i = 0
+    while i < len(wanted):
+        path = wanted[i][0]
         for record in scan.records(path):
-            r = wanted.get((record.line, record.id))
-            if r is not None:
-                found += 1
+            if i < len(wanted) and wanted[i][0] == path and wanted[i][1] == record.line:
+                r = resolved[wanted[i][2]]
+                if record.id != r.id:
+                    break
                 yield to_document(merged_record(record, r), r.fingerprint)
-        if found != len(wanted):  # the file changed while we were reading it
+                i += 1
+        if i < len(wanted) and wanted[i][0] == path:  # the file changed meanwhile
             raise ThbSearchError(
                 f"{display_path(Path(path))} changed while it was being indexed: run the "
                 "command again")
@@ -423,7 +433,9 @@ def _sync_locked(ixdir: IndexDir, paths: Sequence[str | os.PathLike[str]], rebui
     if scan.errors and not skip_invalid:
         raise CorpusErrors(scan.errors)
 
-    resolved = {rid: resolve(copies) for rid, copies in scan.copies.items()}
+    resolved = {rid: resolve(c if isinstance(c, list) else (c,))
+                for rid, c in scan.copies.items()}
+    scan.copies.clear()
     merged = sum(r.merged for r in resolved.values())
     superseded = sum(r.superseded for r in resolved.values())
     old: dict[str, str] = state.get("records", {})
