@@ -625,6 +625,14 @@ class Copy:
         """Later wins: (file mtime, path, line)."""
         return (self.mtime_ns, self.path, self.line)
 
+    # A copy with no duplicate is its own resolution (see Resolved).
+    @property
+    def winner(self) -> Copy:
+        return self
+
+    merged = property(lambda self: 0)
+    superseded = property(lambda self: 0)
+
 
 @dataclass(frozen=True, slots=True)
 class Resolved:
@@ -642,16 +650,15 @@ class Resolved:
         return self.winner.id
 
 
-def resolve(copies: Sequence[Copy]) -> Resolved:
-    """Merge the copies of one id.
+def resolve(copies: Sequence[Copy]) -> Resolved | Copy:
+    """Merge the copies of one id (a single copy stands for itself).
 
     The copy from the most recently modified file (then the later line) wins;
     copies that differ from it only in offices or themes are merged into it
     (union, winner's values first); copies that differ otherwise are superseded.
     """
     if len(copies) == 1:
-        only = copies[0]
-        return Resolved(only, only.offices, only.themes, only.fingerprint)
+        return copies[0]
     ordered = sorted(copies, key=lambda c: c.order)
     winner = ordered[-1]
     offices: dict[str, None] = dict.fromkeys(winner.offices)
@@ -669,6 +676,6 @@ def resolve(copies: Sequence[Copy]) -> Resolved:
                     superseded)
 
 
-def merged_record(record: Record, resolved: Resolved) -> Record:
+def merged_record(record: Record, resolved: Resolved | Copy) -> Record:
     """The winning copy's record with the merged offices and themes."""
     return replace(record, offices=resolved.offices, themes=resolved.themes)

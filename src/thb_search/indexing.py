@@ -234,13 +234,42 @@ class IndexDir:
                 shutil.rmtree(old, ignore_errors=True)
 
 
-def _write_state(gen: Path, state: dict[str, Any]) -> None:
+def _write_state(gen: Path, sources: list[str], generation: int,
+                 files: dict[str, _FileState], records: dict[str, Any]) -> None:
+    """Write the state a piece at a time (no one string of it all in memory)."""
+    def dump(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
     tmp = gen / (STATE_FILE + ".tmp")
     with open(tmp, "w", encoding="utf-8") as f:
-        f.write(json.dumps(state, ensure_ascii=False, separators=(",", ":")))
+        f.write(f'{{"sources":{dump(sources)},"generation":{generation},"files":{{')
+        for n, (path, entry) in enumerate(files.items()):
+            f.write(("," if n else "") + f'{dump(path)}:{{"size":{entry.size},'
+                    f'"mtime_ns":{entry.mtime_ns},"copies":[')
+            for start in range(0, len(entry.copies), 10_000):
+                f.write(("," if start else "") + ",".join(
+                    dump([c.id, c.line, c.core_hash, c.offices, c.themes, c.fingerprint])
+                    for c in entry.copies[start:start + 10_000]))
+            f.write("]}")
+        f.write('},"records":{')
+        ids = list(records)
+        for start in range(0, len(ids), 10_000):
+            f.write(("," if start else "") + ",".join(
+                f"{dump(rid)}:{dump(records[rid].fingerprint)}"
+                for rid in ids[start:start + 10_000]))
+        f.write("}}")
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, gen / STATE_FILE)
+
+
+@dataclass
+class _FileState:
+    """What one catalogue file held when last read."""
+
+    size: int
+    mtime_ns: int
+    copies: list[Copy]
 
 
 # ---------------------------------------------------------------------------
@@ -290,19 +319,21 @@ class _Scan:
     values: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
     errors: list[CorpusFormatError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    file_state: dict[str, Any] = field(default_factory=dict)
+    file_state: dict[str, _FileState] = field(default_factory=dict)
     retained: int = 0
+    changed: bool = False  # a file was read, or one is gone, since the last state
 
-    def read(self, path: str) -> list[list[Any]]:
-        """Read a file: its copy entries; its records are kept while few."""
-        entries: list[list[Any]] = []
+    def read(self, path: str, mtime_ns: int, size: int) -> list[Copy]:
+        """Read a file: its copies; its records are kept while few."""
+        copies: list[Copy] = []
         records: list[Record] | None = []
         errors_before = len(self.errors)
         for item in iter_file(path):
             if isinstance(item, Record):
                 core = item.core_hash()
-                entries.append([item.id, item.line, core, list(item.offices),
-                                list(item.themes), fingerprint(core, item.offices, item.themes)])
+                copies.append(self.copy(item.id, path, item.line, mtime_ns, core, item.offices,
+                                        item.themes,
+                                        fingerprint(core, item.offices, item.themes)))
                 if records is not None:
                     records.append(item)
                     if self.retained + len(records) > RETAIN_RECORDS:
@@ -315,10 +346,16 @@ class _Scan:
             self.kept[path] = records
             self.retained += len(records)
         if len(self.errors) == errors_before:
-            st = Path(path).stat()
-            self.file_state[path] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns,
-                                     "copies": entries}
-        return entries
+            self.file_state[path] = _FileState(size, mtime_ns, copies)
+        return copies
+
+    def copy(self, rid: str, path: str, line: int, mtime_ns: int, core: str,
+             offices: Sequence[str], themes: Sequence[str], fp: str) -> Copy:
+        # Equal office and theme lists share one tuple: a big catalogue holds
+        # a few hundred distinct ones.
+        offices = self.values.setdefault(tuple(offices), tuple(offices))
+        themes = self.values.setdefault(tuple(themes), tuple(themes))
+        return Copy(rid, path, line, mtime_ns, core, offices, themes, fp)
 
     def records(self, path: str) -> Iterator[Record]:
         """The records of a file: those kept, or read again."""
@@ -331,37 +368,36 @@ class _Scan:
 
 
 def _scan(paths: Sequence[str | os.PathLike[str]], cache: dict[str, Any]) -> _Scan:
+    """Read the catalogue: changed files are parsed, unchanged ones taken
+    from ``cache`` (the ``files`` of the last state)."""
     files, warnings = find_files(paths)
     scan = _Scan(files, warnings=list(warnings))
     for path in files:
         key = str(path)
         st = path.stat()
-        cached = cache.get(key)
+        cached = cache.pop(key, None)
         if cached and cached["size"] == st.st_size and cached["mtime_ns"] == st.st_mtime_ns:
-            entries = cached["copies"]
-            scan.file_state[key] = cached
+            copies = [scan.copy(rid, key, line, st.st_mtime_ns, core, offices, themes, fp)
+                      for rid, line, core, offices, themes, fp in cached["copies"]]
+            scan.file_state[key] = _FileState(st.st_size, st.st_mtime_ns, copies)
         else:
             # A file with errors is not remembered: it is read (and its errors
             # reported) again on each run until it is fixed.
-            entries = scan.read(key)
-        values = scan.values
-        for rid, line, core, offices, themes, fp in entries:
-            # Equal office and theme lists share one tuple: a big catalogue
-            # holds a few hundred distinct ones.
-            offices = values.setdefault(tuple(offices), tuple(offices))
-            themes = values.setdefault(tuple(themes), tuple(themes))
-            copy = Copy(rid, key, line, st.st_mtime_ns, core, offices, themes, fp)
-            found = scan.copies.get(rid)
+            copies = scan.read(key, st.st_mtime_ns, st.st_size)
+            scan.changed = True
+        for copy in copies:
+            found = scan.copies.get(copy.id)
             if found is None:
-                scan.copies[rid] = copy
+                scan.copies[copy.id] = copy
             elif isinstance(found, list):
                 found.append(copy)
             else:
-                scan.copies[rid] = [found, copy]
+                scan.copies[copy.id] = [found, copy]
+    scan.changed = scan.changed or bool(cache)  # files the last run read are gone
     return scan
 
 
-def _documents(scan: _Scan, resolved: dict[str, Resolved],
+def _documents(scan: _Scan, resolved: dict[str, Resolved | Copy],
                ids: list[str]) -> Iterator[dict[str, Any]]:
     """The documents of ``ids``, file by file (each file read once, then let go)."""
     wanted = sorted((resolved[rid].winner.path, resolved[rid].winner.line, rid) for rid in ids)
@@ -446,11 +482,7 @@ def _sync_locked(ixdir: IndexDir, paths: Sequence[str | os.PathLike[str]], rebui
         to_update = sorted(rid for rid, r in resolved.items()
                            if rid in old and old[rid] != r.fingerprint)
         to_remove = sorted(rid for rid in old if rid not in resolved)
-    new_state = {
-        "sources": [str(Path(p).expanduser().absolute()) for p in paths],
-        "files": scan.file_state,
-        "records": {rid: r.fingerprint for rid, r in resolved.items()},
-    }
+    sources = [str(Path(p).expanduser().absolute()) for p in paths]
     if full:
         # Written into a new generation, swapped in only once complete: any
         # failure leaves the index as it was.
@@ -461,8 +493,7 @@ def _sync_locked(ixdir: IndexDir, paths: Sequence[str | os.PathLike[str]], rebui
             lexicon = write_new_index(ix, _documents(scan, resolved, to_add), len(to_add),
                                       progress=progress)
             _after_commit(ix, target, lexicon)
-            new_state["generation"] = ix.latest_generation()
-            _write_state(target, new_state)
+            _write_state(target, sources, ix.latest_generation(), scan.file_state, resolved)
         except BaseException:
             shutil.rmtree(target, ignore_errors=True)
             raise
@@ -482,9 +513,9 @@ def _sync_locked(ixdir: IndexDir, paths: Sequence[str | os.PathLike[str]], rebui
                 remove_term_source(known.term)
                 known.close()
             _after_commit(ix, gen, lexicon)
-        new_state["generation"] = ix.latest_generation()
-        if new_state != state:
-            _write_state(gen, new_state)
+        if (docs or to_remove or sources != state.get("sources")
+                or state.get("generation") != ix.latest_generation() or scan.changed):
+            _write_state(gen, sources, ix.latest_generation(), scan.file_state, resolved)
         ixdir._remove_stale(keep=gen)  # leftovers of a crashed rebuild
     return IndexReport(
         index=ixdir.shown, total=len(resolved), added=len(to_add), updated=len(to_update),
