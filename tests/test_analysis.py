@@ -131,7 +131,7 @@ def test_analysis_is_deterministic_and_never_fails(text: str) -> None:
 def test_regexp_spans_equal_nltk_tokeniser_spans(text: str) -> None:
     from nltk.tokenize import RegexpTokenizer
 
-    from thb_search.analysis import WORD_PATTERN, _WORD_RE, normalize_chars
+    from thb_search.analysis import _WORD_RE, WORD_PATTERN, normalize_chars
 
     expected = list(RegexpTokenizer(WORD_PATTERN).span_tokenize(normalize_chars(text)))
     assert [(m.start(), m.end()) for m in _WORD_RE.finditer(normalize_chars(text))] == expected

@@ -12,9 +12,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from thb_search.cli import cli
-from thb_search.indexing import IndexDir
-
 from conftest import (
     BUNDLED,
     NRM_FACTSHEET,
@@ -24,6 +21,8 @@ from conftest import (
     SUPPLY_CHAINS,
     THREE_ACTION_AREAS,
 )
+from thb_search.cli import cli
+from thb_search.indexing import IndexDir
 
 SUPPLY_TITLE = ("Combating Trafficking in Human Beings and Labour Exploitation in Supply Chains- "
                 "Guidance for OSCE Procurement")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import BUNDLED, NRM_HANDBOOK, ODIHR, OSR, SMALL_LISTING, THREE_ACTION_AREAS
 from thb_search.corpus import (
     Copy,
     derive_id,
@@ -18,8 +19,6 @@ from thb_search.corpus import (
     resolve,
 )
 from thb_search.errors import CorpusNotFoundError
-
-from conftest import BUNDLED, NRM_HANDBOOK, ODIHR, OSR, SMALL_LISTING, THREE_ACTION_AREAS
 
 
 def write(tmp_path: Path, name: str, content: str | bytes) -> Path:

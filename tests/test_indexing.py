@@ -9,11 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from thb_search import Catalogue, sync
-from thb_search.errors import CorpusErrors, IndexLockedError, IndexNotFoundError
-from thb_search.indexing import STATE_FILE, VERSION_FILE, IndexDir, add_files, ensure_index
-from thb_search.schema import SCHEMA_VERSION
-
 from conftest import (
     ALL_IDS,
     BIH,
@@ -24,6 +19,10 @@ from conftest import (
     TERRORISM,
     UKRAINE,
 )
+from thb_search import Catalogue, sync
+from thb_search.errors import CorpusErrors, IndexLockedError, IndexNotFoundError
+from thb_search.indexing import STATE_FILE, VERSION_FILE, IndexDir, add_files, ensure_index
+from thb_search.schema import SCHEMA_VERSION
 
 NEW_JSONL = "\n".join(json.dumps(x) for x in [
     {"id": "new-1", "title": "Victim identification at borders", "date": "2023-05-02",

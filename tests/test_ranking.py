@@ -8,17 +8,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from whoosh import query as wq
 
-from click.testing import CliRunner
-
+from conftest import NRM_FACTSHEET, NRM_HANDBOOK, SUPPLY_CHAINS, THREE_ACTION_AREAS
 from thb_search import Catalogue
 from thb_search.cli import cli
 from thb_search.evaluation import evaluate, read_qrels, read_queries, run_queries
 from thb_search.query import parse, translate
 from thb_search.ranking import bm25, idf
-
-from conftest import NRM_FACTSHEET, NRM_HANDBOOK, SUPPLY_CHAINS, THREE_ACTION_AREAS
 
 DATA = Path(__file__).parent / "data"
 #: nDCG@10 of the judged THB set must not fall below this (it is 0.995 now).

@@ -10,9 +10,8 @@ import os
 
 from click.testing import CliRunner
 
-from thb_search.cli import cli
-
 from conftest import REPO
+from thb_search.cli import cli
 
 START = "<!-- cli-reference:start -->\n"
 END = "<!-- cli-reference:end -->\n"

@@ -6,14 +6,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from thb_search import Catalogue
-from thb_search.errors import (
-    InvalidFilterError,
-    QuerySyntaxError,
-    RecordNotFoundError,
-    UnknownFilterValueError,
-)
-
 from conftest import (
     ALL_IDS,
     BIH,
@@ -30,6 +22,13 @@ from conftest import (
     TERRORISM,
     THREE_ACTION_AREAS,
     UKRAINE,
+)
+from thb_search import Catalogue
+from thb_search.errors import (
+    InvalidFilterError,
+    QuerySyntaxError,
+    RecordNotFoundError,
+    UnknownFilterValueError,
 )
 
 
@@ -166,7 +165,8 @@ def test_stopword_only_query_browses_with_a_notice(catalogue: Catalogue) -> None
                              "punctuation are ignored); showing every publication")
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=40)
        | st.lists(st.sampled_from(['"', "(", ")", "AND", "OR", "NOT", "-", "+", "title:",
                                    "office:", "year:", "*", "~", "labour", "traffick*",
@@ -392,9 +392,8 @@ def test_similar(catalogue: Catalogue) -> None:
 
 
 def test_every_record_round_trips(catalogue: Catalogue) -> None:
-    from thb_search import read_records
-
     from conftest import BUNDLED
+    from thb_search import read_records
 
     for record in read_records([BUNDLED]):
         pub = catalogue.get(record.id)

@@ -330,7 +330,6 @@ def eval_cmd(queries_path: str, qrels_path: str, run_path: str | None, per_query
     from .evaluation import DEFAULT_DEPTH, evaluate, read_qrels, read_queries, run_queries
     from .evaluation import write_run as write_trec_run
     from .output import render_evaluation, to_json
-
     from .searching import Catalogue
 
     queries = read_queries(queries_path)

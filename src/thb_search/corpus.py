@@ -550,7 +550,7 @@ def _read_csv(lines: Iterable[str], shown: str, result: FileResult) -> Iterator[
                 shown, number, f"row has {len(row)} cells, the header {len(keys)}: quote "
                 "cells that contain commas (\"A, B\")"))
             continue
-        values = dict(zip(keys, row))
+        values = dict(zip(keys, row, strict=True))
         rid = values.pop("id", None)
         _add(result, shown, number, values, rid if rid and rid.strip() else None)
 

@@ -254,7 +254,7 @@ class Engine:
             part = np.argpartition(-s, k - 1)[:k]
             docs, s = docs[part], s[part]
         order = np.lexsort((docs, -s))
-        return [(int(d), float(v)) for d, v in zip(docs[order], s[order])]
+        return [(int(d), float(v)) for d, v in zip(docs[order], s[order], strict=True)]
 
 
 def _intersect_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -47,7 +47,7 @@ import math
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any, Union
+from typing import IO, TYPE_CHECKING, Any
 
 from .errors import EvaluationFileError
 
@@ -77,7 +77,7 @@ Qrels = dict[str, dict[str, int]]
 Run = dict[str, list[tuple[str, float]]]
 """qid -> [(docid, score), ...] in any order."""
 
-PathLike = Union[str, os.PathLike]
+PathLike = str | os.PathLike
 
 DEFAULT_DEPTH = 1000
 
@@ -98,7 +98,8 @@ def _numbered_lines(path: PathLike) -> Iterator[tuple[int, str]]:
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise EvaluationFileError(f"{name}:{number}: not valid UTF-8 ({exc.reason})") from None
+                raise EvaluationFileError(
+                    f"{name}:{number}: not valid UTF-8 ({exc.reason})") from None
             if number == 1 and line.startswith("\ufeff"):
                 line = line[1:]
             yield number, line.rstrip("\r\n")
@@ -203,11 +204,13 @@ def read_run(path: PathLike) -> Run:
         try:
             _parse_int(rank_text)
         except ValueError:
-            raise EvaluationFileError(f"{name}:{number}: rank {rank_text!r} is not an integer") from None
+            raise EvaluationFileError(
+                f"{name}:{number}: rank {rank_text!r} is not an integer") from None
         try:
             score = float(score_text)
         except ValueError:
-            raise EvaluationFileError(f"{name}:{number}: score {score_text!r} is not a number") from None
+            raise EvaluationFileError(
+                f"{name}:{number}: score {score_text!r} is not a number") from None
         if math.isnan(score):
             raise EvaluationFileError(f"{name}:{number}: score is NaN")
         docs = seen.setdefault(qid, set())

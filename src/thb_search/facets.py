@@ -137,19 +137,13 @@ class FacetIndex:
         facet = self._facets[name]
         counts = facet.counts(mask)
         keep = set(selected)
-        pairs = [(v, int(c)) for v, c in zip(facet.values, counts) if c or v in keep]
+        pairs = [(v, int(c)) for v, c in zip(facet.values, counts, strict=True)
+                 if c or v in keep]
         pairs += [(v, 0) for v in selected if v not in facet.ordinal]
         pairs.sort(key=lambda p: (-p[1], p[0]))
         if name == "year":
             return [FacetCount(int(v), c) for v, c in pairs]
         return [FacetCount(v, c) for v, c in pairs]
-
-    def mask_of(self, docnums: Any) -> np.ndarray:
-        out = np.zeros(self.size, dtype=bool)
-        ids = np.fromiter(docnums, dtype=np.int64)
-        if len(ids):
-            out[ids] = True
-        return out & self.live
 
     def order(self, mask: np.ndarray, by: str) -> np.ndarray:
         """Document numbers of ``mask`` sorted by date (newest first, then title)

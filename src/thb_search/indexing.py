@@ -52,9 +52,9 @@ from .corpus import (
     display_path,
     find_files,
     fingerprint,
+    iter_file,
     merged_record,
     normalized_title,
-    iter_file,
     resolve,
 )
 from .errors import (

@@ -399,7 +399,8 @@ def _match_run(words: Sequence[Word], terms: tuple[str, ...] | None = None) -> S
     group = _synonym_index().get(terms) if terms else None
     if group is None:
         return None
-    matched = next(e for e, ts in zip(group.expressions, group.term_lists()) if ts == terms)
+    matched = next(e for e, ts in zip(group.expressions, group.term_lists(), strict=True)
+                   if ts == terms)
     return Synonym(tuple(words), group, matched)
 
 
@@ -624,7 +625,7 @@ def _word_pairs(items: Sequence[Node]) -> list[tuple[str, str]]:
                 joined, parts = query_terms(w.text)  # type: ignore[union-attr]
                 run.extend(parts or ([joined] if joined else []))
             continue
-        pairs.update((p, None) for p in zip(run, run[1:]) if p[0] != p[1])
+        pairs.update((p, None) for p in zip(run, run[1:], strict=False) if p[0] != p[1])
         run = []
     return list(pairs)
 

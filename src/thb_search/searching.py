@@ -9,7 +9,7 @@ import math
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from .analysis import (
     term_for,
 )
 from .corpus import parse_date
+from .engine import Engine
 from .errors import InvalidFilterError, RecordNotFoundError, UnknownFilterValueError
 from .facets import FacetCount, FacetIndex, open_for
 from .indexing import DEFAULT_WAIT, IndexDir, Notify, ensure_index
@@ -44,7 +45,6 @@ from .query import (
     top_items,
     translate,
 )
-from .engine import Engine
 from .schema import TITLE_BOOST
 
 FACETS = ("office", "theme", "type", "year")
@@ -438,7 +438,7 @@ class Catalogue:
         if sort == "relevance" and tr.query is None:
             sort = "date"
         total = int(final.sum())
-        ranked = self._rank(tr, node, mode, sort, final, bool(filters), page * limit,
+        ranked = self._rank(tr, node, mode, sort, final, page * limit,
                             searcher, fx)
         window = ranked[(page - 1) * limit: page * limit]
         hits = self._hits(window, (page - 1) * limit, tr, node, explain, searcher)
@@ -482,7 +482,7 @@ class Catalogue:
         return out
 
     def _rank(self, tr: Translation, node: Node | None, mode: str, sort: str,
-              final: np.ndarray, filtered: bool, depth: int, searcher: Any,
+              final: np.ndarray, depth: int, searcher: Any,
               fx: FacetIndex) -> list[tuple[int, float | None]]:
         if sort != "relevance" or tr.query is None:
             return [(int(d), None) for d in fx.order(final, sort)[:depth]]
@@ -619,7 +619,7 @@ class Catalogue:
         final = (self._matches(tr, searcher, fx) if result_query is not None
                  else np.zeros(fx.size, dtype=bool))
         final[docnum] = False
-        ranked = self._rank(tr, None, "any", "relevance", final, True, page * limit,
+        ranked = self._rank(tr, None, "any", "relevance", final, page * limit,
                             searcher, fx) if final.any() else []
         window = ranked[(page - 1) * limit: page * limit]
         hits = self._hits(window, (page - 1) * limit, tr, None, False, searcher)
@@ -697,7 +697,8 @@ def snippet(text: str, terms: set[str], width: int = SNIPPET_CHARS) -> list[tupl
         best: tuple[int, int] = (-1, -1)
         start = 0
         for i, (s, _) in enumerate(spans):
-            inside = [t for (s2, e2), t in zip(spans[i:], found[i:]) if e2 <= s + width - 30]
+            inside = [t for (_, e2), t in zip(spans[i:], found[i:], strict=True)
+                      if e2 <= s + width - 30]
             score = (len(set(inside)), len(inside))
             if score > best:
                 best, start = score, s
