@@ -254,6 +254,13 @@ def test_years_and_dates(catalogue: Catalogue) -> None:
         catalogue.search(since="2022", until="2021")
 
 
+def test_facets_can_be_left_out(catalogue: Catalogue) -> None:
+    with_counts = catalogue.search("trafficking", type=["Study / report"])
+    without = catalogue.search("trafficking", type=["Study / report"], facets=False)
+    assert without.facets == {} and without.to_dict()["facets"] == {}
+    assert (without.total, without.hits) == (with_counts.total, with_counts.hits)
+
+
 def test_browse_theme_newest_first(catalogue: Catalogue) -> None:
     result = catalogue.search(theme=["Human rights"])
     assert [h.id for h in result.hits] == [NRM_HANDBOOK, JUSTICE_BIH, NRM_FACTSHEET,

@@ -397,13 +397,16 @@ class Catalogue:
         page: int = 1,
         match: str = "all",
         explain: bool = False,
+        facets: bool = True,
     ) -> SearchResult:
         """Ranked keyword search with disjunctive facet counts.
 
         Every word must match (``match="all"``); when that finds nothing,
         publications matching part of the query are shown, those matching more
         words first.  ``match="any"`` ranks every publication containing any
-        word.  Filters: OR within one facet, AND across facets.
+        word.  Filters: OR within one facet, AND across facets.  With
+        ``facets=False`` the facet counts are left out (``result.facets`` is
+        empty).
         """
         if sort is not None and sort not in SORTS:
             raise ValueError(f"sort must be one of {SORTS}")
@@ -442,10 +445,10 @@ class Catalogue:
                             searcher, fx)
         window = ranked[(page - 1) * limit: page * limit]
         hits = self._hits(window, (page - 1) * limit, tr, node, explain, searcher)
-        facets = self._facet_counts(base, fmasks, filters, fx)
+        counts = self._facet_counts(base, fmasks, filters, fx) if facets else {}
         return SearchResult(
             query=query, total=total, page=page, limit=limit, sort=sort, match=mode,
-            filters=filters, hits=tuple(hits), facets=facets,
+            filters=filters, hits=tuple(hits), facets=counts,
             suggestions=tuple(self._suggestions(query, tr, searcher)), notice=notice,
             expansions=tuple(tr.expansions), ignored=tuple(tr.ignored), pairs=tuple(tr.pairs),
             explain=explain,
