@@ -107,3 +107,23 @@ def test_eval_errors(runner: CliRunner, bundled_index: Path, tmp_path: Path) -> 
     assert missing.exit_code == 1
     assert missing.stderr == (f"Error: no index at {tmp_path / 'no'}/: run 'thb-search index' "
                               "to build it\n")
+
+
+IR = Path(__file__).resolve().parents[2] / "shared" / "ir"
+#: nDCG@10 of plain BM25 (k1 1.2, b 0.75) in shared/ir's README: the bar to beat.
+REFERENCE = {"cranfield": 0.367, "cisi": 0.369}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("collection", sorted(REFERENCE))
+def test_beats_the_bm25_reference(collection: str, tmp_path: Path) -> None:
+    folder = IR / collection
+    if not folder.is_dir():
+        pytest.skip(f"{folder} is not here")
+    from thb_search import sync
+
+    sync(tmp_path / "ix", [folder / "corpus.jsonl"])
+    with Catalogue(tmp_path / "ix") as cat:
+        result = evaluate(run_queries(cat, read_queries(folder / "queries.tsv")),
+                          read_qrels(folder / "qrels.tsv"))
+    assert result.ndcg_10 > REFERENCE[collection]
