@@ -12,6 +12,7 @@ from thb_search.analysis import (
     american,
     analyze,
     analyze_pieces,
+    fold,
     load_nltk,
     query_terms,
     text_postings,
@@ -137,3 +138,57 @@ def test_regexp_spans_equal_nltk_tokeniser_spans(text: str) -> None:
     assert [(m.start(), m.end()) for m in _WORD_RE.finditer(normalize_chars(text))] == expected
     load_nltk()
     assert list(word_spans(text)) == expected
+
+
+def _english_table() -> list[str]:
+    import gzip
+    from importlib import resources
+
+    data = resources.files("thb_search").joinpath("data").joinpath(
+        "english-terms.txt.gz").read_bytes()
+    return gzip.decompress(data).decode("ascii").splitlines()
+
+
+def _check_english(lines: list[str]) -> None:
+    from thb_search.analysis import _compute_term
+
+    for line in lines:
+        word, _, term = line.partition(" ")
+        assert _compute_term(word) == (term or word), line
+
+
+def test_english_table_gives_the_chain_s_terms() -> None:
+    from thb_search.analysis import english_term
+
+    lines = _english_table()
+    assert len(lines) > 130_000 and lines == sorted(lines)
+    _check_english(lines[::40])  # a sample here; all of them in the slow test
+    assert english_term("organisations") == "organiz"
+    assert english_term("labour") == english_term("labor") == "labor"
+    assert english_term("trafiking") is None
+
+
+@pytest.mark.slow
+def test_english_table_gives_the_chain_s_terms_for_every_word() -> None:
+    """After a change to the analysis, regenerate the table from the word lists
+    (Debian's wamerican-large and wbritish-large) with
+    ``THB_UPDATE_ENGLISH=1 python -m pytest -m slow tests/test_analysis.py``."""
+    import gzip
+    import os
+    import re
+    from importlib import resources
+    from pathlib import Path
+
+    from thb_search.analysis import _compute_term
+
+    if os.environ.get("THB_UPDATE_ENGLISH") == "1":
+        words = set()
+        for name in ("american-english-large", "british-english-large"):
+            for line in (Path("/usr/share/dict") / name).read_text("utf-8").splitlines():
+                word = fold(line.strip())
+                if re.fullmatch(r"[a-z]+", word) and word not in STOPWORDS:
+                    words.add(word)
+        lines = [w if (t := _compute_term(w)) == w else f"{w} {t}" for w in sorted(words)]
+        path = Path(str(resources.files("thb_search").joinpath("data"))) / "english-terms.txt.gz"
+        path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode("ascii"), mtime=0))
+    _check_english(_english_table())

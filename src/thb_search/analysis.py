@@ -19,8 +19,10 @@ only when a word must be stemmed that this process has not met (see
 
 from __future__ import annotations
 
+import gzip
 import re
 import unicodedata
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -227,9 +229,35 @@ def term_for(word: str) -> str | None:
             if term is not None:
                 break
         else:
-            term = _compute_term(word)
+            term = english_term(word) or _compute_term(word)
     _TERMS[word] = term
     return term
+
+
+_ENGLISH: list[str] = []
+
+
+def english_term(word: str) -> str | None:
+    """The term of a common English word, from the shipped table (no NLTK).
+
+    ``data/english-terms.txt.gz`` lists the words of SCOWL's large American
+    and British word lists with their terms (``word`` alone when the term is
+    the word, else ``word term``), as this chain computes them; a test keeps
+    it true.  It spares a search NLTK's import for an everyday word that the
+    index has never met.
+    """
+    if not _ENGLISH:
+        data = resources.files("thb_search").joinpath("data").joinpath(
+            "english-terms.txt.gz").read_bytes()
+        _ENGLISH.extend(gzip.decompress(data).decode("ascii").splitlines())
+    i = bisect_left(_ENGLISH, word)
+    if i < len(_ENGLISH):
+        line = _ENGLISH[i]
+        if line == word:
+            return word
+        if line.startswith(word + " "):
+            return line[len(word) + 1:]
+    return None
 
 
 def _compute_term(word: str) -> str:
