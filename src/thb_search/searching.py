@@ -418,7 +418,7 @@ class Catalogue:
         tr = translate(node, self.resolve_value)
         mode = match
         notice = None
-        base = self._matches(tr, searcher, fx)
+        base = self._matches(tr, fx)
         fmasks = self._filter_masks(filters, fx)
         final = base.copy()
         for m in fmasks.values():
@@ -426,7 +426,7 @@ class Catalogue:
         if not final.any() and tr.query is not None and match == "all" and len(
                 top_items(node)) > 1:
             tr_any = translate(parse(query, "any"), self.resolve_value)
-            base_any = self._matches(tr_any, searcher, fx)
+            base_any = self._matches(tr_any, fx)
             final_any = base_any.copy()
             for m in fmasks.values():
                 final_any &= m
@@ -441,8 +441,7 @@ class Catalogue:
         if sort == "relevance" and tr.query is None:
             sort = "date"
         total = int(final.sum())
-        ranked = self._rank(tr, node, mode, sort, final, page * limit,
-                            searcher, fx)
+        ranked = self._rank(tr, node, mode, sort, final, page * limit, fx)
         window = ranked[(page - 1) * limit: page * limit]
         hits = self._hits(window, (page - 1) * limit, tr, node, explain, searcher)
         counts = self._facet_counts(base, fmasks, filters, fx) if facets else {}
@@ -454,7 +453,7 @@ class Catalogue:
             explain=explain,
         )
 
-    def _matches(self, tr: Translation, searcher: Any, fx: FacetIndex) -> np.ndarray:
+    def _matches(self, tr: Translation, fx: FacetIndex) -> np.ndarray:
         if tr.query is None:
             return fx.live.copy()
         return self._engine.mask(tr.query)
@@ -485,8 +484,7 @@ class Catalogue:
         return out
 
     def _rank(self, tr: Translation, node: Node | None, mode: str, sort: str,
-              final: np.ndarray, depth: int, searcher: Any,
-              fx: FacetIndex) -> list[tuple[int, float | None]]:
+              final: np.ndarray, depth: int, fx: FacetIndex) -> list[tuple[int, float | None]]:
         if sort != "relevance" or tr.query is None:
             return [(int(d), None) for d in fx.order(final, sort)[:depth]]
         scores = self._engine.scores(tr.query)
@@ -497,7 +495,7 @@ class Catalogue:
         for item in top_items(node):
             sub = translate(item, self.resolve_value)
             if sub.query is not None:
-                coverage += self._matches(sub, searcher, fx)
+                coverage += self._matches(sub, fx)
         docs = np.flatnonzero(final)
         order = np.lexsort((docs, -scores[docs], -coverage[docs]))[:depth]
         return [(int(d), float(scores[d])) for d in docs[order]]
@@ -569,7 +567,7 @@ class Catalogue:
         tr = translate(parse(query, match, literal=literal), self.resolve_value)
         if tr.query is None:
             return []
-        ranked = self._engine.top(self._engine.scores(tr.query), self._matches(tr, searcher, fx),
+        ranked = self._engine.top(self._engine.scores(tr.query), self._matches(tr, fx),
                                   depth)
         return [(searcher.stored_fields(d)["id"], score) for d, score in ranked]
 
@@ -619,11 +617,11 @@ class Catalogue:
         result_query = wq.Or([wq.Term(RANK_FIELD, t, boost=w) for w, t in chosen]) if chosen \
             else None
         tr = Translation(result_query)
-        final = (self._matches(tr, searcher, fx) if result_query is not None
+        final = (self._matches(tr, fx) if result_query is not None
                  else np.zeros(fx.size, dtype=bool))
         final[docnum] = False
-        ranked = self._rank(tr, None, "any", "relevance", final, page * limit,
-                            searcher, fx) if final.any() else []
+        ranked = (self._rank(tr, None, "any", "relevance", final, page * limit, fx)
+                  if final.any() else [])
         window = ranked[(page - 1) * limit: page * limit]
         hits = self._hits(window, (page - 1) * limit, tr, None, False, searcher)
         return SearchResult(
