@@ -27,11 +27,10 @@ from typing import Any
 
 import numpy as np
 from whoosh import query as wq
-from whoosh.query import spans
 
 from .analysis import SUMMARY_MARK
 from .postings import EMPTY_I, POS_BITS, POS_MASK, read_postings
-from .query import RANK_FIELD, SpanAfter, SpanBefore
+from .query import RANK_FIELD, Scoped
 from .ranking import bm25, idf
 from .schema import TITLE_BOOST
 
@@ -272,10 +271,4 @@ def _text(btext: Any) -> str:
 
 def _scope_of(q: wq.Query) -> tuple[wq.Query, str] | None:
     """(leaf, "title" | "summary") for a scoped leaf of :mod:`thb_search.query`."""
-    if isinstance(q, SpanBefore):
-        return q.a, "title"
-    if isinstance(q, SpanAfter):
-        return q.b, "summary"
-    if isinstance(q, spans.SpanQuery):
-        raise UnsupportedQuery(repr(q))
-    return None
+    return (q.q, q.scope) if isinstance(q, Scoped) else None

@@ -21,14 +21,10 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
 
 from whoosh import query as wq
-from whoosh.matching import IntersectionMatcher
-from whoosh.query import spans
 
 from .analysis import (
-    SUMMARY_MARK,
     analyze,
     fold,
     normalize_chars,
@@ -466,57 +462,34 @@ def translate(node: Node | None, resolve: ResolveFacet) -> Translation:
     return tr
 
 
-_MARK = wq.Term(RANK_FIELD, SUMMARY_MARK)
+class Scoped(wq.Query):
+    """A word or phrase restricted to the title or to the summary.
 
-
-class _SizeEstimates:
-    # Whoosh's span queries lack the size estimates that And uses to order
-    # its parts; a span match is a match of both parts, so theirs serve.
-    q: wq.Query
-
-    def estimate_size(self, ixreader: Any) -> int:
-        return self.q.estimate_size(ixreader)
-
-    def estimate_min_size(self, ixreader: Any) -> int:
-        return 0
-
-
-class SpanBefore(_SizeEstimates, spans.SpanBefore):
-    """Spans of ``a`` that end before every span of ``b`` (Whoosh's, with size
-    estimates): with ``b`` the summary mark, the matches in the title."""
-
-
-class SpanAfter(_SizeEstimates, spans.SpanBiQuery):
-    """Spans of ``b`` that start after every span of ``a``.
-
-    The mirror of ``SpanBefore``, which Whoosh lacks: with ``a`` the summary
-    mark, the matches in the summary.
+    :mod:`thb_search.engine` evaluates it with positions: title words lie
+    before the summary mark of the ``text`` field, summary words after it.
     """
 
-    def __init__(self, a: wq.Query, b: wq.Query) -> None:
-        self.a = a
-        self.b = b
-        self.q = wq.And([a, b])
+    def __init__(self, q: wq.Query, scope: str) -> None:
+        self.q = q
+        self.scope = scope
 
-    class _Matcher(spans.SpanBiMatcher):
-        def __init__(self, a: Any, b: Any) -> None:
-            self.a = a
-            self.b = b
-            super().__init__(IntersectionMatcher(a, b))
+    def children(self) -> list[wq.Query]:
+        return [self.q]
 
-        def _get_spans(self) -> list[Any]:
-            last = max(span.end for span in self.a.spans())
-            return [span for span in self.b.spans() if span.start > last]
+    def __eq__(self, other: object) -> bool:
+        return (type(other) is Scoped and other.q == self.q  # type: ignore[attr-defined]
+                and other.scope == self.scope)  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((self.scope, self.q))
+
+    def __repr__(self) -> str:
+        return f"Scoped({self.q!r}, {self.scope!r})"
 
 
 def _scoped(q: wq.Query, scope: str | None) -> wq.Query:
-    """Restrict a leaf query to the title (spans before the summary mark) or
-    the summary (spans after it)."""
-    if scope == "title":
-        return SpanBefore(q, _MARK)
-    if scope == "summary":
-        return SpanAfter(_MARK, q)
-    return q
+    """Restrict a leaf query to the title or the summary (or not at all)."""
+    return Scoped(q, scope) if scope else q
 
 
 def _any_of(leaves: Sequence[wq.Query], scope: str | None) -> wq.Query:
