@@ -96,10 +96,10 @@ def test_unchanged_files_are_not_read_again(tmp_path: Path, corpus_copy: Path,
     sync(index, [corpus_copy])
     (corpus_copy / "new.jsonl").write_text(NEW_JSONL, encoding="utf-8")
     read: list[str] = []
-    import thb_search.indexing as indexing
+    import thb_search.scan as scan
 
-    original = indexing.iter_file
-    monkeypatch.setattr(indexing, "iter_file", lambda p: read.append(Path(p).name) or original(p))
+    original = scan.iter_file
+    monkeypatch.setattr(scan, "iter_file", lambda p: read.append(Path(p).name) or original(p))
     sync(index, [corpus_copy])
     # Only the new file is read: the listing is known from the last run.
     assert read == ["new.jsonl"]
@@ -220,9 +220,9 @@ def test_a_failing_document_cancels_the_writer(tmp_path: Path, corpus_copy: Path
     index = tmp_path / "index"
     sync(index, [corpus_copy])
     (corpus_copy / "new.jsonl").write_text(NEW_JSONL, encoding="utf-8")
-    import thb_search.indexing as indexing
+    import thb_search.scan as scan
 
-    original = indexing.to_document
+    original = scan.to_document
     calls = []
 
     def failing(record, fingerprint):  # noqa: ANN001, ANN202
@@ -232,7 +232,7 @@ def test_a_failing_document_cancels_the_writer(tmp_path: Path, corpus_copy: Path
             doc["no_such_field"] = "x"  # Whoosh rejects it inside add_document
         return doc
 
-    monkeypatch.setattr(indexing, "to_document", failing)
+    monkeypatch.setattr(scan, "to_document", failing)
     with pytest.raises(Exception, match="no_such_field"):
         sync(index, [corpus_copy])
     monkeypatch.undo()

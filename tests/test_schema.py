@@ -12,10 +12,8 @@ from whoosh.writing import SegmentWriter
 from conftest import BUNDLED
 from thb_search.analysis import FIELD_SEPARATOR, text_postings, text_tokens
 from thb_search.corpus import read_records
-from thb_search.indexing import to_document
-from thb_search.postings import read_postings
-from thb_search.schema import TITLE_BOOST, PositionArray, build_schema
-from thb_search.writer import fast_writer
+from thb_search.schema import TITLE_BOOST, PositionArray, build_schema, to_document
+from thb_search.whoosh_internals import fast_writer, read_postings
 
 TEXTS = st.text(alphabet=st.sampled_from("ab c-d'e Éf  the of, gender-sensitive NRMs"),
                 max_size=60)

@@ -7,18 +7,22 @@ Library first: everything the ``thb-search`` command does is one call here.
     >>> with Catalogue("index", corpus=["corpus"]) as catalogue:
     ...     result = catalogue.search("forced labour supply chains")
     ...     [hit.title for hit in result.hits]
+
+Names are imported on first use, so that ``import thb_search`` (and the
+command's start-up) loads only what is needed.
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from .analysis import analyze
-from .corpus import Record, read_file, read_records
 from .errors import (
     CorpusErrors,
     CorpusFormatError,
     CorpusNotFoundError,
+    IndexCorruptError,
+    IndexingError,
     IndexLockedError,
     IndexNotFoundError,
     InvalidFilterError,
@@ -27,10 +31,42 @@ from .errors import (
     ThbSearchError,
     UnknownFilterValueError,
 )
-from .facets import FacetCount
-from .indexing import AddReport, IndexReport, add_files, sync
-from .locations import locate
-from .searching import Catalogue, Filters, Hit, Match, Publication, SearchResult
+
+__version__ = "0.1.0"
+
+#: Public name -> the module that defines it.
+_LAZY = {
+    "analyze": "analysis",
+    "Record": "corpus", "read_file": "corpus", "read_records": "corpus",
+    "AddReport": "indexing", "IndexReport": "indexing", "add_files": "indexing",
+    "sync": "indexing",
+    "locate": "locations",
+    "FacetCount": "results", "Filters": "results", "Hit": "results", "Match": "results",
+    "Publication": "results", "SearchResult": "results",
+    "Catalogue": "searching",
+}
+
+if TYPE_CHECKING:
+    from .analysis import analyze
+    from .corpus import Record, read_file, read_records
+    from .indexing import AddReport, IndexReport, add_files, sync
+    from .locations import locate
+    from .results import FacetCount, Filters, Hit, Match, Publication, SearchResult
+    from .searching import Catalogue
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'thb_search' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "AddReport",
@@ -41,9 +77,11 @@ __all__ = [
     "FacetCount",
     "Filters",
     "Hit",
+    "IndexCorruptError",
     "IndexLockedError",
     "IndexNotFoundError",
     "IndexReport",
+    "IndexingError",
     "InvalidFilterError",
     "Match",
     "Publication",

@@ -17,12 +17,12 @@ import click
 
 from . import __version__
 from .errors import InvalidFilterError, QuerySyntaxError, ThbSearchError
-from .indexing import DEFAULT_WAIT
+from .indexdir import DEFAULT_WAIT
 from .locations import CORPUS_ENV, INDEX_ENV, locate
 from .output import FORMATS
+from .results import SORTS
 
 F = TypeVar("F", bound=Callable[..., Any])
-SORTS = ("relevance", "date", "title")
 
 
 def _notify(message: str) -> None:

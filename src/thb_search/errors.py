@@ -68,8 +68,21 @@ class IndexNotFoundError(ThbSearchError):
     """There is no index where one was expected."""
 
 
+class IndexCorruptError(ThbSearchError):
+    """The index's files cannot be read (damaged, or not written by thb-search)."""
+
+
 class IndexLockedError(ThbSearchError):
     """Another process kept the index locked for longer than we may wait."""
+
+
+class IndexingError(ThbSearchError):
+    """Writing the index failed (a worker process crashed, the index cannot be
+    read); ``details`` keeps the technical account (a traceback), if any."""
+
+    def __init__(self, message: str, details: str = "") -> None:
+        self.details = details
+        super().__init__(message)
 
 
 class RecordNotFoundError(ThbSearchError):

@@ -1,6 +1,12 @@
 """Facet counts, sort orders and field lengths from per-document arrays
 (no ``groupedby``).
 
+Every order is total, so that the same catalogue lists its publications in
+the same order whatever its indexing history (document numbers are not
+part of any order): relevance ranks by score, then newest first, then by
+id; ``date`` newest first, then by title, then by id; ``title`` by title,
+then newest first, then by id.
+
 For each facet field two parallel numpy arrays hold one pair per value a
 document has (so multi-valued offices and themes count under every value):
 document numbers and value ordinals.  Counting the values of any set of
@@ -14,25 +20,16 @@ instead of reading every facet posting list.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .postings import read_lengths, read_postings
-from .schema import FACET_FIELDS
+from .results import FacetCount
+from .schema import FACET_FIELDS, RANK_FIELD
+from .whoosh_internals import read_lengths, read_postings
 
-
-@dataclass(frozen=True)
-class FacetCount:
-    """One facet value and the number of publications under it."""
-
-    value: str | int
-    count: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"value": self.value, "count": self.count}
+__all__ = ["FacetCount", "FacetIndex", "facets_file", "open_for", "save_for"]
 
 
 class _Facet:
@@ -75,11 +72,12 @@ class FacetIndex:
     """Facet and sort arrays of one index reader."""
 
     def __init__(self, live: np.ndarray, datenum: np.ndarray, title_rank: np.ndarray,
-                 lengths: np.ndarray, facets: dict[str, _Facet]) -> None:
+                 id_rank: np.ndarray, lengths: np.ndarray, facets: dict[str, _Facet]) -> None:
         self.size = len(live)
         self.live = live
         self.datenum = datenum
-        self.title_rank = title_rank  # each document's rank in title order
+        self.title_rank = title_rank  # each document's rank in title order (equal titles: equal)
+        self.id_rank = id_rank  # each document's rank in id order
         self.lengths = lengths  # of the ranking field, for BM25
         self._facets = facets
 
@@ -90,18 +88,17 @@ class FacetIndex:
         live = np.zeros(size, dtype=bool)
         live[np.fromiter(reader.all_doc_ids(), dtype=np.int64)] = True
         datenum = np.fromiter(reader.column_reader("datenum"), dtype=np.int32, count=size)
-        titles = np.array(list(reader.column_reader("title_sort")), dtype=object)
-        title_rank = np.empty(size, dtype=np.int32)
-        title_rank[np.argsort(titles, kind="stable")] = np.arange(size, dtype=np.int32)
-        lengths = read_lengths(reader, "text")
+        title_rank = _dense_rank(reader.column_reader("title_sort"), size)
+        id_rank = _dense_rank(reader.column_reader("id_sort"), size)
+        lengths = read_lengths(reader, RANK_FIELD)
         facets = {name: _Facet.from_reader(reader, field, size)
                   for name, field in FACET_FIELDS.items()}
-        return cls(live, datenum, title_rank, lengths, facets)
+        return cls(live, datenum, title_rank, id_rank, lengths, facets)
 
     def save(self, path: Path) -> None:
         arrays: dict[str, np.ndarray] = {"live": self.live, "datenum": self.datenum,
                                          "title_rank": self.title_rank,
-                                         "lengths": self.lengths}
+                                         "id_rank": self.id_rank, "lengths": self.lengths}
         for name, facet in self._facets.items():
             arrays[f"{name}.values"] = np.array(facet.values, dtype=str)
             arrays[f"{name}.docs"] = facet.docs
@@ -118,7 +115,8 @@ class FacetIndex:
             facets = {name: _Facet([str(v) for v in data[f"{name}.values"]],
                                    data[f"{name}.docs"], data[f"{name}.ords"], size)
                       for name in FACET_FIELDS}
-            return cls(live, data["datenum"], data["title_rank"], data["lengths"], facets)
+            return cls(live, data["datenum"], data["title_rank"], data["id_rank"],
+                       data["lengths"], facets)
 
     def facet(self, name: str) -> _Facet:
         return self._facets[name]
@@ -146,14 +144,41 @@ class FacetIndex:
         return [FacetCount(v, c) for v, c in pairs]
 
     def order(self, mask: np.ndarray, by: str) -> np.ndarray:
-        """Document numbers of ``mask`` sorted by date (newest first, then title)
-        or by title (then newest first)."""
+        """Document numbers of ``mask`` sorted by date (newest first, then
+        title, then id) or by title (then newest first, then id)."""
         docs = np.flatnonzero(mask)
         if by == "date":
-            keys = (self.title_rank[docs], -self.datenum[docs])
+            keys = (self.id_rank[docs], self.title_rank[docs], -self.datenum[docs])
         else:
-            keys = (-self.datenum[docs], self.title_rank[docs])
+            keys = (self.id_rank[docs], -self.datenum[docs], self.title_rank[docs])
         return docs[np.lexsort(keys)]
+
+    def top(self, mask: np.ndarray, scores: np.ndarray, k: int | None,
+            coverage: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The ``k`` best documents of ``mask`` (all with ``k=None``) with their
+        scores: by ``coverage`` (when given, most first), then score, then
+        newest first, then id."""
+        docs = np.flatnonzero(mask)
+        s = scores[docs]
+        if coverage is None and k is not None and len(docs) > k:
+            # Every document scoring at least the k-th best: ties at the
+            # boundary are decided by date and id, not by document number.
+            kth = np.partition(s, len(s) - k)[len(s) - k]
+            keep = s >= kth
+            docs, s = docs[keep], s[keep]
+        keys = [self.id_rank[docs], -self.datenum[docs], -s]
+        if coverage is not None:
+            keys.append(-coverage[docs])
+        order = np.lexsort(keys)[:k]
+        return [(int(d), float(v)) for d, v in zip(docs[order], s[order], strict=True)]
+
+
+def _dense_rank(column: Any, size: int) -> np.ndarray:
+    """Each document's rank among the column's sorted distinct values."""
+    values = np.array(list(column), dtype=object)
+    if not size:
+        return np.zeros(0, dtype=np.int32)
+    return np.unique(values, return_inverse=True)[1].astype(np.int32).reshape(size)
 
 
 def facets_file(folder: Path, generation: int) -> Path:

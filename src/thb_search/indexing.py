@@ -1,43 +1,24 @@
-"""Building the index and keeping it in line with the catalogue.
+"""Building the index and keeping it in line with the catalogue: ``sync``
+(incremental, or a rebuild into a new generation), ``ensure_index`` (build on
+first use), ``add_files`` (copy into the catalogue folder, then sync).
 
-Layout of an index folder::
-
-    index/
-      CURRENT              name of the live generation ("gen-000003")
-      .lock                held (flock) by the one process writing
-      gen-000003/
-        SCHEMA_VERSION     the schema and analysis it was built with
-        *.toc *.trm ...    a Whoosh index (see writer.py)
-        thb-state.json     what each catalogue file held; each record's fingerprint
-        facets-<n>.npz     facet, date, title-order and length arrays (facets.py)
-        lexicon.sqlite     the words met, with their terms (lexicon.py)
-
-Incremental runs write into the live generation with Whoosh's own atomic
-commits; a rebuild writes a new generation and swaps ``CURRENT`` only when it
-is complete, so searches keep working meanwhile and a crash leaves the old
-index.  ``thb-state.json`` remembers, per catalogue file, what it held (so
-unchanged files are not read again) and, per record, its fingerprint (so
-unchanged records are not written again).
+The index folder and its generations are :mod:`thb_search.indexdir`'s; what
+is remembered of the catalogue between runs is :mod:`thb_search.scan`'s.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
-import json
 import os
 import shutil
-import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from whoosh import index as whoosh_index
 
 from .analysis import (
-    FIELD_SEPARATOR,
     add_term_source,
     collecting_words,
     lexicon_entries,
@@ -45,36 +26,18 @@ from .analysis import (
     synonym_lines,
     words_of,
 )
-from .corpus import (
-    Copy,
-    Record,
-    Resolved,
-    display_path,
-    find_files,
-    fingerprint,
-    iter_file,
-    merged_record,
-    normalized_title,
-    resolve,
-)
-from .errors import (
-    CorpusErrors,
-    CorpusFormatError,
-    IndexLockedError,
-    IndexNotFoundError,
-    ThbSearchError,
-)
+from .corpus import display_path, find_files, iter_file, resolve
+from .errors import CorpusErrors, CorpusFormatError
 from .facets import save_for
+from .indexdir import DEFAULT_WAIT, STATE_FILE, VERSION_FILE, IndexDir
 from .lexicon import Lexicon
-from .schema import SCHEMA_VERSION, build_schema
-from .writer import fast_writer, write_new_index
+from .scan import documents, scan_catalogue, write_state
+from .schema import SCHEMA_VERSION, build_schema, to_document
+from .whoosh_internals import fast_writer
+from .writer import write_new_index
 
-STATE_FILE = "thb-state.json"
-VERSION_FILE = "SCHEMA_VERSION"
-CURRENT_FILE = "CURRENT"
-LOCK_FILE = ".lock"
-#: Seconds a writer waits for another writer by default.
-DEFAULT_WAIT = 30.0
+__all__ = ["DEFAULT_WAIT", "STATE_FILE", "VERSION_FILE", "AddReport", "IndexDir", "IndexReport",
+           "add_files", "ensure_index", "sync", "to_document"]
 
 Notify = Callable[[str], None]
 Progress = Callable[[int, int], None]
@@ -109,312 +72,6 @@ class IndexReport:
             "files": self.files, "rebuilt": self.rebuilt,
             "skipped": [str(e) for e in self.skipped], "warnings": list(self.warnings),
         }
-
-
-# ---------------------------------------------------------------------------
-# The index folder
-
-
-class IndexDir:
-    """An index folder: its live generation, its lock, its state."""
-
-    def __init__(self, root: str | os.PathLike[str]) -> None:
-        self.root = Path(root).expanduser().absolute()
-
-    @property
-    def shown(self) -> str:
-        shown = display_path(self.root)
-        return shown if shown.endswith("/") else shown + "/"
-
-    def current(self) -> Path | None:
-        """The live generation's folder, or None when there is no index yet."""
-        try:
-            name = (self.root / CURRENT_FILE).read_text("utf-8").strip()
-        except FileNotFoundError:
-            if self.root.is_dir() and any(
-                not p.name.startswith(".") and not p.name.startswith("gen-")
-                for p in self.root.iterdir()
-            ):
-                raise IndexNotFoundError(
-                    f"{self.shown} is not a thb-search index (it has no CURRENT file but "
-                    "holds other files): choose another folder with --index or "
-                    "THB_SEARCH_INDEX, or move that folder away") from None
-            return None
-        path = self.root / name
-        return path if name.startswith("gen-") and path.is_dir() else None
-
-    def exists(self) -> bool:
-        return self.current() is not None
-
-    def read_state(self, gen: Path | None = None) -> dict[str, Any]:
-        gen = gen or self.current()
-        if gen is None:
-            return {}
-        try:
-            return json.loads((gen / STATE_FILE).read_text("utf-8"))
-        except (FileNotFoundError, json.JSONDecodeError):
-            return {}
-
-    def open(self) -> whoosh_index.Index:
-        """Open the live generation for reading (retrying once across a swap)."""
-        for attempt in range(3):
-            gen = self.current()
-            if gen is None:
-                raise IndexNotFoundError(
-                    f"no index at {self.shown}: run 'thb-search index' to build it")
-            try:
-                return whoosh_index.open_dir(str(gen))
-            except (FileNotFoundError, whoosh_index.EmptyIndexError):
-                if attempt == 2:
-                    raise
-                time.sleep(0.05)
-        raise AssertionError("unreachable")
-
-    def is_outdated(self) -> str | None:
-        """Why the live index cannot be used as it is (another schema), or None."""
-        gen = self.current()
-        try:
-            version = (gen / VERSION_FILE).read_text("utf-8").strip() if gen else None
-        except FileNotFoundError:
-            version = None
-        if version != SCHEMA_VERSION:
-            return (f"the index at {self.shown} was built by another version of "
-                    f"thb-search (schema {version or 'unknown'}, now {SCHEMA_VERSION})")
-        return None
-
-    @contextlib.contextmanager
-    def lock(self, wait: float = DEFAULT_WAIT) -> Iterator[None]:
-        """Hold the writer lock, waiting up to ``wait`` seconds for another writer."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        path = self.root / LOCK_FILE
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            deadline = time.monotonic() + max(wait, 0.0)
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as exc:
-                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                        raise
-                    if time.monotonic() >= deadline:
-                        holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip()
-                        who = f" (process {holder})" if holder.isdigit() else ""
-                        raise IndexLockedError(
-                            f"the index at {self.shown} is being written by another "
-                            f"thb-search process{who}; waited {wait:g} s. Try again when "
-                            "it has finished, or wait longer with --wait SECONDS") from None
-                    time.sleep(0.1)
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, str(os.getpid()).encode(), 0)
-            yield
-        finally:
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, 0)
-            os.close(fd)  # closing releases the flock
-
-    def _new_generation(self) -> Path:
-        numbers = [int(p.name[4:]) for p in self.root.glob("gen-*") if p.name[4:].isdigit()]
-        gen = self.root / f"gen-{max(numbers, default=0) + 1:06d}"
-        gen.mkdir(parents=True)
-        return gen
-
-    def _swap(self, gen: Path) -> None:
-        tmp = self.root / (CURRENT_FILE + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(gen.name + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.root / CURRENT_FILE)
-        self._remove_stale(keep=gen)
-
-    def _remove_stale(self, keep: Path | None) -> None:
-        for old in self.root.glob("gen-*"):
-            if keep is None or old.name != keep.name:
-                shutil.rmtree(old, ignore_errors=True)
-
-
-def _write_state(gen: Path, sources: list[str], generation: int,
-                 files: dict[str, _FileState], records: dict[str, Any]) -> None:
-    """Write the state a piece at a time (no one string of it all in memory)."""
-    def dump(value: Any) -> str:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-    tmp = gen / (STATE_FILE + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(f'{{"sources":{dump(sources)},"generation":{generation},"files":{{')
-        for n, (path, entry) in enumerate(files.items()):
-            f.write(("," if n else "") + f'{dump(path)}:{{"size":{entry.size},'
-                    f'"mtime_ns":{entry.mtime_ns},"copies":[')
-            for start in range(0, len(entry.copies), 10_000):
-                f.write(("," if start else "") + ",".join(
-                    dump([c.id, c.line, c.core_hash, c.offices, c.themes, c.fingerprint])
-                    for c in entry.copies[start:start + 10_000]))
-            f.write("]}")
-        f.write('},"records":{')
-        ids = list(records)
-        for start in range(0, len(ids), 10_000):
-            f.write(("," if start else "") + ",".join(
-                f"{dump(rid)}:{dump(records[rid].fingerprint)}"
-                for rid in ids[start:start + 10_000]))
-        f.write("}}")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, gen / STATE_FILE)
-
-
-@dataclass
-class _FileState:
-    """What one catalogue file held when last read."""
-
-    size: int
-    mtime_ns: int
-    copies: list[Copy]
-
-
-# ---------------------------------------------------------------------------
-# Records to documents
-
-
-def to_document(record: Record, fp: str) -> dict[str, Any]:
-    """The Whoosh document of a record."""
-    doc: dict[str, Any] = {
-        "id": record.id,
-        "text": record.title + FIELD_SEPARATOR + record.summary,
-        "office": list(record.offices),
-        "themes": list(record.themes),
-        "type": [record.type] if record.type else [],
-        "year": [str(record.year)] if record.date else [],
-        "datenum": int(record.date.strftime("%Y%m%d")) if record.date else 0,
-        "title_sort": (normalized_title(record.title or record.summary)[:200]
-                       or record.id).encode("utf-8"),
-        "title": record.title,
-        "summary": record.summary,
-        "date": record.date.isoformat() if record.date else "",
-        "publisher": record.publisher,
-        "url": record.url,
-        "collections": list(record.collections),
-        "fingerprint": fp,
-    }
-    return {k: v for k, v in doc.items() if v != "" or k in ("title", "summary")}
-
-
-# ---------------------------------------------------------------------------
-# Reading the catalogue
-
-
-#: Parsed records kept in memory between reading the catalogue and writing
-#: the index (files read again when written beyond this: bounds memory).
-RETAIN_RECORDS = 20_000
-
-
-@dataclass
-class _Scan:
-    """The catalogue as the indexer sees it: copies of records by id, what
-    each file held, the records kept from reading it."""
-
-    files: list[Path]
-    kept: dict[str, list[Record]] = field(default_factory=dict)
-    copies: dict[str, Copy | list[Copy]] = field(default_factory=dict)  # a list: duplicates
-    values: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
-    errors: list[CorpusFormatError] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    file_state: dict[str, _FileState] = field(default_factory=dict)
-    retained: int = 0
-    changed: bool = False  # a file was read, or one is gone, since the last state
-
-    def read(self, path: str, mtime_ns: int, size: int) -> list[Copy]:
-        """Read a file: its copies; its records are kept while few."""
-        copies: list[Copy] = []
-        records: list[Record] | None = []
-        errors_before = len(self.errors)
-        for item in iter_file(path):
-            if isinstance(item, Record):
-                core = item.core_hash()
-                copies.append(self.copy(item.id, path, item.line, mtime_ns, core, item.offices,
-                                        item.themes,
-                                        fingerprint(core, item.offices, item.themes)))
-                if records is not None:
-                    records.append(item)
-                    if self.retained + len(records) > RETAIN_RECORDS:
-                        records = None
-            elif isinstance(item, CorpusFormatError):
-                self.errors.append(item)
-            else:
-                self.warnings.append(item)
-        if records is not None:
-            self.kept[path] = records
-            self.retained += len(records)
-        if len(self.errors) == errors_before:
-            self.file_state[path] = _FileState(size, mtime_ns, copies)
-        return copies
-
-    def copy(self, rid: str, path: str, line: int, mtime_ns: int, core: str,
-             offices: Sequence[str], themes: Sequence[str], fp: str) -> Copy:
-        # Equal office and theme lists share one tuple: a big catalogue holds
-        # a few hundred distinct ones.
-        offices = self.values.setdefault(tuple(offices), tuple(offices))
-        themes = self.values.setdefault(tuple(themes), tuple(themes))
-        return Copy(rid, path, line, mtime_ns, core, offices, themes, fp)
-
-    def records(self, path: str) -> Iterator[Record]:
-        """The records of a file: those kept, or read again."""
-        kept = self.kept.pop(path, None)
-        if kept is not None:
-            self.retained -= len(kept)
-            yield from kept
-        else:
-            yield from (item for item in iter_file(path) if isinstance(item, Record))
-
-
-def _scan(paths: Sequence[str | os.PathLike[str]], cache: dict[str, Any]) -> _Scan:
-    """Read the catalogue: changed files are parsed, unchanged ones taken
-    from ``cache`` (the ``files`` of the last state)."""
-    files, warnings = find_files(paths)
-    scan = _Scan(files, warnings=list(warnings))
-    for path in files:
-        key = str(path)
-        st = path.stat()
-        cached = cache.pop(key, None)
-        if cached and cached["size"] == st.st_size and cached["mtime_ns"] == st.st_mtime_ns:
-            copies = [scan.copy(rid, key, line, st.st_mtime_ns, core, offices, themes, fp)
-                      for rid, line, core, offices, themes, fp in cached["copies"]]
-            scan.file_state[key] = _FileState(st.st_size, st.st_mtime_ns, copies)
-        else:
-            # A file with errors is not remembered: it is read (and its errors
-            # reported) again on each run until it is fixed.
-            copies = scan.read(key, st.st_mtime_ns, st.st_size)
-            scan.changed = True
-        for copy in copies:
-            found = scan.copies.get(copy.id)
-            if found is None:
-                scan.copies[copy.id] = copy
-            elif isinstance(found, list):
-                found.append(copy)
-            else:
-                scan.copies[copy.id] = [found, copy]
-    scan.changed = scan.changed or bool(cache)  # files the last run read are gone
-    return scan
-
-
-def _documents(scan: _Scan, resolved: dict[str, Resolved | Copy],
-               ids: list[str]) -> Iterator[dict[str, Any]]:
-    """The documents of ``ids``, file by file (each file read once, then let go)."""
-    wanted = sorted((resolved[rid].winner.path, resolved[rid].winner.line, rid) for rid in ids)
-    i = 0
-    while i < len(wanted):
-        path = wanted[i][0]
-        for record in scan.records(path):
-            if i < len(wanted) and wanted[i][0] == path and wanted[i][1] == record.line:
-                r = resolved[wanted[i][2]]
-                if record.id != r.id:
-                    break
-                yield to_document(merged_record(record, r), r.fingerprint)
-                i += 1
-        if i < len(wanted) and wanted[i][0] == path:  # the file changed meanwhile
-            raise ThbSearchError(
-                f"{display_path(Path(path))} changed while it was being indexed: run the "
-                "command again")
 
 
 # ---------------------------------------------------------------------------
@@ -465,7 +122,7 @@ def _sync_locked(ixdir: IndexDir, paths: Sequence[str | os.PathLike[str]], rebui
         # A crash between a commit and the state write: trust the index itself.
         state = {"files": {}, "records": _fingerprints_from_index(ix)}
 
-    scan = _scan(paths, state.get("files", {}))
+    scan = scan_catalogue(paths, state.get("files", {}))
     if scan.errors and not skip_invalid:
         raise CorpusErrors(scan.errors)
 
@@ -490,10 +147,10 @@ def _sync_locked(ixdir: IndexDir, paths: Sequence[str | os.PathLike[str]], rebui
         try:
             (target / VERSION_FILE).write_text(SCHEMA_VERSION + "\n", encoding="utf-8")
             ix = whoosh_index.create_in(str(target), build_schema())
-            lexicon = write_new_index(ix, _documents(scan, resolved, to_add), len(to_add),
+            lexicon = write_new_index(ix, documents(scan, resolved, to_add), len(to_add),
                                       progress=progress)
             _after_commit(ix, target, lexicon)
-            _write_state(target, sources, ix.latest_generation(), scan.file_state, resolved)
+            write_state(target, sources, ix.latest_generation(), scan.file_state, resolved)
         except BaseException:
             shutil.rmtree(target, ignore_errors=True)
             raise
@@ -502,7 +159,7 @@ def _sync_locked(ixdir: IndexDir, paths: Sequence[str | os.PathLike[str]], rebui
         assert ix is not None and gen is not None
         # Every document is built before the writer opens: nothing can fail
         # half-way through a commit.
-        docs = list(_documents(scan, resolved, [*to_add, *to_update]))
+        docs = list(documents(scan, resolved, [*to_add, *to_update]))
         if docs or to_remove:
             # Words the index has met need no stemming (nor NLTK's import).
             known = Lexicon(gen)
@@ -515,7 +172,7 @@ def _sync_locked(ixdir: IndexDir, paths: Sequence[str | os.PathLike[str]], rebui
             _after_commit(ix, gen, lexicon)
         if (docs or to_remove or sources != state.get("sources")
                 or state.get("generation") != ix.latest_generation() or scan.changed):
-            _write_state(gen, sources, ix.latest_generation(), scan.file_state, resolved)
+            write_state(gen, sources, ix.latest_generation(), scan.file_state, resolved)
         ixdir._remove_stale(keep=gen)  # leftovers of a crashed rebuild
     return IndexReport(
         index=ixdir.shown, total=len(resolved), added=len(to_add), updated=len(to_update),

@@ -13,18 +13,20 @@ import json
 import os
 import textwrap
 from collections.abc import Mapping, Sequence
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from .evaluation import Evaluation
-from .facets import FacetCount
-from .indexing import IndexReport
-from .searching import Hit, Publication, SearchResult
+from .results import FacetCount, Hit, Publication, SearchResult
+
+if TYPE_CHECKING:
+    from .evaluation import Evaluation
+    from .indexing import IndexReport
 
 FORMATS = ("text", "json", "jsonl", "csv")
 CSV_COLUMNS = ("id", "rank", "score", "title", "date", "type", "offices", "themes",
                "publisher", "url", "summary")
 FACET_LABELS = {"office": "Office", "theme": "Theme", "type": "Type", "year": "Year"}
 FACET_VALUES_SHOWN = 8
+RELATED_HEADING = "Also matching some of your words:"
 
 _BOLD, _MARK, _DIM, _RESET = "\x1b[1m", "\x1b[1;33m", "\x1b[2m", "\x1b[0m"
 
@@ -67,6 +69,10 @@ def render_search(result: SearchResult, fmt: str = "text", color: bool = False) 
     if fmt != "text":
         raise ValueError(f"unknown format {fmt!r}")
     blocks = [_hit_text(h, color) for h in result.hits]
+    if result.related:
+        heading = _style(RELATED_HEADING, _BOLD, color)
+        blocks.append(heading + "\n\n" + "\n\n".join(_hit_text(h, color, "  - ")
+                                                    for h in result.related))
     if result.explain and (result.expansions or result.ignored):
         lines = [f"expansions: {e}" for e in result.expansions]
         lines += [f"ignored: {', '.join(result.ignored)}"] if result.ignored else []
@@ -77,9 +83,10 @@ def render_search(result: SearchResult, fmt: str = "text", color: bool = False) 
     return "\n\n".join(blocks) + ("\n" if blocks else "")
 
 
-def _hit_text(hit: Hit, color: bool) -> str:
-    head = f"{hit.rank:>2}. " + _style(hit.title or "(untitled)", _BOLD, color)
-    meta = " \u00b7 ".join(x for x in (human_date(hit.date), hit.type, "; ".join(hit.offices))
+def _hit_text(hit: Hit, color: bool, bullet: str | None = None) -> str:
+    pub = hit.publication
+    head = (bullet or f"{hit.rank:>2}. ") + _style(pub.title or "(untitled)", _BOLD, color)
+    meta = " \u00b7 ".join(x for x in (human_date(pub.date), pub.type, "; ".join(pub.offices))
                            if x)
     lines = [head, "    " + _style(meta, _DIM, color)]
     snip = "".join(_style(t, _MARK, color) if m else t for t, m in hit.snippet_parts)
@@ -131,9 +138,10 @@ def render_hits_csv(hits: Sequence[Hit]) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for h in hits:
-        writer.writerow([h.id, h.rank, "" if h.score is None else f"{h.score:.6f}", h.title,
-                         h.date or "", h.type, "; ".join(h.offices), "; ".join(h.themes),
-                         h.publisher, h.url, h.summary])
+        p = h.publication
+        writer.writerow([p.id, h.rank, "" if h.score is None else f"{h.score:.6f}", p.title,
+                         p.date or "", p.type, "; ".join(p.offices), "; ".join(p.themes),
+                         p.publisher, p.url, p.summary])
     return buf.getvalue()
 
 

@@ -1,4 +1,6 @@
-"""The query language and its translation into Whoosh queries.
+"""The query language: a query string parsed into a syntax tree of what the
+user typed (words, phrases, field scopes, facet values, synonyms, boolean
+nodes).  :mod:`thb_search.plan` turns the tree into the plan the engine runs.
 
 Grammar (operators are upper-case; juxtaposition means AND, or OR with
 ``match="any"``)::
@@ -18,28 +20,16 @@ query time.  Every string either parses or raises :class:`QuerySyntaxError`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
-from whoosh import query as wq
-
-from .analysis import (
-    analyze,
-    fold,
-    normalize_chars,
-    query_terms,
-    split_word,
-    synonym_lines,
-    term_for,
-)
+from .analysis import analyze, fold, normalize_chars, synonym_lines
 from .errors import QuerySyntaxError
-from .ranking import PAIR_WEIGHT
 
 TEXT_FIELDS = {"title": "title", "summary": "summary"}
 FACET_SCOPES = {"office": "office", "offices": "office", "theme": "theme", "themes": "theme",
                 "type": "type", "year": "year"}
-RANK_FIELD = "text"
 
 
 # ---------------------------------------------------------------------------
@@ -366,7 +356,9 @@ def parse(q: str, match: str = "all", literal: bool = False) -> Node | None:
 # Synonyms in the tree
 
 
-def _plain(node: Node) -> bool:
+def is_plain(node: Node) -> bool:
+    """A word with no field, wildcard or fuzziness (synonyms and word pairs
+    are formed of these)."""
     return (isinstance(node, Word) and node.field is None and not node.wildcard
             and node.fuzzy is None)
 
@@ -382,7 +374,7 @@ def expand_synonyms(node: Node) -> Node:
         return type(node)(tuple(items), node.implicit)
     if isinstance(node, Not):
         return Not(expand_synonyms(node.item))
-    if _plain(node):
+    if is_plain(node):
         found = _match_run([node])  # type: ignore[list-item]
         if found:
             return found
@@ -409,7 +401,7 @@ def _longest_expression() -> int:
 def _group_runs(items: list[Node]) -> list[Node]:
     """Replace runs of plain words that form a synonym expression, longest first."""
     out: list[Node] = []
-    terms = [tuple(analyze(i.text)) if _plain(i) else None for i in items]  # type: ignore[union-attr]
+    terms = [tuple(analyze(i.text)) if is_plain(i) else None for i in items]  # type: ignore[union-attr]
     longest = _longest_expression()
     k = 0
     while k < len(items):
@@ -431,190 +423,6 @@ def _group_runs(items: list[Node]) -> list[Node]:
     return out
 
 
-# ---------------------------------------------------------------------------
-# Translation to Whoosh
-
-
-@dataclass
-class Translation:
-    """A Whoosh query plus what the user should be told about it."""
-
-    query: wq.Query | None
-    ignored: list[str] = field(default_factory=list)  # stopwords / punctuation
-    expansions: list[str] = field(default_factory=list)  # "NRM -> national referral mechanism"
-    words: list[Word] = field(default_factory=list)  # positive plain words, for suggestions
-    pairs: list[str] = field(default_factory=list)  # adjacent word pairs scored as bigrams
-
-
-ResolveFacet = Callable[[str, str], list[str]]
-_FACET_FIELDS = {"office": "office", "theme": "themes", "type": "type", "year": "year"}
-
-
-def translate(node: Node | None, resolve: ResolveFacet) -> Translation:
-    """Turn a syntax tree into a Whoosh query on the index's fields.
-
-    ``resolve(facet, value)`` maps a facet value as typed to the exact values
-    of the index (raising for unknown ones).
-    """
-    tr = Translation(None)
-    if node is not None:
-        tr.query = _tr(node, resolve, tr, positive=True)
-    return tr
-
-
-class Scoped(wq.Query):
-    """A word or phrase restricted to the title or to the summary.
-
-    :mod:`thb_search.engine` evaluates it with positions: title words lie
-    before the summary mark of the ``text`` field, summary words after it.
-    """
-
-    def __init__(self, q: wq.Query, scope: str) -> None:
-        self.q = q
-        self.scope = scope
-
-    def children(self) -> list[wq.Query]:
-        return [self.q]
-
-    def __eq__(self, other: object) -> bool:
-        return (type(other) is Scoped and other.q == self.q  # type: ignore[attr-defined]
-                and other.scope == self.scope)  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash((self.scope, self.q))
-
-    def __repr__(self) -> str:
-        return f"Scoped({self.q!r}, {self.scope!r})"
-
-
-def _scoped(q: wq.Query, scope: str | None) -> wq.Query:
-    """Restrict a leaf query to the title or the summary (or not at all)."""
-    return Scoped(q, scope) if scope else q
-
-
-def _any_of(leaves: Sequence[wq.Query], scope: str | None) -> wq.Query:
-    queries = [_scoped(q, scope) for q in leaves]
-    return queries[0] if len(queries) == 1 else wq.Or(queries)
-
-
-def _text_query(terms: Sequence[str], scope: str | None = None) -> wq.Query:
-    """A word, or a phrase of several, optionally scoped."""
-    leaf = (wq.Term(RANK_FIELD, terms[0]) if len(terms) == 1
-            else wq.Phrase(RANK_FIELD, list(terms)))
-    return _scoped(leaf, scope)
-
-
-def _word_query(w: Word, tr: Translation, positive: bool) -> wq.Query | None:
-    if w.wildcard:
-        pattern = fold(normalize_chars(w.text))
-        if pattern.endswith("*") and "*" not in pattern[:-1] and "?" not in pattern:
-            # Index terms are stems: "trafficking*" must also try "traffick*".
-            prefixes = dict.fromkeys([pattern[:-1], term_for(pattern[:-1]) or pattern[:-1]])
-            return _any_of([wq.Prefix(RANK_FIELD, p) for p in prefixes], w.field)
-        return _scoped(wq.Wildcard(RANK_FIELD, pattern), w.field)
-    if w.fuzzy is not None:
-        parts = split_word(w.text)
-        if not parts:
-            tr.ignored.append(w.text)
-            return None
-        term = term_for("".join(parts)) or "".join(parts)
-        return _scoped(wq.FuzzyTerm(RANK_FIELD, term, maxdist=w.fuzzy, prefixlength=1), w.field)
-    joined, parts = query_terms(w.text)
-    if joined is None and not parts:
-        tr.ignored.append(w.text)
-        return None
-    if positive and w.field is None:
-        tr.words.append(w)
-    if not parts:
-        return _text_query([joined], w.field)  # type: ignore[list-item]
-    if joined is None and len(parts) == 1:
-        return _text_query(parts, w.field)
-    alternatives = [_text_query(parts, w.field)]
-    if joined is not None:
-        alternatives.insert(0, _text_query([joined], w.field))
-    return alternatives[0] if len(alternatives) == 1 else wq.Or(alternatives)
-
-
-def _tr(node: Node, resolve: ResolveFacet, tr: Translation, positive: bool) -> wq.Query | None:
-    if isinstance(node, Word):
-        return _word_query(node, tr, positive)
-    if isinstance(node, Phrase):
-        parts = _phrase_terms(node.text)
-        if not parts:
-            if node.text.strip():
-                tr.ignored.append(f'"{node.text}"')
-            return None
-        return _text_query(parts, node.field)
-    if isinstance(node, FacetValue):
-        values = resolve(node.facet, node.value)
-        fieldname = _FACET_FIELDS[node.facet]
-        terms = [wq.Term(fieldname, v) for v in values]
-        if not terms:
-            return wq.NullQuery()
-        return terms[0] if len(terms) == 1 else wq.Or(terms)
-    if isinstance(node, Synonym):
-        known = len(tr.words)
-        base = [_tr(w, resolve, tr, positive) for w in node.words]
-        del tr.words[known:]  # expanded words are not offered spelling corrections
-        base_q = [q for q in base if q is not None]
-        alternatives: list[wq.Query] = []
-        if base_q:
-            alternatives.append(base_q[0] if len(base_q) == 1 else wq.And(base_q))
-        others = [e for e in node.group.expressions if e != node.matched]
-        for expr in others:
-            terms = _phrase_terms(expr)
-            if terms:
-                alternatives.append(_text_query(terms))
-        tr.expansions.append(f"{node.matched} -> {' | '.join(others)}")
-        return alternatives[0] if len(alternatives) == 1 else wq.Or(alternatives)
-    if isinstance(node, Not):
-        inner = _tr(node.item, resolve, tr, positive=not positive)
-        return wq.Not(inner) if inner is not None else None
-    if isinstance(node, (And, Or)):
-        subs = [q for q in (_tr(i, resolve, tr, positive) for i in node.items) if q is not None]
-        if not subs:
-            return None
-        combined = subs[0] if len(subs) == 1 else (
-            wq.And if isinstance(node, And) else wq.Or)(subs)
-        pairs = _word_pairs(node.items) if node.implicit and positive else []
-        if not pairs:
-            return combined
-        tr.pairs.extend(" ".join(p) for p in pairs)
-        bigrams = [wq.Phrase(RANK_FIELD, list(p), boost=PAIR_WEIGHT) for p in pairs]
-        if isinstance(node, Or):
-            return wq.Or([*subs, *bigrams])
-        return wq.AndMaybe(combined, bigrams[0] if len(bigrams) == 1 else wq.Or(bigrams))
-    raise TypeError(f"not a query node: {node!r}")
-
-
-def _word_pairs(items: Sequence[Node]) -> list[tuple[str, str]]:
-    """Adjacent index terms of consecutive plain words (for pair scoring)."""
-    pairs: dict[tuple[str, str], None] = {}
-    run: list[str] = []
-    for item in [*items, None]:
-        words = item.words if isinstance(item, Synonym) else (item,)
-        if item is not None and all(_plain(w) for w in words):
-            for w in words:
-                joined, parts = query_terms(w.text)  # type: ignore[union-attr]
-                run.extend(parts or ([joined] if joined else []))
-            continue
-        pairs.update((p, None) for p in zip(run, run[1:], strict=False) if p[0] != p[1])
-        run = []
-    return list(pairs)
-
-
-def _phrase_terms(text: str) -> list[str]:
-    """Terms of a phrase: hyphenated words by their parts (joined forms dropped)."""
-    out: list[str] = []
-    for word in re.findall(r"\S+", text):
-        joined, parts = query_terms(word)
-        if parts:
-            out.extend(parts)
-        elif joined is not None:
-            out.append(joined)
-    return out
-
-
 def leaves(node: Node | None) -> Iterator[Node]:
     """The leaf nodes of a tree, left to right (Synonym counts as one leaf)."""
     if node is None:
@@ -633,3 +441,16 @@ def top_items(node: Node | None) -> tuple[Node, ...]:
     if isinstance(node, And) and node.implicit:
         return node.items
     return (node,) if node is not None else ()
+
+
+def describe(node: Node) -> str:
+    """A node as the user typed it (roughly): for notices."""
+    if isinstance(node, Word):
+        return node.text
+    if isinstance(node, Phrase):
+        return f'"{node.text}"'
+    if isinstance(node, Synonym):
+        return " ".join(w.text for w in node.words)
+    if isinstance(node, FacetValue):
+        return f"{node.facet}:{node.value}"
+    return "(" + " ".join(describe(leaf) for leaf in leaves(node)) + ")"

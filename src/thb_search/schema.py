@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 from array import array
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from whoosh import columns, fields, formats
 from whoosh.system import pack_uint
 
 from .analysis import ANALYSIS_VERSION, FIELD_SEPARATOR, TextAnalyzer, text_postings
+from .corpus import normalized_title
+
+if TYPE_CHECKING:
+    from .corpus import Record
 
 #: Weight of a title word against a summary word in the ranking field.
 TITLE_BOOST = 2.0
 
+#: The ranking field: title and summary words with their positions.
+RANK_FIELD = "text"
+
+#: Bits of a position in a position key ``document << POS_BITS | position``
+#: (how the engine holds a term's occurrences).
+POS_BITS = 20
+POS_MASK = (1 << POS_BITS) - 1
+
 #: Bump when the schema changes; with ANALYSIS_VERSION it decides whether an
 #: existing index can be used or must be rebuilt from the catalogue.
-SCHEMA_VERSION = f"3.{ANALYSIS_VERSION}"
+SCHEMA_VERSION = f"4.{ANALYSIS_VERSION}"
 
 #: Facet fields: facet name -> index field.
 FACET_FIELDS = {"office": "office", "theme": "themes", "type": "type", "year": "year"}
@@ -85,17 +97,20 @@ def build_schema() -> fields.Schema:
     words) is the one positional field: ranking, phrases and the ``title:`` /
     ``summary:`` scopes all use it.  ``office``, ``themes``, ``type`` and
     ``year`` are exact-valued facet fields (multi-valued where the data is);
-    ``datenum`` and ``title_sort`` are columns for sorting; the rest is stored.
+    ``datenum``, ``title_sort`` and ``id_sort`` are columns for sorting (and
+    for breaking ties: equal scores rank newest first, then by id); the rest
+    is stored.
     """
     return fields.Schema(
         id=fields.ID(stored=True, unique=True),
-        text=TextField(TITLE_BOOST),
+        text=TextField(TITLE_BOOST),  # RANK_FIELD
         office=FacetField(),
         themes=FacetField(),
         type=FacetField(),
         year=FacetField(),
         datenum=fields.COLUMN(columns.NumericColumn("I", default=0)),
         title_sort=fields.COLUMN(columns.VarBytesColumn()),
+        id_sort=fields.COLUMN(columns.VarBytesColumn()),
         title=fields.STORED(),
         summary=fields.STORED(),
         date=fields.STORED(),
@@ -105,3 +120,26 @@ def build_schema() -> fields.Schema:
         fingerprint=fields.STORED(),
     )
 
+
+def to_document(record: Record, fp: str) -> dict[str, Any]:
+    """The Whoosh document of a record."""
+    doc: dict[str, Any] = {
+        "id": record.id,
+        "text": record.title + FIELD_SEPARATOR + record.summary,
+        "office": list(record.offices),
+        "themes": list(record.themes),
+        "type": [record.type] if record.type else [],
+        "year": [str(record.year)] if record.date else [],
+        "datenum": int(record.date.strftime("%Y%m%d")) if record.date else 0,
+        "title_sort": (normalized_title(record.title or record.summary)[:200]
+                       or record.id).encode("utf-8"),
+        "id_sort": record.id.encode("utf-8"),
+        "title": record.title,
+        "summary": record.summary,
+        "date": record.date.isoformat() if record.date else "",
+        "publisher": record.publisher,
+        "url": record.url,
+        "collections": list(record.collections),
+        "fingerprint": fp,
+    }
+    return {k: v for k, v in doc.items() if v != "" or k in ("title", "summary")}

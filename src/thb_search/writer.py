@@ -5,7 +5,8 @@ disk and merges them back; here postings stay in memory, grouped by term in
 compact arrays (:class:`MemoryPool`), and a large build is spread over
 worker processes, each writing its own segments of at most
 about ``POOL_BYTES`` of postings (which bounds memory at any catalogue size).  The
-segments are ordinary Whoosh segments: later updates use Whoosh's writer.
+segments are ordinary Whoosh segments; the block-level writing, which uses
+Whoosh's internals, is in :mod:`thb_search.whoosh_internals`.
 """
 
 from __future__ import annotations
@@ -19,10 +20,15 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from whoosh import index as whoosh_index
-from whoosh.codec.whoosh3 import W3Codec
-from whoosh.writing import SegmentWriter
 
 from .analysis import collecting_words, lexicon_entries, load_nltk
+from .errors import IndexingError
+from .whoosh_internals import (
+    commit_segments,
+    fast_writer,
+    finish_segment,
+    release,
+)
 
 #: Approximate bytes of postings a bulk-build writer holds before it writes
 #: them out as a segment (bounds each process's memory at any catalogue size).
@@ -85,136 +91,16 @@ class MemoryPool:
             for i, docnum in enumerate(docs):
                 yield fieldname, tbytes, docnum, weights[i], bytes(values[ends[i]:ends[i + 1]])
 
-    def write_to(self, fieldwriter: Any, schema: Any, lengths: _Lengths | None) -> None:
-        """Write every posting list through a Whoosh field writer, a block at a
-        time (what Whoosh's ``add_postings`` does a posting at a time)."""
-        current = None
-        doc_lengths: Any = None
+    def sorted_terms(self) -> Iterator[tuple[tuple[str, bytes], tuple[array, array, array,
+                                                                       bytearray]]]:
+        """((field, term), (documents, weights, value ends, values)) in
+        field-then-term order, as a segment is written."""
         for key in sorted(self._terms):
-            fieldname, tbytes = key
-            if fieldname != current:
-                if current is not None:
-                    fieldwriter.finish_field()
-                fieldwriter.start_field(fieldname, schema[fieldname])
-                current = fieldname
-                doc_lengths = (lengths.doc_field_length_reader(fieldname)
-                               if lengths is not None else None)
-            fieldwriter.start_term(tbytes)
-            _add_block_postings(fieldwriter._postwriter, *self._terms[key], doc_lengths)
-            fieldwriter.finish_term()
-        if current is not None:
-            fieldwriter.finish_field()
+            yield key, self._terms[key]
 
     def cleanup(self) -> None:
         self._terms.clear()
         self.nbytes = 0
-
-
-class _Lengths:
-    """Field lengths of a new segment, read once (Whoosh reads them from disk
-    for every posting it writes)."""
-
-    def __init__(self, perdoc: Any, doc_count: int) -> None:
-        self._perdoc = perdoc
-        self._count = doc_count
-
-    def doc_field_length_reader(self, fieldname: str, default: int = 0) -> Callable[[int], Any]:
-        get = self._perdoc.doc_field_length_reader(fieldname, default)
-        return [get(d) for d in range(self._count)].__getitem__
-
-
-#: Posting blocks are stored without zlib: writing and reading skip the
-#: (de)compression, for an index about a third larger.
-CODEC = W3Codec(compression=0)
-
-
-def _add_block_postings(pw: Any, docs: array, weights: array, ends: array, values: bytearray,
-                        doc_lengths: Callable[[int], Any] | None) -> None:
-    """Fill a W3 postings writer's blocks as ``add_posting`` would, a block at a
-    time: the same block boundaries, statistics and bytes."""
-    limit = pw._blocklimit
-    n = len(docs)
-    for start in range(0, n, limit):
-        if len(pw._ids) >= limit:
-            pw._write_block()
-        end = min(n, start + limit - len(pw._ids))
-        chunk = docs[start:end]
-        pw._ids.extend(chunk)
-        w = weights[start:end]
-        pw._weights.extend(w)
-        top = max(w)
-        if top > pw._maxweight:
-            pw._maxweight = top
-        if values:
-            pw._values.extend([bytes(values[ends[i]:ends[i + 1]]) for i in range(start, end)])
-        if doc_lengths is not None:
-            lens = [length for length in map(doc_lengths, chunk) if length]
-            if lens:
-                low, high = min(lens), max(lens)
-                if pw._minlength is None or low < pw._minlength:
-                    pw._minlength = low
-                if high > pw._maxlength:
-                    pw._maxlength = high
-
-
-class FastSegmentWriter(SegmentWriter):
-    """A Whoosh segment writer whose postings stay in memory (:class:`MemoryPool`)."""
-
-    def __init__(self, ix: whoosh_index.Index, **kwargs: Any) -> None:
-        # Segments stay separate files: Whoosh copies a compound file's parts
-        # into memory when it opens them (0.1 s per 100 MB, in every search process).
-        super().__init__(ix, codec=CODEC, compound=False, **kwargs)
-        self.pool = MemoryPool()
-
-    def add_document(self, **fields: Any) -> None:
-        """Whoosh's ``add_document`` for this project's schema, minus what it
-        does not use (document and field boosts, spelling fields, vectors), and
-        with a field's postings added to the pool at once."""
-        self._check_state()
-        perdoc = self.perdocwriter
-        schema = self.schema
-        docnum = self.docnum
-        names = sorted(name for name in fields if not name.startswith("_"))
-        self._check_fields(schema, names)
-        perdoc.start_doc(docnum)
-        try:
-            for name in names:
-                value = fields[name]
-                if value is None:
-                    continue
-                field = schema[name]
-                length = 0
-                if field.indexed:
-                    items = list(field.index(value))
-                    if field.scorable:
-                        length = sum(item[1] for item in items)
-                    self.pool.add_many(name, items, docnum)
-                perdoc.add_field(name, field, value if field.stored else None, length)
-                if field.column_type:
-                    perdoc.add_column_value(name, field.column_type,
-                                            field.to_column_value(value))
-        except ValueError:
-            perdoc.cancel_doc()
-            raise
-        perdoc.finish_doc()
-        self._added = True
-        self.docnum += 1
-
-    def _flush_segment(self) -> None:
-        self.perdocwriter.close()
-        pdr = self.per_document_reader() if self.codec.length_stats else None
-        try:
-            lengths = _Lengths(pdr, self.docnum) if pdr is not None else None
-            self.pool.write_to(self.fieldwriter, self.schema, lengths)
-            self.fieldwriter.close()
-        finally:
-            if pdr is not None:
-                pdr.close()
-
-
-def fast_writer(ix: whoosh_index.Index, *, lock: bool = True) -> SegmentWriter:
-    """A Whoosh segment writer whose postings stay in memory."""
-    return FastSegmentWriter(ix, _lk=lock)
 
 
 def _build_segments(ix: whoosh_index.Index, docs: Iterable[dict[str, Any]],
@@ -231,19 +117,15 @@ def _build_segments(ix: whoosh_index.Index, docs: Iterable[dict[str, Any]],
             if on_doc:
                 on_doc()
             if writer.pool.nbytes >= POOL_BYTES:
-                segments.append(_finish(writer))
+                segments.append(finish_segment(writer))
                 writer = None
         if writer is not None:
-            segments.append(_finish(writer))
+            segments.append(finish_segment(writer))
             writer = None
     finally:
         if writer is not None:
             writer.cancel()
     return segments
-
-
-def _finish(writer: SegmentWriter) -> Any:
-    return writer._finalize_segment()
 
 
 def write_new_index(ix: whoosh_index.Index, docs: Iterable[dict[str, Any]], total: int,
@@ -273,12 +155,11 @@ def write_new_index(ix: whoosh_index.Index, docs: Iterable[dict[str, Any]], tota
             with collecting_words() as words:
                 segments = _build_segments(ix, docs, tick)
             lexicon = lexicon_entries(words)
-        main._close_segment()
-        main._commit_toc(segments)
+        commit_segments(main, segments)
     except BaseException:
         main.cancel()
         raise
-    main._finish()
+    release(main)
     return lexicon
 
 
@@ -315,11 +196,13 @@ def _parallel(ix: whoosh_index.Index, docs: Iterable[dict[str, Any]], total: int
             try:
                 k, status, payload, terms = results.get(timeout=1.0)
             except queue.Empty:
-                if any(not w.is_alive() and w.exitcode for w in workers):
-                    raise RuntimeError("an indexing worker process died") from None
+                _check_alive(workers)
                 continue
             if status == "error":
-                raise RuntimeError(f"an indexing worker failed:\n{payload}")
+                message, details = payload
+                raise IndexingError(
+                    f"an indexing worker process failed ({message}); the index was left as "
+                    "it was: fix the cause and run the command again", details)
             outcome[k] = payload
             lexicon.update(terms)
         if progress:
@@ -338,8 +221,7 @@ def _put(q: Any, item: Any, workers: list[Any]) -> None:
             q.put(item, timeout=1.0)
             return
         except queue.Full:
-            if any(not w.is_alive() for w in workers):
-                raise RuntimeError("an indexing worker process died") from None
+            _check_alive(workers)
 
 
 def _worker(folder: str, indexname: str, jobs: Any, results: Any, k: int) -> None:
@@ -355,5 +237,17 @@ def _worker(folder: str, indexname: str, jobs: Any, results: Any, k: int) -> Non
         with collecting_words() as words:
             segments = _build_segments(ix, batches())
         results.put((k, "ok", segments, lexicon_entries(words)))
-    except BaseException:
-        results.put((k, "error", traceback.format_exc(), {}))
+    except BaseException as exc:
+        message = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        results.put((k, "error", (message, traceback.format_exc()), {}))
+
+
+def _check_alive(workers: list[Any]) -> None:
+    """Raise if a worker process ended without reporting (killed, out of memory)."""
+    for w in workers:
+        if not w.is_alive() and w.exitcode:
+            how = (f"killed by signal {-w.exitcode}" if w.exitcode < 0
+                   else f"exit code {w.exitcode}")
+            raise IndexingError(
+                f"an indexing worker process died ({how}; out of memory?); the index was left "
+                "as it was: run the command again, with more memory free")

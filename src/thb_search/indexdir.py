@@ -1,0 +1,174 @@
+"""The index folder: its generations, the ``CURRENT`` pointer, the writer lock.
+
+Layout::
+
+    index/
+      CURRENT              name of the live generation ("gen-000003")
+      .lock                held (flock) by the one process writing
+      gen-000003/
+        SCHEMA_VERSION     the schema and analysis it was built with
+        *.toc *.trm ...    a Whoosh index (see writer.py)
+        thb-state.json     what each catalogue file held; each record's fingerprint
+        facets-<n>.npz     facet, sort and length arrays (facets.py)
+        lexicon.sqlite     the words met, with their terms (lexicon.py)
+
+Incremental runs write into the live generation with Whoosh's own atomic
+commits; a rebuild writes a new generation and swaps ``CURRENT`` only when it
+is complete, so searches keep working meanwhile and a crash leaves the old
+index.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from whoosh import index as whoosh_index
+
+from .corpus import display_path
+from .errors import IndexCorruptError, IndexLockedError, IndexNotFoundError
+from .schema import SCHEMA_VERSION
+
+STATE_FILE = "thb-state.json"
+VERSION_FILE = "SCHEMA_VERSION"
+CURRENT_FILE = "CURRENT"
+LOCK_FILE = ".lock"
+#: Seconds a writer waits for another writer by default.
+DEFAULT_WAIT = 30.0
+
+
+class IndexDir:
+    """An index folder: its live generation, its lock, its state."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root).expanduser().absolute()
+
+    @property
+    def shown(self) -> str:
+        shown = display_path(self.root)
+        return shown if shown.endswith("/") else shown + "/"
+
+    def current(self) -> Path | None:
+        """The live generation's folder, or None when there is no index yet."""
+        try:
+            name = (self.root / CURRENT_FILE).read_text("utf-8").strip()
+        except FileNotFoundError:
+            if self.root.is_dir() and any(
+                not p.name.startswith(".") and not p.name.startswith("gen-")
+                for p in self.root.iterdir()
+            ):
+                raise IndexNotFoundError(
+                    f"{self.shown} is not a thb-search index (it has no CURRENT file but "
+                    "holds other files): choose another folder with --index or "
+                    "THB_SEARCH_INDEX, or move that folder away") from None
+            return None
+        path = self.root / name
+        return path if name.startswith("gen-") and path.is_dir() else None
+
+    def exists(self) -> bool:
+        return self.current() is not None
+
+    def read_state(self, gen: Path | None = None) -> dict[str, Any]:
+        gen = gen or self.current()
+        if gen is None:
+            return {}
+        try:
+            return json.loads((gen / STATE_FILE).read_text("utf-8"))
+        except (FileNotFoundError, json.JSONDecodeError):
+            return {}
+
+    def open(self) -> Any:
+        """Open the live generation for reading (retrying across a swap).
+
+        Raises :class:`IndexNotFoundError` when there is no index and
+        :class:`IndexCorruptError` when its files cannot be read.
+        """
+        for attempt in range(3):
+            gen = self.current()
+            if gen is None:
+                raise IndexNotFoundError(
+                    f"no index at {self.shown}: run 'thb-search index' to build it")
+            try:
+                return whoosh_index.open_dir(str(gen))
+            except (FileNotFoundError, whoosh_index.EmptyIndexError):
+                if attempt < 2:  # a rebuild swapped generations meanwhile
+                    time.sleep(0.05)
+                    continue
+                problem = "files are missing"
+            except Exception as exc:  # unpickling errors, damaged files
+                problem = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            raise IndexCorruptError(
+                f"the index at {self.shown} cannot be read ({problem}): rebuild it from the "
+                "catalogue with 'thb-search index --rebuild'")
+        raise AssertionError("unreachable")
+
+    def is_outdated(self) -> str | None:
+        """Why the live index cannot be used as it is (another schema), or None."""
+        gen = self.current()
+        try:
+            version = (gen / VERSION_FILE).read_text("utf-8").strip() if gen else None
+        except FileNotFoundError:
+            version = None
+        if version != SCHEMA_VERSION:
+            return (f"the index at {self.shown} was built by another version of "
+                    f"thb-search (schema {version or 'unknown'}, now {SCHEMA_VERSION})")
+        return None
+
+    @contextlib.contextmanager
+    def lock(self, wait: float = DEFAULT_WAIT) -> Iterator[None]:
+        """Hold the writer lock, waiting up to ``wait`` seconds for another writer."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / LOCK_FILE
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            deadline = time.monotonic() + max(wait, 0.0)
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                    if time.monotonic() >= deadline:
+                        holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip()
+                        who = f" (process {holder})" if holder.isdigit() else ""
+                        raise IndexLockedError(
+                            f"the index at {self.shown} is being written by another "
+                            f"thb-search process{who}; waited {wait:g} s. Try again when "
+                            "it has finished, or wait longer with --wait SECONDS") from None
+                    time.sleep(0.1)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+            os.close(fd)  # closing releases the flock
+
+    def _new_generation(self) -> Path:
+        numbers = [int(p.name[4:]) for p in self.root.glob("gen-*") if p.name[4:].isdigit()]
+        gen = self.root / f"gen-{max(numbers, default=0) + 1:06d}"
+        gen.mkdir(parents=True)
+        return gen
+
+    def _swap(self, gen: Path) -> None:
+        tmp = self.root / (CURRENT_FILE + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(gen.name + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.root / CURRENT_FILE)
+        self._remove_stale(keep=gen)
+
+    def _remove_stale(self, keep: Path | None) -> None:
+        for old in self.root.glob("gen-*"):
+            if keep is None or old.name != keep.name:
+                shutil.rmtree(old, ignore_errors=True)

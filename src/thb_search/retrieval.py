@@ -1,0 +1,226 @@
+"""A search, step by step, on one snapshot of the index.
+
+    SearchRequest
+      -> plan: the query parsed and built into index terms (query.py, plan.py)
+      -> matches and BM25 scores: one walk of the plan (engine.py)
+      -> filters: masks, AND across facets, OR within one (filters.py)
+      -> no match for every word? the same words, any of them (partial matches)
+      -> order: score (or date, or title), ties newest first, then by id (facets.py)
+      -> the page of hits: publication, snippet, explain (snippets.py)
+      -> facet counts (disjunctive), spelling suggestions, related results
+      -> SearchResult (results.py)
+
+:class:`_Search` carries one request through these steps.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from .analysis import analyze
+from .filters import apply, facet_counts, filter_masks, resolve_value
+from .plan import Plan, build, terms_plan
+from .query import parse
+from .results import FACETS, SORTS, FacetCount, Filters, Hit, SearchResult
+from .schema import TITLE_BOOST
+from .snapshot import Snapshot
+from .snippets import explain, snippet
+from .suggestions import suggestions
+
+#: Related results listed at most (see :class:`~thb_search.results.SearchResult`).
+RELATED = 5
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """What one search asks for (filters already resolved to index values)."""
+
+    query: str = ""
+    filters: Filters = field(default_factory=Filters)
+    sort: str | None = None  # None: relevance with a query, date without
+    limit: int = 10
+    page: int = 1
+    match: str = "all"  # all | any
+    explain: bool = False
+    facets: bool = True
+
+    def __post_init__(self) -> None:
+        if self.sort is not None and self.sort not in SORTS:
+            raise ValueError(f"sort must be one of {SORTS}")
+        if self.limit < 1 or self.page < 1:
+            raise ValueError("limit and page must be at least 1")
+        if self.match not in ("all", "any"):
+            raise ValueError(f"match must be 'all' or 'any', not {self.match!r}")
+
+
+@dataclass
+class _Matches:
+    """A plan's matching documents and scores, before and after the filters."""
+
+    plan: Plan
+    base: np.ndarray
+    scores: np.ndarray | None  # None: no words to score
+    final: np.ndarray
+
+
+def build_plan(snap: Snapshot, query: str, match: str, literal: bool = False) -> Plan:
+    """The plan of a query string against this snapshot's terms and values."""
+    def resolve(facet: str, value: str) -> list[str]:
+        return resolve_value(snap.arrays.values(facet), facet, value)
+
+    return build(parse(query, match, literal=literal), resolve, snap.terms)
+
+
+def search(snap: Snapshot, request: SearchRequest) -> SearchResult:
+    """Run ``request``: ranked hits, facet counts, suggestions, related results."""
+    return _Search(snap, request).run()
+
+
+class _Search:
+    """One request on one snapshot: the steps of a search."""
+
+    def __init__(self, snap: Snapshot, request: SearchRequest) -> None:
+        self.snap = snap
+        self.req = request
+        self.masks = filter_masks(request.filters, snap.arrays)
+
+    def run(self) -> SearchResult:
+        req = self.req
+        found = self.matches(build_plan(self.snap, req.query, req.match))
+        mode, notice = req.match, None
+        if not found.final.any() and req.match == "all" and found.plan.items:
+            partial = self.matches(build_plan(self.snap, req.query, "any"))
+            if partial.final.any():
+                words = ", ".join(item.text for item in found.plan.items)
+                notice = f"no publication contains all of {words}; showing partial matches"
+                partial.plan = _with_items(partial.plan, found.plan)
+                mode, found = "partial", partial
+        if found.scores is None and req.query.strip():
+            notice = ("the query has no searchable words (stopwords such as 'the' and "
+                      "punctuation are ignored); showing every publication")
+        sort = req.sort or ("relevance" if found.scores is not None else "date")
+        if found.scores is None:
+            sort = "date" if sort == "relevance" else sort
+        total = int(found.final.sum())
+        ranked = self.ranked(found, sort, req.page * req.limit, partial=mode == "partial")
+        offset = (req.page - 1) * req.limit
+        plan = found.plan
+        return SearchResult(
+            query=req.query, total=total, page=req.page, limit=req.limit, sort=sort,
+            match=mode, filters=req.filters, hits=self.hits(ranked[offset:], offset, plan),
+            facets=(facet_counts(found.base, self.masks, req.filters, self.snap.arrays)
+                    if req.facets else {}),
+            suggestions=tuple(suggestions(req.query, plan.words, self.snap.terms,
+                                          self.snap.engine.df, self.snap.lexicon.words)),
+            notice=notice, expansions=plan.expansions, ignored=plan.ignored,
+            pairs=plan.pairs, explain=req.explain,
+            related=self.related(found, total) if mode == "all" else (),
+        )
+
+    def matches(self, plan: Plan) -> _Matches:
+        if plan.root is None:
+            base, scores = self.snap.arrays.live.copy(), None
+        else:
+            base, scores = self.snap.engine.run(plan.root)
+        return _Matches(plan, base, scores, apply(base, self.masks))
+
+    def ranked(self, found: _Matches, sort: str, depth: int,
+               partial: bool = False) -> list[tuple[int, float | None]]:
+        """The first ``depth`` documents in order, with their scores."""
+        arrays = self.snap.arrays
+        if sort != "relevance" or found.scores is None:
+            return [(int(d), None) for d in arrays.order(found.final, sort)[:depth]]
+        coverage = self.coverage(found.plan) if partial else None
+        return list(arrays.top(found.final, found.scores, depth, coverage))
+
+    def coverage(self, plan: Plan) -> np.ndarray:
+        """How many of the query's parts each document matches."""
+        out = np.zeros(self.snap.arrays.size, dtype=np.int32)
+        for item in plan.items:
+            out += self.snap.engine.mask(item.node)
+        return out
+
+    def hits(self, window: list[tuple[int, float | None]], offset: int,
+             plan: Plan) -> tuple[Hit, ...]:
+        docs = [d for d, _ in window]
+        matches = explain(plan, self.snap.engine, docs) if self.req.explain else None
+        out = []
+        for i, (docnum, score) in enumerate(window):
+            pub = self.snap.publication(docnum)
+            out.append(Hit(pub, offset + i + 1, score,
+                           tuple(snippet(pub.summary or pub.title, set(plan.highlight))),
+                           matches[i] if matches is not None else None))
+        return tuple(out)
+
+    def related(self, found: _Matches, total: int) -> tuple[Hit, ...]:
+        """Up to ``RELATED`` publications containing some of the words, when
+        fewer than a page contain them all: most words first, then score."""
+        req = self.req
+        if not found.plan.items or total >= req.limit or req.page != 1:
+            return ()
+        some = self.matches(_with_items(build_plan(self.snap, req.query, "any"), found.plan))
+        candidates = some.final & ~found.final
+        if some.scores is None or not candidates.any():
+            return ()
+        ranked = self.snap.arrays.top(candidates, some.scores, RELATED,
+                                      self.coverage(some.plan))
+        return self.hits(list(ranked), 0, some.plan)
+
+
+def _with_items(plan: Plan, source: Plan) -> Plan:
+    """``plan`` with the parts of ``source`` (an any-words plan counts coverage
+    over the parts of the every-word one)."""
+    return replace(plan, items=source.items)
+
+
+def ranked_ids(snap: Snapshot, query: str, *, match: str = "any", depth: int = 1000,
+               literal: bool = True) -> list[tuple[str, float]]:
+    """The top ``depth`` ids with their scores, ranked exactly as ``search``
+    ranks them (no filters, facets or snippets): for evaluation runs."""
+    plan = build_plan(snap, query, match, literal=literal)
+    if plan.root is None:
+        return []
+    mask, scores = snap.engine.run(plan.root)
+    return [(snap.publication(d).id, s) for d, s in snap.arrays.top(mask, scores, depth)]
+
+
+def similar(snap: Snapshot, rid: str, *, limit: int = 10, page: int = 1,
+            terms: int = 20) -> SearchResult:
+    """The publications most like ``rid``: its most distinctive words (tf-idf),
+    title words weighted as in ranking, searched as one OR query."""
+    docnum = snap.docnum(rid)
+    pub = snap.publication(docnum)
+    weights: dict[str, float] = {}
+    for text, boost in ((pub.title, TITLE_BOOST), (pub.summary, 1.0)):
+        for t in analyze(text):
+            weights[t] = weights.get(t, 0.0) + boost
+    n = len(snap)
+    scored = []
+    for t, tf in weights.items():
+        df = snap.engine.df(t)
+        if df > 1:  # others have it too
+            scored.append((tf * math.log(1 + n / df), t))
+    scored.sort(key=lambda p: (-p[0], p[1]))
+    plan = terms_plan([(t, w) for w, t in scored[:terms]])
+    search = _Search(snap, SearchRequest(limit=limit, page=page, match="any"))
+    found = search.matches(plan)
+    found.final[docnum] = False
+    if plan.root is None:
+        found.final[:] = False
+    ranked = search.ranked(found, "relevance", page * limit)
+    offset = (page - 1) * limit
+    return SearchResult(
+        query=f"similar:{pub.id}", total=int(found.final.sum()), page=page, limit=limit,
+        sort="relevance", match="any", filters=Filters(),
+        hits=search.hits(ranked[offset:], offset, plan),
+        facets=facet_counts(found.final, {}, Filters(), snap.arrays),
+        notice=f"publications most like {pub.title!r}",
+    )
+
+
+def all_facets(snap: Snapshot) -> dict[str, tuple[FacetCount, ...]]:
+    """Every facet value of the catalogue with its count."""
+    return {f: tuple(snap.arrays.counts(f, snap.arrays.live)) for f in FACETS}

@@ -1,0 +1,184 @@
+"""Reading the catalogue for the indexer, and what is remembered of it.
+
+``thb-state.json`` (in the index generation) remembers, per catalogue file,
+its size, modification time and the records it held (so unchanged files are
+not read again), and, per record, its fingerprint (so unchanged records are
+not written again).  :func:`scan_catalogue` reads changed files and takes
+unchanged ones from that state; :func:`documents` then yields the index
+documents of the records to write, a file at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .corpus import (
+    Copy,
+    Record,
+    Resolved,
+    display_path,
+    find_files,
+    fingerprint,
+    iter_file,
+    merged_record,
+)
+from .errors import CorpusFormatError, ThbSearchError
+from .indexdir import STATE_FILE
+from .schema import to_document
+
+
+@dataclass
+class FileState:
+    """What one catalogue file held when last read."""
+
+    size: int
+    mtime_ns: int
+    copies: list[Copy]
+
+
+def write_state(gen: Path, sources: list[str], generation: int,
+                 files: dict[str, FileState], records: dict[str, Any]) -> None:
+    """Write the state a piece at a time (no one string of it all in memory)."""
+    def dump(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+    tmp = gen / (STATE_FILE + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(f'{{"sources":{dump(sources)},"generation":{generation},"files":{{')
+        for n, (path, entry) in enumerate(files.items()):
+            f.write(("," if n else "") + f'{dump(path)}:{{"size":{entry.size},'
+                    f'"mtime_ns":{entry.mtime_ns},"copies":[')
+            for start in range(0, len(entry.copies), 10_000):
+                f.write(("," if start else "") + ",".join(
+                    dump([c.id, c.line, c.core_hash, c.offices, c.themes, c.fingerprint])
+                    for c in entry.copies[start:start + 10_000]))
+            f.write("]}")
+        f.write('},"records":{')
+        ids = list(records)
+        for start in range(0, len(ids), 10_000):
+            f.write(("," if start else "") + ",".join(
+                f"{dump(rid)}:{dump(records[rid].fingerprint)}"
+                for rid in ids[start:start + 10_000]))
+        f.write("}}")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, gen / STATE_FILE)
+
+
+#: Parsed records kept in memory between reading the catalogue and writing
+#: the index (files read again when written beyond this: bounds memory).
+RETAIN_RECORDS = 20_000
+
+
+@dataclass
+class Scan:
+    """The catalogue as the indexer sees it: copies of records by id, what
+    each file held, the records kept from reading it."""
+
+    files: list[Path]
+    kept: dict[str, list[Record]] = field(default_factory=dict)
+    copies: dict[str, Copy | list[Copy]] = field(default_factory=dict)  # a list: duplicates
+    values: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
+    errors: list[CorpusFormatError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    file_state: dict[str, FileState] = field(default_factory=dict)
+    retained: int = 0
+    changed: bool = False  # a file was read, or one is gone, since the last state
+
+    def read(self, path: str, mtime_ns: int, size: int) -> list[Copy]:
+        """Read a file: its copies; its records are kept while few."""
+        copies: list[Copy] = []
+        records: list[Record] | None = []
+        errors_before = len(self.errors)
+        for item in iter_file(path):
+            if isinstance(item, Record):
+                core = item.core_hash()
+                copies.append(self.copy(item.id, path, item.line, mtime_ns, core, item.offices,
+                                        item.themes,
+                                        fingerprint(core, item.offices, item.themes)))
+                if records is not None:
+                    records.append(item)
+                    if self.retained + len(records) > RETAIN_RECORDS:
+                        records = None
+            elif isinstance(item, CorpusFormatError):
+                self.errors.append(item)
+            else:
+                self.warnings.append(item)
+        if records is not None:
+            self.kept[path] = records
+            self.retained += len(records)
+        if len(self.errors) == errors_before:
+            self.file_state[path] = FileState(size, mtime_ns, copies)
+        return copies
+
+    def copy(self, rid: str, path: str, line: int, mtime_ns: int, core: str,
+             offices: Sequence[str], themes: Sequence[str], fp: str) -> Copy:
+        # Equal office and theme lists share one tuple: a big catalogue holds
+        # a few hundred distinct ones.
+        offices = self.values.setdefault(tuple(offices), tuple(offices))
+        themes = self.values.setdefault(tuple(themes), tuple(themes))
+        return Copy(rid, path, line, mtime_ns, core, offices, themes, fp)
+
+    def records(self, path: str) -> Iterator[Record]:
+        """The records of a file: those kept, or read again."""
+        kept = self.kept.pop(path, None)
+        if kept is not None:
+            self.retained -= len(kept)
+            yield from kept
+        else:
+            yield from (item for item in iter_file(path) if isinstance(item, Record))
+
+
+def scan_catalogue(paths: Sequence[str | os.PathLike[str]], cache: dict[str, Any]) -> Scan:
+    """Read the catalogue: changed files are parsed, unchanged ones taken
+    from ``cache`` (the ``files`` of the last state)."""
+    files, warnings = find_files(paths)
+    scan = Scan(files, warnings=list(warnings))
+    for path in files:
+        key = str(path)
+        st = path.stat()
+        cached = cache.pop(key, None)
+        if cached and cached["size"] == st.st_size and cached["mtime_ns"] == st.st_mtime_ns:
+            copies = [scan.copy(rid, key, line, st.st_mtime_ns, core, offices, themes, fp)
+                      for rid, line, core, offices, themes, fp in cached["copies"]]
+            scan.file_state[key] = FileState(st.st_size, st.st_mtime_ns, copies)
+        else:
+            # A file with errors is not remembered: it is read (and its errors
+            # reported) again on each run until it is fixed.
+            copies = scan.read(key, st.st_mtime_ns, st.st_size)
+            scan.changed = True
+        for copy in copies:
+            found = scan.copies.get(copy.id)
+            if found is None:
+                scan.copies[copy.id] = copy
+            elif isinstance(found, list):
+                found.append(copy)
+            else:
+                scan.copies[copy.id] = [found, copy]
+    scan.changed = scan.changed or bool(cache)  # files the last run read are gone
+    return scan
+
+
+def documents(scan: Scan, resolved: dict[str, Resolved | Copy],
+               ids: list[str]) -> Iterator[dict[str, Any]]:
+    """The documents of ``ids``, file by file (each file read once, then let go)."""
+    wanted = sorted((resolved[rid].winner.path, resolved[rid].winner.line, rid) for rid in ids)
+    i = 0
+    while i < len(wanted):
+        path = wanted[i][0]
+        for record in scan.records(path):
+            if i < len(wanted) and wanted[i][0] == path and wanted[i][1] == record.line:
+                r = resolved[wanted[i][2]]
+                if record.id != r.id:
+                    break
+                yield to_document(merged_record(record, r), r.fingerprint)
+                i += 1
+        if i < len(wanted) and wanted[i][0] == path:  # the file changed meanwhile
+            raise ThbSearchError(
+                f"{display_path(Path(path))} changed while it was being indexed: run the "
+                "command again")

@@ -1,0 +1,135 @@
+"""One committed state of the index, open for searching.
+
+A :class:`Snapshot` holds what a search reads: the Whoosh reader (stored
+fields, the term lexicon), the per-document arrays (:mod:`thb_search.facets`),
+the engine with its postings cache, and the words the index has met.  It
+never changes; :meth:`Snapshot.fresh` returns a new one when a writer has
+committed since, so a long-lived :class:`~thb_search.searching.Catalogue`
+(the web server's) answers every request from the latest commit.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from .analysis import SUMMARY_MARK, add_term_source, remove_term_source
+from .engine import Engine
+from .errors import RecordNotFoundError
+from .facets import FacetIndex, open_for
+from .filters import listing
+from .indexdir import IndexDir
+from .lexicon import Lexicon
+from .results import Publication
+from .schema import RANK_FIELD
+from .whoosh_internals import read_postings
+
+
+class ReaderTerms:
+    """The ranking field's terms, for expanding wildcards and fuzzy words
+    (:class:`thb_search.plan.TermLexicon`)."""
+
+    def __init__(self, reader: Any) -> None:
+        self.reader = reader
+
+    def prefixed(self, prefix: str) -> list[str]:
+        return _words(self.reader.expand_prefix(RANK_FIELD, prefix))
+
+    def matching(self, pattern: str) -> list[str]:
+        regex = re.compile(fnmatch.translate(pattern))
+        prefix = re.split(r"[*?\[]", pattern, maxsplit=1)[0]
+        candidates = (self.reader.expand_prefix(RANK_FIELD, prefix) if prefix
+                      else self.reader.lexicon(RANK_FIELD))
+        return [t for t in _words(candidates) if regex.match(t)]
+
+    def within(self, term: str, distance: int) -> list[str]:
+        return sorted(_words(self.reader.terms_within(RANK_FIELD, term, distance, prefix=1)))
+
+
+def _words(terms: Any) -> list[str]:
+    """Index terms as text, without the summary mark (not a word)."""
+    out = (t.decode("utf-8") if isinstance(t, bytes) else t for t in terms)
+    return [t for t in out if t != SUMMARY_MARK]
+
+
+class Snapshot:
+    """The index as last committed: reader, arrays, engine, lexicons."""
+
+    def __init__(self, ixdir: IndexDir, gen: Path, ix: Any, searcher: Any) -> None:
+        self.dir = ixdir
+        self.gen = gen
+        self._ix = ix
+        self._searcher = searcher
+        reader = searcher.reader()
+        self.arrays: FacetIndex = open_for(reader, gen, reader.generation())
+        self.engine = Engine(partial(read_postings, reader), self.arrays)
+        self.terms = ReaderTerms(reader)
+        self.lexicon = Lexicon(gen)
+        add_term_source(self.lexicon.term)  # the index's words need no stemming
+
+    @classmethod
+    def open(cls, ixdir: IndexDir) -> Snapshot:
+        ix = ixdir.open()
+        return cls(ixdir, Path(ix.storage.folder), ix, ix.searcher())
+
+    def fresh(self) -> Snapshot:
+        """This snapshot if nothing was committed since, else the latest one
+        (this one is then closed)."""
+        gen = self.dir.current()
+        if gen == self.gen and self._searcher.up_to_date():
+            return self
+        if gen == self.gen:
+            # Whoosh's refresh reuses the unchanged segments' readers and
+            # closes the others: this snapshot is not to be used any more.
+            latest = Snapshot(self.dir, self.gen, self._ix, self._searcher.refresh())
+            self._close_lexicon()
+        else:
+            latest = Snapshot.open(self.dir)
+            self.close()
+        return latest
+
+    def close(self) -> None:
+        self._searcher.close()
+        self._close_lexicon()
+
+    def _close_lexicon(self) -> None:
+        remove_term_source(self.lexicon.term)
+        self.lexicon.close()
+
+    def __len__(self) -> int:
+        return self._searcher.doc_count()
+
+    def publication(self, docnum: int) -> Publication:
+        """The publication stored as document ``docnum``."""
+        stored = self._searcher.stored_fields(docnum)
+        types = stored.get("type") or []
+        return Publication(
+            id=stored["id"], title=stored.get("title", ""), date=stored.get("date") or None,
+            type=types[0] if types else "", offices=tuple(stored.get("office") or ()),
+            themes=tuple(stored.get("themes") or ()), publisher=stored.get("publisher", ""),
+            summary=stored.get("summary", ""), url=stored.get("url", ""),
+            collections=tuple(stored.get("collections") or ()),
+        )
+
+    def docnum(self, rid: str) -> int:
+        """The document of publication ``rid`` (or of the one id starting with ``rid``)."""
+        docnum = self._searcher.document_number(id=rid)
+        if docnum is not None:
+            return docnum
+        found = {}
+        for term in (self._searcher.reader().expand_prefix("id", rid) if rid else ()):
+            text = term.decode("utf-8") if isinstance(term, bytes) else term
+            docnum = self._searcher.document_number(id=text)
+            if docnum is not None:  # not an id of a deleted publication
+                found[text] = docnum
+        if len(found) == 1:
+            return next(iter(found.values()))
+        if found:
+            raise RecordNotFoundError(
+                f"id {rid!r} is ambiguous: it starts {listing(list(found)[:5])}; give more of it")
+        raise RecordNotFoundError(
+            f"no publication has id {rid!r}: ids are shown in search results "
+            "(e.g. thb-search QUERY --format jsonl)")

@@ -1,0 +1,96 @@
+"""What a hit shows of why it was found: the snippet (the best window of the
+text, matched words marked) and, with explain, where each part of the query
+matched."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .analysis import analyze_pieces
+from .engine import Engine
+from .plan import Plan
+from .results import Match
+
+SNIPPET_CHARS = 220
+#: Explain names at most this many of the terms a wildcard or fuzzy word matched through.
+VIA_TERMS = 3
+
+
+def snippet(text: str, terms: set[str], width: int = SNIPPET_CHARS) -> list[tuple[str, bool]]:
+    """The best window of ``text`` (most matched words) with the matches marked."""
+    spans: list[tuple[int, int]] = []
+    found: list[str] = []  # the term of each span
+    if terms:
+        for piece in analyze_pieces(text):
+            if piece.term in terms:
+                if spans and piece.start < spans[-1][1]:
+                    spans[-1] = (spans[-1][0], max(spans[-1][1], piece.end))
+                else:
+                    spans.append((piece.start, piece.end))
+                    found.append(piece.term)
+    if len(text) <= width:
+        start, end = 0, len(text)
+    else:
+        # The window with the most distinct matched terms, then the most matches.
+        best: tuple[int, int] = (-1, -1)
+        start = 0
+        for i, (s, _) in enumerate(spans):
+            inside = [t for (_, e2), t in zip(spans[i:], found[i:], strict=True)
+                      if e2 <= s + width - 30]
+            score = (len(set(inside)), len(inside))
+            if score > best:
+                best, start = score, s
+        start = max(0, start - 30) if spans else 0
+        if start:
+            space = text.rfind(" ", 0, start)
+            start = space + 1 if space >= 0 else 0
+        end = min(len(text), start + width)
+        if end < len(text):
+            space = text.rfind(" ", start, end)
+            end = space if space > start else end
+    parts: list[tuple[str, bool]] = []
+    if start > 0:
+        parts.append(("\u2026", False))
+    pos = start
+    for s, e in spans:
+        if e <= start or s >= end:
+            continue
+        s, e = max(s, start), min(e, end)
+        if s > pos:
+            parts.append((text[pos:s], False))
+        parts.append((text[s:e], True))
+        pos = e
+    if pos < end:
+        parts.append((text[pos:end], False))
+    if end < len(text):
+        parts.append(("\u2026", False))
+    return parts
+
+
+def explain(plan: Plan, engine: Engine, docs: Sequence[int]) -> list[tuple[Match, ...]]:
+    """For each document of ``docs``: each positive part of the query with the
+    fields where it matched, and the expression or index terms it matched
+    through when not its own words.  The engine evaluates each part within
+    the title and within the summary."""
+    fields = ("title", "summary")
+    parts = []
+    for part in plan.parts:
+        direct = {f: engine.mask(part.node, f) for f in fields}
+        via = [(name, {f: engine.mask(node, f) for f in fields}) for name, node in part.via]
+        parts.append((part, direct, via))
+    out = []
+    for doc in docs:
+        matches = []
+        for part, direct, via in parts:
+            found = tuple(f for f in fields if direct[f][doc])
+            if found:
+                held = engine.held(part.expanded, doc)[:VIA_TERMS] if part.expanded else []
+                matches.append(Match(part.text, found, ", ".join(held) or None))
+                continue
+            for name, masks in via:
+                found = tuple(f for f in fields if masks[f][doc])
+                if found:
+                    matches.append(Match(part.text, found, via=name))
+                    break
+        out.append(tuple(matches))
+    return out

@@ -1,0 +1,264 @@
+"""Every use of Whoosh's private API, in one module, for one Whoosh version.
+
+Whoosh stores the index; two things it does in Python a posting at a time
+are done here a block at a time, through its internals:
+
+* **reading** a term's postings into numpy arrays (:func:`read_postings`) and
+  every document's field length (:func:`read_lengths`), for the engine and
+  the facet arrays;
+* **writing** segments whose postings are pooled in memory and handed to the
+  W3 codec's postings writer a block at a time (:class:`FastSegmentWriter`,
+  :func:`write_pool`), for indexing.
+
+These calls (``_terms.matcher``, ``_read_ids``, ``_postwriter``,
+``_commit_toc``, ...) are not Whoosh's public API, so this module refuses to
+import with any other Whoosh than the one it was written and tested for
+(:data:`SUPPORTED_WHOOSH`, the exact pin of ``pyproject.toml``).  The tests
+compare what this writer writes and what this reader reads with Whoosh's own
+writer and searcher.  Nothing else in thb-search touches Whoosh's internals.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import whoosh
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec
+from whoosh.util.numeric import byte_to_length
+from whoosh.writing import SegmentWriter
+
+from .errors import ThbSearchError
+from .schema import POS_BITS
+
+if TYPE_CHECKING:
+    from .writer import MemoryPool
+
+#: The one Whoosh version whose internals this module uses.
+SUPPORTED_WHOOSH = "3.54.0"
+
+
+class UnsupportedWhooshError(ThbSearchError, ImportError):
+    """The installed Whoosh is not the version thb-search was written for."""
+
+
+if whoosh.versionstring() != SUPPORTED_WHOOSH:
+    raise UnsupportedWhooshError(
+        f"thb-search needs Whoosh {SUPPORTED_WHOOSH} (the whoosh3=={SUPPORTED_WHOOSH} package) "
+        f"but Whoosh {whoosh.versionstring()} is installed: run "
+        f"pip install 'whoosh3=={SUPPORTED_WHOOSH}' (and uninstall any other package that "
+        "provides 'whoosh')")
+
+EMPTY_I = np.zeros(0, dtype=np.int64)
+EMPTY_F = np.zeros(0, dtype=np.float32)
+_LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
+
+
+# ---------------------------------------------------------------------------
+# Reading
+
+
+def read_postings(reader: Any, fieldname: str, text: str,
+                  positions: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(documents, weights, position keys or None) of a term, over all segments.
+
+    Whoosh's matchers hand out one posting per Python call; its W3 codec
+    stores postings in blocks of up to 128, each a pickled tuple of document
+    numbers, weights and values.  Reading whole blocks costs a few
+    microseconds per block instead of a microsecond per posting.  Deleted
+    documents are included: callers mask them out.  Position keys need a
+    field whose values are raw uint32 positions
+    (:class:`thb_search.schema.PositionArray`).
+    """
+    btext = text.encode("utf-8")
+    docs, weights, keys = [], [], []
+    for segment, offset in reader.leaf_readers():
+        if (fieldname, btext) not in segment:
+            continue
+        fmt = segment.schema[fieldname].format
+        m = segment._terms.matcher(fieldname, btext, fmt)
+        while m.is_active():
+            m._read_ids()
+            m._read_weights()
+            ids = np.asarray(m._ids, dtype=np.int64) + offset
+            docs.append(ids)
+            weights.append(np.asarray(m._weights, dtype=np.float32))
+            if positions:
+                m._read_values()
+                values = m._values
+                counts = np.fromiter(map(len, values), dtype=np.int64, count=len(values)) >> 2
+                pos = np.frombuffer(b"".join(values), dtype=np.uint32).astype(np.int64)
+                keys.append((np.repeat(ids, counts) << POS_BITS) | pos)
+            m._next_block()
+    if not docs:
+        return EMPTY_I, EMPTY_F, (EMPTY_I if positions else None)
+    return (np.concatenate(docs), np.concatenate(weights),
+            np.concatenate(keys) if positions else None)
+
+
+def read_lengths(reader: Any, fieldname: str) -> np.ndarray:
+    """Every document's length of ``fieldname`` (as Whoosh stores it: one byte,
+    decoded), over all segments."""
+    parts = []
+    for segment, _ in reader.leaf_readers():
+        column = segment._perdoc._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
+        count = segment.doc_count_all()
+        if column is None:
+            parts.append(np.zeros(count, dtype=np.float32))
+        else:
+            parts.append(_LENGTHS[np.fromiter(column, dtype=np.uint8, count=count)])
+    return np.concatenate(parts) if parts else EMPTY_F
+
+
+# ---------------------------------------------------------------------------
+# Writing
+
+
+#: Posting blocks are stored without zlib: writing and reading skip the
+#: (de)compression, for an index about a third larger.
+CODEC = W3Codec(compression=0)
+
+
+class _Lengths:
+    """Field lengths of a new segment, read once (Whoosh reads them from disk
+    for every posting it writes)."""
+
+    def __init__(self, perdoc: Any, doc_count: int) -> None:
+        self._perdoc = perdoc
+        self._count = doc_count
+
+    def doc_field_length_reader(self, fieldname: str, default: int = 0) -> Callable[[int], Any]:
+        get = self._perdoc.doc_field_length_reader(fieldname, default)
+        return [get(d) for d in range(self._count)].__getitem__
+
+
+def write_pool(pool: MemoryPool, fieldwriter: Any, schema: Any, lengths: _Lengths | None) -> None:
+    """Write every posting list of ``pool`` through a Whoosh field writer, a
+    block at a time (what Whoosh's ``add_postings`` does a posting at a time)."""
+    current = None
+    doc_lengths: Any = None
+    for (fieldname, tbytes), lists in pool.sorted_terms():
+        if fieldname != current:
+            if current is not None:
+                fieldwriter.finish_field()
+            fieldwriter.start_field(fieldname, schema[fieldname])
+            current = fieldname
+            doc_lengths = (lengths.doc_field_length_reader(fieldname)
+                           if lengths is not None else None)
+        fieldwriter.start_term(tbytes)
+        _add_block_postings(fieldwriter._postwriter, *lists, doc_lengths)
+        fieldwriter.finish_term()
+    if current is not None:
+        fieldwriter.finish_field()
+
+
+def _add_block_postings(pw: Any, docs: array, weights: array, ends: array, values: bytearray,
+                        doc_lengths: Callable[[int], Any] | None) -> None:
+    """Fill a W3 postings writer's blocks as ``add_posting`` would, a block at a
+    time: the same block boundaries, statistics and bytes."""
+    limit = pw._blocklimit
+    n = len(docs)
+    for start in range(0, n, limit):
+        if len(pw._ids) >= limit:
+            pw._write_block()
+        end = min(n, start + limit - len(pw._ids))
+        chunk = docs[start:end]
+        pw._ids.extend(chunk)
+        w = weights[start:end]
+        pw._weights.extend(w)
+        top = max(w)
+        if top > pw._maxweight:
+            pw._maxweight = top
+        if values:
+            pw._values.extend([bytes(values[ends[i]:ends[i + 1]]) for i in range(start, end)])
+        if doc_lengths is not None:
+            lens = [length for length in map(doc_lengths, chunk) if length]
+            if lens:
+                low, high = min(lens), max(lens)
+                if pw._minlength is None or low < pw._minlength:
+                    pw._minlength = low
+                if high > pw._maxlength:
+                    pw._maxlength = high
+
+
+class FastSegmentWriter(SegmentWriter):
+    """A Whoosh segment writer whose postings stay in memory
+    (:class:`thb_search.writer.MemoryPool`) and are written a block at a time."""
+
+    def __init__(self, ix: Any, **kwargs: Any) -> None:
+        from .writer import MemoryPool
+
+        # Segments stay separate files: Whoosh copies a compound file's parts
+        # into memory when it opens them (0.1 s per 100 MB, in every search process).
+        super().__init__(ix, codec=CODEC, compound=False, **kwargs)
+        self.pool = MemoryPool()
+
+    def add_document(self, **fields: Any) -> None:
+        """Whoosh's ``add_document`` for this project's schema, minus what it
+        does not use (document and field boosts, spelling fields, vectors), and
+        with a field's postings added to the pool at once."""
+        self._check_state()
+        perdoc = self.perdocwriter
+        schema = self.schema
+        docnum = self.docnum
+        names = sorted(name for name in fields if not name.startswith("_"))
+        self._check_fields(schema, names)
+        perdoc.start_doc(docnum)
+        try:
+            for name in names:
+                value = fields[name]
+                if value is None:
+                    continue
+                field = schema[name]
+                length = 0
+                if field.indexed:
+                    items = list(field.index(value))
+                    if field.scorable:
+                        length = sum(item[1] for item in items)
+                    self.pool.add_many(name, items, docnum)
+                perdoc.add_field(name, field, value if field.stored else None, length)
+                if field.column_type:
+                    perdoc.add_column_value(name, field.column_type,
+                                            field.to_column_value(value))
+        except ValueError:
+            perdoc.cancel_doc()
+            raise
+        perdoc.finish_doc()
+        self._added = True
+        self.docnum += 1
+
+    def _flush_segment(self) -> None:
+        self.perdocwriter.close()
+        pdr = self.per_document_reader() if self.codec.length_stats else None
+        try:
+            lengths = _Lengths(pdr, self.docnum) if pdr is not None else None
+            write_pool(self.pool, self.fieldwriter, self.schema, lengths)
+            self.fieldwriter.close()
+        finally:
+            if pdr is not None:
+                pdr.close()
+
+
+def fast_writer(ix: Any, *, lock: bool = True) -> FastSegmentWriter:
+    """A segment writer whose postings stay in memory; ``lock=False`` for the
+    writers of a bulk build, whose segments another writer commits."""
+    return FastSegmentWriter(ix, _lk=lock)
+
+
+def finish_segment(writer: FastSegmentWriter) -> Any:
+    """Write out a writer's segment without committing it; returns the segment."""
+    return writer._finalize_segment()
+
+
+def commit_segments(writer: FastSegmentWriter, segments: Sequence[Any]) -> None:
+    """Make ``segments`` (written by other writers) the whole index: a new
+    table of contents, written by ``writer``, which holds the lock."""
+    writer._close_segment()
+    writer._commit_toc(list(segments))
+
+
+def release(writer: FastSegmentWriter) -> None:
+    """Release a writer after :func:`commit_segments` (its lock included)."""
+    writer._finish()
