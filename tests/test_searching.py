@@ -177,7 +177,9 @@ def test_any_query_gives_results_or_a_clear_error(catalogue: Catalogue, query: s
     except (QuerySyntaxError, InvalidFilterError) as err:
         assert str(err) and "\n" not in str(err)
     else:
-        assert result.total >= len(result.hits) >= 0
+        # A first page: as many hits as the total allows, ranked 1, 2, ...
+        assert len(result.hits) == min(result.limit, result.total)
+        assert [h.rank for h in result.hits] == list(range(1, len(result.hits) + 1))
 
 
 # -- filters and facets ----------------------------------------------------

@@ -13,10 +13,12 @@ position`` per occurrence) and keeps them in a per-reader cache, so that
   (title words lie before it, summary words after);
 * BM25 is computed for all matching documents at once.
 
-One walk of the plan (:meth:`Engine._walk`) does all of it: with a score
-array it matches and scores (:meth:`Engine.run`); without one it only
-matches, optionally within one field (:meth:`Engine.mask`), which is how
-explain tells where a part of the query matched.
+One walk of the plan (:meth:`Engine._walk`) does all of it: it matches and
+scores (:meth:`Engine.run`), or only matches, optionally within one field
+(:meth:`Engine.mask`), which is how explain tells where a part of the query
+matched.  A document scores what the parts of the plan it matches score, as
+in Whoosh and Lucene: ``tests/test_engine.py`` compares both with Whoosh's
+own searcher.
 """
 
 from __future__ import annotations
@@ -120,71 +122,85 @@ class Engine:
     # -- the walk --------------------------------------------------------------
 
     def run(self, node: Node) -> tuple[np.ndarray, np.ndarray]:
-        """The documents matching ``node`` and every document's BM25 score."""
-        scores = np.zeros(self.size, dtype=np.float64)
-        return self._walk(node, None, scores, 1.0), scores
+        """The documents matching ``node`` and their BM25 scores (0 elsewhere)."""
+        mask, scores = self._walk(node, None, True)
+        return mask, scores if scores is not None else np.zeros(self.size)
 
     def mask(self, node: Node, scope: Scope = None) -> np.ndarray:
         """The documents matching ``node``, its words and phrases looked for in
         ``scope`` only when given."""
-        return self._walk(node, scope, None, 1.0)
+        return self._walk(node, scope, False)[0]
 
     def scores(self, node: Node) -> np.ndarray:
-        """Every document's BM25 score for the positive words of ``node``."""
+        """Every document's BM25 score for ``node`` (0 where it does not match)."""
         return self.run(node)[1]
 
-    def _walk(self, node: Node, scope: Scope, acc: np.ndarray | None,
-              boost: float) -> np.ndarray:
-        """The documents matching ``node`` (within ``scope``); adds its scores
-        to ``acc`` when given.  Scores ignore scopes: a ``title:`` word scores
-        as the word."""
+    def _walk(self, node: Node, scope: Scope,
+              score: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """The documents matching ``node`` (within ``scope``) and, when asked,
+        their scores: what the matching parts of ``node`` score, as in Lucene
+        and Whoosh (a word under NOT, or in an alternative that did not match,
+        adds nothing).  Scores ignore scopes: a ``title:`` word scores as the
+        word."""
         if isinstance(node, Terms):
-            return self._terms(node, _scope(node.scope, scope), acc, boost * node.boost)
+            return self._terms(node, _scope(node.scope, scope), score)
         if isinstance(node, Phrase):
-            return self._phrase(node, _scope(node.scope, scope), acc, boost * node.boost)
+            return self._phrase(node, _scope(node.scope, scope), score)
         if isinstance(node, Facet):
-            return self.arrays.mask(node.name, list(node.values))
-        if isinstance(node, And):
-            out = self.live.copy()
-            for item in node.items:
-                out &= self._walk(item, scope, acc, boost)
-            if acc is not None:
-                for item in node.bonus:
-                    self._walk(item, scope, acc, boost)
-            return out
-        if isinstance(node, Or):
-            out = np.zeros(self.size, dtype=bool)
-            for item in node.items:
-                out |= self._walk(item, scope, acc, boost)
-            return out
+            return self.arrays.mask(node.name, list(node.values)), None
         if isinstance(node, Not):
-            return self.live & ~self._walk(node.item, scope, None, boost)
+            return self.live & ~self._walk(node.item, scope, False)[0], None
+        if isinstance(node, And):
+            mask, total = self.live.copy(), None
+            for item in node.items:
+                m, s = self._walk(item, scope, score)
+                mask &= m
+                total = _add(total, s)
+            for item in node.bonus if score else ():
+                total = _add(total, self._walk(item, scope, score)[1])
+            if total is not None:
+                total[~mask] = 0.0
+            return mask, total
+        if isinstance(node, Or):
+            mask, total = np.zeros(self.size, dtype=bool), None
+            for item in node.items:
+                m, s = self._walk(item, scope, score)
+                mask |= m
+                total = _add(total, s)
+            return mask, total
         raise TypeError(f"not a plan node: {node!r}")
 
-    def _terms(self, node: Terms, scope: Scope | bool, acc: np.ndarray | None,
-               boost: float) -> np.ndarray:
-        out = np.zeros(self.size, dtype=bool)
+    def _terms(self, node: Terms, scope: Scope | bool,
+               score: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        mask = np.zeros(self.size, dtype=bool)
+        scores = np.zeros(self.size, dtype=np.float64) if score else None
         for text in node.terms:
             data = self.term(text)
             if scope is None:
-                out[data.docs] = True
+                mask[data.docs] = True
             elif scope is not False:
-                out[self._within(data.keys, data.keys, scope) >> POS_BITS] = True
-            if acc is not None:
-                self._bm25(data.docs, data.weights, boost, acc)
-        return out
+                mask[self._within(data.keys, data.keys, scope) >> POS_BITS] = True
+            if scores is not None:
+                self._bm25(data.docs, data.weights, node.boost, scores)
+        if scores is not None and scope is not None:
+            scores[~mask] = 0.0
+        return mask, scores
 
-    def _phrase(self, node: Phrase, scope: Scope | bool, acc: np.ndarray | None,
-                boost: float) -> np.ndarray:
+    def _phrase(self, node: Phrase, scope: Scope | bool,
+                score: bool) -> tuple[np.ndarray, np.ndarray | None]:
         keys = self.phrase_keys(node.terms)
-        out = np.zeros(self.size, dtype=bool)
+        mask = np.zeros(self.size, dtype=bool)
         if scope is None:
-            out[keys >> POS_BITS] = True
+            mask[keys >> POS_BITS] = True
         elif scope is not False:
-            out[self._within(keys, keys - (len(node.terms) - 1), scope) >> POS_BITS] = True
-        if acc is not None:
-            self._phrase_score(keys, len(node.terms), boost, acc)
-        return out
+            mask[self._within(keys, keys - (len(node.terms) - 1), scope) >> POS_BITS] = True
+        if not score:
+            return mask, None
+        scores = np.zeros(self.size, dtype=np.float64)
+        self._phrase_score(keys, len(node.terms), node.boost, scores)
+        if scope is not None:
+            scores[~mask] = 0.0
+        return mask, scores
 
     def phrase_keys(self, terms: tuple[str, ...]) -> np.ndarray:
         """Keys of the phrase's last term at each occurrence of the phrase."""
@@ -231,6 +247,16 @@ class Engine:
             if i < len(docs) and docs[i] == docnum:
                 out.append(text)
         return out
+
+
+def _add(total: np.ndarray | None, scores: np.ndarray | None) -> np.ndarray | None:
+    """``total + scores``, in place when possible (None: nothing scored)."""
+    if scores is None:
+        return total
+    if total is None:
+        return scores
+    total += scores
+    return total
 
 
 def _scope(own: Scope, asked: Scope) -> Scope | bool:
