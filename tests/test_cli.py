@@ -270,3 +270,28 @@ def test_python_dash_m(tmp_path: Path, corpus_copy: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert [json.loads(x)["id"] for x in result.stdout.splitlines()] == [
         SUPPLY_CHAINS, THREE_ACTION_AREAS]
+
+
+def test_related_results_under_their_heading(runner: CliRunner, tmp_path: Path) -> None:
+    records = [
+        {"id": "all-four", "title": "Police training on trafficking victims", "date": "2021-05-01"},
+        {"id": "three", "title": "Training for judges", "summary": "Trafficking victims.",
+         "date": "2020-01-01"},
+        {"id": "none", "title": "Budget report", "date": "2018-01-01"},
+    ]
+    (tmp_path / "c.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    where = ["--index", str(tmp_path / "index"), "--corpus", str(tmp_path)]
+    run(runner, "index", *where)
+    result = run(runner, "police training trafficking victims", *where)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        " 1. Police training on trafficking victims\n    1 May 2021\n"
+        "    Police training on trafficking victims\n    id all-four \u00b7 score 3.472\n\n"
+        "Also matching some of your words:\n\n"
+        "  - Training for judges\n    1 January 2020\n    Trafficking victims.\n"
+        "    id three \u00b7 score 1.548\n\n"
+        "Year: 2021 (1)\n")
+    data = json.loads(run(runner, "police training trafficking victims", "--json",
+                          *where).stdout)
+    assert [h["id"] for h in data["hits"]] == ["all-four"]
+    assert [h["id"] for h in data["related"]] == ["three"]

@@ -411,3 +411,76 @@ def test_every_record_round_trips(catalogue: Catalogue) -> None:
                                  record.offices, record.themes, record.publisher,
                                  record.summary)
     assert {h.id for h in catalogue.search(limit=100).hits} == ALL_IDS
+
+
+# -- related results -------------------------------------------------------
+
+POLICE = [
+    {"id": "all-four", "title": "Police training on trafficking victims",
+     "summary": "A course for officers.", "date": "2021-05-01"},
+    {"id": "three-a", "title": "Police training on exploitation",
+     "summary": "Identifying victims early.", "date": "2022-01-01"},
+    {"id": "three-b", "title": "Training for judges", "summary": "Trafficking victims in court.",
+     "date": "2020-01-01"},
+    {"id": "one", "title": "Police reform", "summary": "Community policing.",
+     "date": "2019-01-01"},
+    {"id": "none", "title": "Budget report", "summary": "Annual figures.", "date": "2018-01-01"},
+]
+
+
+@pytest.fixture(scope="module")
+def police(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    import json
+
+    from thb_search import sync
+
+    folder = tmp_path_factory.mktemp("police")
+    (folder / "police.jsonl").write_text("".join(json.dumps(r) + "\n" for r in POLICE),
+                                         encoding="utf-8")
+    sync(folder / "index", [folder / "police.jsonl"])
+    with Catalogue(folder / "index") as cat:
+        yield cat
+
+
+def test_related_results_follow_when_few_contain_every_word(police: Catalogue) -> None:
+    result = police.search("police training trafficking victims")
+    assert [h.id for h in result.hits] == ["all-four"]
+    # Three of the four words before one; then by score.
+    assert [(h.id, h.rank) for h in result.related] == [("three-b", 1), ("three-a", 2),
+                                                        ("one", 3)]
+    # Total, paging and facet counts are those of the hits.
+    assert (result.total, result.match, result.notice) == (1, "all", None)
+    assert facet(result, "year") == [(2021, 1)]
+    d = result.to_dict()
+    assert [h["id"] for h in d["related"]] == ["three-b", "three-a", "one"]
+    assert list(d["related"][0]) == list(d["hits"][0])  # the same hit shape
+
+
+def test_related_results_only_when_the_page_is_not_full(police: Catalogue) -> None:
+    assert police.search("police training trafficking victims", limit=1).related == ()
+    assert police.search("police training trafficking victims", page=2).related == ()
+    assert police.search("police training trafficking victims", match="any").related == ()
+    assert police.search("police").related == ()  # one word: nothing partial to add
+    assert "related" not in police.search("police", limit=1).to_dict()
+    # Filters apply to related results too.
+    filtered = police.search("police training trafficking victims", year=["2020-2022"])
+    assert [h.id for h in filtered.related] == ["three-b", "three-a"]
+    # When no publication holds every word, partial matches are the hits.
+    partial = police.search("police training trafficking victims", year=["2019-2020"])
+    assert ([h.id for h in partial.hits], partial.match, partial.related) == (
+        ["three-b", "one"], "partial", ())
+
+
+def test_related_results_are_limited_to_five(tmp_path) -> None:  # noqa: ANN001
+    import json
+
+    from thb_search import sync
+
+    records = [{"id": f"p{i}", "title": f"Shelter report {i}", "summary": "Shelter."}
+               for i in range(8)] + [{"id": "both", "title": "Shelter audit", "summary": ""}]
+    (tmp_path / "r.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    sync(tmp_path / "ix", [tmp_path / "r.jsonl"])
+    with Catalogue(tmp_path / "ix") as cat:
+        result = cat.search("shelter audit")
+    assert [h.id for h in result.hits] == ["both"]
+    assert len(result.related) == 5
