@@ -295,3 +295,17 @@ def test_related_results_under_their_heading(runner: CliRunner, tmp_path: Path) 
                           *where).stdout)
     assert [h["id"] for h in data["hits"]] == ["all-four"]
     assert [h["id"] for h in data["related"]] == ["three"]
+
+
+def test_another_whoosh_version_is_a_one_line_error(tmp_path: Path, corpus_copy: Path) -> None:
+    script = ("import sys, whoosh; whoosh.versionstring = lambda: '2.7.4'\n"
+              "from thb_search.cli import main\n"
+              "sys.argv = ['thb-search', 'labour', '--index', sys.argv[1], '--corpus', "
+              "sys.argv[2]]\nmain()\n")
+    result = subprocess.run([sys.executable, "-c", script, str(tmp_path / "ix"),
+                             str(corpus_copy)], capture_output=True, text=True, cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "Error: thb-search needs Whoosh 3.54.0 (the whoosh3==3.54.0 package) but Whoosh 2.7.4 "
+        "is installed: run pip install 'whoosh3==3.54.0' (and uninstall any other package "
+        "that provides 'whoosh')\n")

@@ -20,7 +20,14 @@ from conftest import (
     UKRAINE,
 )
 from thb_search import Catalogue, sync
-from thb_search.errors import CorpusErrors, IndexLockedError, IndexNotFoundError
+from thb_search.errors import (
+    CorpusErrors,
+    IndexCorruptError,
+    IndexingError,
+    IndexLockedError,
+    IndexNotFoundError,
+    IndexOutdatedError,
+)
 from thb_search.indexing import STATE_FILE, VERSION_FILE, IndexDir, add_files, ensure_index
 from thb_search.schema import SCHEMA_VERSION
 
@@ -336,3 +343,64 @@ def test_add_files_removes_its_copies_when_indexing_fails(tmp_path: Path,
     with IndexDir(index).lock(), pytest.raises(IndexLockedError):
         add_files(corpus_copy, index, [new], wait=0)
     assert sorted(p.name for p in corpus_copy.iterdir()) == ["osce-thb-publications.txt"]
+
+
+def test_outdated_index_without_a_catalogue_says_to_rebuild(tmp_path: Path,
+                                                            corpus_copy: Path) -> None:
+    index = tmp_path / "index"
+    sync(index, [corpus_copy])
+    (IndexDir(index).current() / VERSION_FILE).write_text("0.0\n")
+    with pytest.raises(IndexOutdatedError) as err:
+        Catalogue(index)
+    assert str(err.value) == (
+        f"the index at {index}/ was built by another version of thb-search (schema 0.0, now "
+        f"{SCHEMA_VERSION}): rebuild it with 'thb-search index --rebuild' (with --index "
+        f"{index})")
+
+
+def test_damaged_index_is_a_clear_error(tmp_path: Path, corpus_copy: Path) -> None:
+    index = tmp_path / "index"
+    sync(index, [corpus_copy])
+    (toc,) = IndexDir(index).current().glob("*.toc")
+    toc.write_bytes(b"not a pickle")
+    with pytest.raises(IndexCorruptError) as err:
+        Catalogue(index)
+    assert str(err.value).startswith(f"the index at {index}/ cannot be read (")
+    assert str(err.value).endswith("): rebuild it from the catalogue with 'thb-search index "
+                                   "--rebuild'")
+    # The next indexing run notices and rebuilds it.
+    messages: list[str] = []
+    report = sync(index, [corpus_copy], notify=messages.append)
+    assert report.rebuilt and report.total == 10
+    assert messages[0].startswith(f"the index at {index}/ cannot be read (")
+
+
+def test_a_crashed_worker_is_a_clear_error_and_the_index_stays(
+        tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import thb_search.writer as writer
+
+    index = tmp_path / "index"
+    sync(index, [corpus_copy])
+    before = IndexDir(index).current()
+    monkeypatch.setattr(writer, "PARALLEL_MIN_DOCS", 1)
+    monkeypatch.setattr(writer, "BATCH_DOCS", 3)
+    monkeypatch.setattr(writer, "_worker", _failing_worker)
+    with pytest.raises(IndexingError) as err:
+        sync(index, [corpus_copy], rebuild=True)
+    assert str(err.value) == (
+        "an indexing worker process failed (OSError: [Errno 28] No space left on device); the "
+        "index was left as it was: fix the cause and run the command again")
+    assert "Traceback" in err.value.details
+    assert IndexDir(index).current() == before
+    assert [p.name for p in index.iterdir() if p.name.startswith("gen-")] == [before.name]
+
+
+def _failing_worker(folder, indexname, jobs, results, k):  # noqa: ANN001, ANN202
+    """A worker process that runs out of disk space."""
+    import errno
+    import traceback
+
+    try:
+        raise OSError(errno.ENOSPC, "No space left on device")
+    except OSError as exc:
+        results.put((k, "error", (f"{type(exc).__name__}: {exc}", traceback.format_exc()), {}))

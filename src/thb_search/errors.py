@@ -72,6 +72,10 @@ class IndexCorruptError(ThbSearchError):
     """The index's files cannot be read (damaged, or not written by thb-search)."""
 
 
+class IndexOutdatedError(ThbSearchError):
+    """The index was built by another version of thb-search and must be rebuilt."""
+
+
 class IndexLockedError(ThbSearchError):
     """Another process kept the index locked for longer than we may wait."""
 

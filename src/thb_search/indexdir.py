@@ -23,10 +23,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import gc
 import json
 import os
 import shutil
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -96,15 +98,12 @@ class IndexDir:
             if gen is None:
                 raise IndexNotFoundError(
                     f"no index at {self.shown}: run 'thb-search index' to build it")
-            try:
-                return whoosh_index.open_dir(str(gen))
-            except (FileNotFoundError, whoosh_index.EmptyIndexError):
-                if attempt < 2:  # a rebuild swapped generations meanwhile
-                    time.sleep(0.05)
-                    continue
-                problem = "files are missing"
-            except Exception as exc:  # unpickling errors, damaged files
-                problem = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            ix, problem = _open_whoosh(gen)
+            if ix is not None:
+                return ix
+            if problem == "files are missing" and attempt < 2:
+                time.sleep(0.05)  # a rebuild swapped generations meanwhile
+                continue
             raise IndexCorruptError(
                 f"the index at {self.shown} cannot be read ({problem}): rebuild it from the "
                 "catalogue with 'thb-search index --rebuild'")
@@ -172,3 +171,18 @@ class IndexDir:
         for old in self.root.glob("gen-*"):
             if keep is None or old.name != keep.name:
                 shutil.rmtree(old, ignore_errors=True)
+
+
+def _open_whoosh(gen: Path) -> tuple[Any, str]:
+    """(the Whoosh index in ``gen``, "") or (None, why it cannot be opened)."""
+    with warnings.catch_warnings():
+        # Whoosh leaves a table of contents it cannot read open.
+        warnings.simplefilter("ignore", ResourceWarning)
+        try:
+            return whoosh_index.open_dir(str(gen)), ""
+        except (FileNotFoundError, whoosh_index.EmptyIndexError):
+            problem = "files are missing"
+        except Exception as exc:  # unpickling errors, damaged files
+            problem = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        gc.collect()
+    return None, problem

@@ -18,7 +18,7 @@ from typing import Any
 
 from .analysis import SUMMARY_MARK, add_term_source, remove_term_source
 from .engine import Engine
-from .errors import RecordNotFoundError
+from .errors import IndexOutdatedError, RecordNotFoundError
 from .facets import FacetIndex, open_for
 from .filters import listing
 from .indexdir import IndexDir
@@ -72,6 +72,11 @@ class Snapshot:
 
     @classmethod
     def open(cls, ixdir: IndexDir) -> Snapshot:
+        outdated = ixdir.current() is not None and ixdir.is_outdated()
+        if outdated:
+            raise IndexOutdatedError(
+                f"{outdated}: rebuild it with 'thb-search index --rebuild' (with --index "
+                f"{ixdir.shown.rstrip('/')})")
         ix = ixdir.open()
         return cls(ixdir, Path(ix.storage.folder), ix, ix.searcher())
 
