@@ -152,22 +152,26 @@ class IndexDir:
                 os.ftruncate(fd, 0)
             os.close(fd)  # closing releases the flock
 
-    def _new_generation(self) -> Path:
+    def new_generation(self) -> Path:
+        """A new, empty generation folder (not live until :meth:`swap`)."""
         numbers = [int(p.name[4:]) for p in self.root.glob("gen-*") if p.name[4:].isdigit()]
         gen = self.root / f"gen-{max(numbers, default=0) + 1:06d}"
         gen.mkdir(parents=True)
         return gen
 
-    def _swap(self, gen: Path) -> None:
+    def swap(self, gen: Path) -> None:
+        """Make ``gen`` the live generation (an atomic rename of ``CURRENT``),
+        then remove the others."""
         tmp = self.root / (CURRENT_FILE + ".tmp")
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(gen.name + "\n")
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.root / CURRENT_FILE)
-        self._remove_stale(keep=gen)
+        self.remove_stale(keep=gen)
 
-    def _remove_stale(self, keep: Path | None) -> None:
+    def remove_stale(self, keep: Path | None) -> None:
+        """Remove every generation but ``keep`` (leftovers of a crashed rebuild)."""
         for old in self.root.glob("gen-*"):
             if keep is None or old.name != keep.name:
                 shutil.rmtree(old, ignore_errors=True)

@@ -143,7 +143,7 @@ def _sync_locked(ixdir: IndexDir, paths: Sequence[str | os.PathLike[str]], rebui
     if full:
         # Written into a new generation, swapped in only once complete: any
         # failure leaves the index as it was.
-        target = ixdir._new_generation()
+        target = ixdir.new_generation()
         try:
             (target / VERSION_FILE).write_text(SCHEMA_VERSION + "\n", encoding="utf-8")
             ix = whoosh_index.create_in(str(target), build_schema())
@@ -154,7 +154,7 @@ def _sync_locked(ixdir: IndexDir, paths: Sequence[str | os.PathLike[str]], rebui
         except BaseException:
             shutil.rmtree(target, ignore_errors=True)
             raise
-        ixdir._swap(target)
+        ixdir.swap(target)
     else:
         assert ix is not None and gen is not None
         # Every document is built before the writer opens: nothing can fail
@@ -173,7 +173,7 @@ def _sync_locked(ixdir: IndexDir, paths: Sequence[str | os.PathLike[str]], rebui
         if (docs or to_remove or sources != state.get("sources")
                 or state.get("generation") != ix.latest_generation() or scan.changed):
             write_state(gen, sources, ix.latest_generation(), scan.file_state, resolved)
-        ixdir._remove_stale(keep=gen)  # leftovers of a crashed rebuild
+        ixdir.remove_stale(keep=gen)  # leftovers of a crashed rebuild
     return IndexReport(
         index=ixdir.shown, total=len(resolved), added=len(to_add), updated=len(to_update),
         removed=len(to_remove), unchanged=len(resolved) - len(to_add) - len(to_update),

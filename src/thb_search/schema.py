@@ -10,6 +10,7 @@ from whoosh.system import pack_uint
 
 from .analysis import ANALYSIS_VERSION, FIELD_SEPARATOR, TextAnalyzer, text_postings
 from .corpus import normalized_title
+from .results import FACETS
 
 if TYPE_CHECKING:
     from .corpus import Record
@@ -29,8 +30,8 @@ POS_MASK = (1 << POS_BITS) - 1
 #: existing index can be used or must be rebuilt from the catalogue.
 SCHEMA_VERSION = f"4.{ANALYSIS_VERSION}"
 
-#: Facet fields: facet name -> index field.
-FACET_FIELDS = {"office": "office", "theme": "themes", "type": "type", "year": "year"}
+#: Facet name -> the index field that holds it.
+FACET_FIELDS = dict(zip(FACETS, ("office", "themes", "type", "year"), strict=True))
 
 
 class PositionArray(formats.Positions):
