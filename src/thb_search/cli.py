@@ -105,7 +105,7 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100, "ter
 
 
 @click.group("thb-search", cls=DefaultGroup, invoke_without_command=True,
-             context_settings=CONTEXT)
+             subcommand_metavar="[COMMAND] [ARGS]...", context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="thb-search")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
