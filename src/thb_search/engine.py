@@ -17,8 +17,8 @@ One walk of the plan (:meth:`Engine._walk`) does all of it: it matches and
 scores (:meth:`Engine.run`), or only matches, optionally within one field
 (:meth:`Engine.mask`), which is how explain tells where a part of the query
 matched.  A document scores what the parts of the plan it matches score, as
-in Whoosh and Lucene: ``tests/test_engine.py`` compares both with Whoosh's
-own searcher.
+in Lucene; ``tests/test_engine.py`` checks matches and scores against the
+index library's own searcher.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ from .schema import POS_BITS, POS_MASK, RANK_FIELD, TITLE_BOOST
 
 #: Bytes of postings arrays a reader keeps cached.
 CACHE_BYTES = 128 * 1024 * 1024
+#: Bytes of phrase (and word pair) occurrences a reader keeps cached.
+PHRASE_CACHE_BYTES = 32 * 1024 * 1024
 
 #: ``read(field, term, positions)``: a term's (documents, weights, position keys).
 ReadPostings = Callable[[str, str, bool], tuple[np.ndarray, np.ndarray, np.ndarray | None]]
@@ -85,6 +87,8 @@ class Engine:
         self._cache: OrderedDict[str, TermData] = OrderedDict()
         self._cache_bytes = 0
         self._mark: np.ndarray | None = None
+        self._phrases: dict[tuple[str, ...], np.ndarray] = {}
+        self._phrase_bytes = 0
 
     # -- postings ------------------------------------------------------------
 
@@ -139,8 +143,8 @@ class Engine:
               score: bool) -> tuple[np.ndarray, np.ndarray | None]:
         """The documents matching ``node`` (within ``scope``) and, when asked,
         their scores: what the matching parts of ``node`` score, as in Lucene
-        and Whoosh (a word under NOT, or in an alternative that did not match,
-        adds nothing).  Scores ignore scopes: a ``title:`` word scores as the
+        (a word under NOT, or in an alternative that did not match, adds
+        nothing).  Scores ignore scopes: a ``title:`` word scores as the
         word."""
         if isinstance(node, Terms):
             return self._terms(node, _scope(node.scope, scope), score)
@@ -159,7 +163,7 @@ class Engine:
             for item in node.bonus if score else ():
                 total = _add(total, self._walk(item, scope, score)[1])
             if total is not None:
-                total[~mask] = 0.0
+                total *= mask  # what the items of a document not matching scored
             return mask, total
         if isinstance(node, Or):
             mask, total = np.zeros(self.size, dtype=bool), None
@@ -183,7 +187,7 @@ class Engine:
             if scores is not None:
                 self._bm25(data.docs, data.weights, node.boost, scores)
         if scores is not None and scope is not None:
-            scores[~mask] = 0.0
+            scores *= mask
         return mask, scores
 
     def _phrase(self, node: Phrase, scope: Scope | bool,
@@ -199,16 +203,23 @@ class Engine:
         scores = np.zeros(self.size, dtype=np.float64)
         self._phrase_score(keys, len(node.terms), node.boost, scores)
         if scope is not None:
-            scores[~mask] = 0.0
+            scores *= mask
         return mask, scores
 
     def phrase_keys(self, terms: tuple[str, ...]) -> np.ndarray:
-        """Keys of the phrase's last term at each occurrence of the phrase."""
-        keys = self.term(terms[0]).keys
-        for text in terms[1:]:
-            if not len(keys):
-                break
-            keys = _intersect_sorted(keys + 1, self.term(text).keys)
+        """Keys of the phrase's last term at each occurrence of the phrase
+        (cached: word pairs recur in the plans of one search)."""
+        keys = self._phrases.get(terms)
+        if keys is None:
+            keys = self.term(terms[0]).keys
+            for text in terms[1:]:
+                if not len(keys):
+                    break
+                keys = _intersect_sorted(keys + 1, self.term(text).keys)
+            self._phrases[terms] = keys
+            self._phrase_bytes += keys.nbytes
+            while self._phrase_bytes > PHRASE_CACHE_BYTES and len(self._phrases) > 1:
+                self._phrase_bytes -= self._phrases.pop(next(iter(self._phrases))).nbytes
         return keys
 
     def _within(self, keys: np.ndarray, start: np.ndarray, scope: str) -> np.ndarray:

@@ -80,6 +80,7 @@ class FacetIndex:
         self.id_rank = id_rank  # each document's rank in id order
         self.lengths = lengths  # of the ranking field, for BM25
         self._facets = facets
+        self._orders: dict[str, np.ndarray] = {}
 
     @classmethod
     def from_reader(cls, reader: Any) -> FacetIndex:
@@ -146,12 +147,15 @@ class FacetIndex:
     def order(self, mask: np.ndarray, by: str) -> np.ndarray:
         """Document numbers of ``mask`` sorted by date (newest first, then
         title, then id) or by title (then newest first, then id)."""
-        docs = np.flatnonzero(mask)
-        if by == "date":
-            keys = (self.id_rank[docs], self.title_rank[docs], -self.datenum[docs])
-        else:
-            keys = (self.id_rank[docs], -self.datenum[docs], self.title_rank[docs])
-        return docs[np.lexsort(keys)]
+        everything = self._orders.get(by)
+        if everything is None:
+            if by == "date":
+                keys = (self.id_rank, self.title_rank, -self.datenum)
+            else:
+                keys = (self.id_rank, -self.datenum, self.title_rank)
+            # Sorted once per reader; each browse then only filters it.
+            everything = self._orders[by] = np.lexsort(keys)
+        return everything[mask[everything]]
 
     def top(self, mask: np.ndarray, scores: np.ndarray, k: int | None,
             coverage: np.ndarray | None = None) -> list[tuple[int, float]]:
@@ -160,11 +164,13 @@ class FacetIndex:
         newest first, then id."""
         docs = np.flatnonzero(mask)
         s = scores[docs]
-        if coverage is None and k is not None and len(docs) > k:
-            # Every document scoring at least the k-th best: ties at the
-            # boundary are decided by date and id, not by document number.
-            kth = np.partition(s, len(s) - k)[len(s) - k]
-            keep = s >= kth
+        if k is not None and len(docs) > k:
+            # Keep every document at least as good as the k-th best (ties at
+            # the boundary are decided below by date and id, not by document
+            # number); coverage comes first, then the score.
+            key = s if coverage is None else coverage[docs] * (2.0 * s.max() + 1.0) + s
+            kth = np.partition(key, len(key) - k)[len(key) - k]
+            keep = key >= kth
             docs, s = docs[keep], s[keep]
         keys = [self.id_rank[docs], -self.datenum[docs], -s]
         if coverage is not None:
