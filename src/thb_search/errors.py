@@ -64,6 +64,15 @@ class UnknownFilterValueError(InvalidFilterError):
         super().__init__(message)
 
 
+class ParameterError(ThbSearchError):
+    """A request parameter of the web API is missing, unknown or out of range
+    (``parameter`` names it)."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        self.parameter = parameter
+        super().__init__(message)
+
+
 class IndexNotFoundError(ThbSearchError):
     """There is no index where one was expected."""
 
