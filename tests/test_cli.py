@@ -9,7 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import bibtexparser
 import pytest
+import rispy
 from click.testing import CliRunner
 
 from conftest import (
@@ -21,6 +23,8 @@ from conftest import (
     SUPPLY_CHAINS,
     THREE_ACTION_AREAS,
 )
+from thb_search import Catalogue
+from thb_search.citations import to_bibtex, to_csl_json, to_ris
 from thb_search.cli import cli
 from thb_search.indexing import IndexDir
 
@@ -309,3 +313,96 @@ def test_another_whoosh_version_is_a_one_line_error(tmp_path: Path, corpus_copy:
         "Error: thb-search needs Whoosh 3.54.0 (the whoosh3==3.54.0 package) but Whoosh 2.7.4 "
         "is installed: run pip install 'whoosh3==3.54.0' (and uninstall any other package "
         "that provides 'whoosh')\n")
+
+
+def test_show_as_citations(runner: CliRunner, where: list[str]) -> None:
+    run(runner, "index", *where)
+    bib = run(runner, "show", SUPPLY_CHAINS, "--format", "bibtex", *where)
+    assert bib.exit_code == 0, bib.output
+    assert bib.stdout.startswith(f"@techreport{{{SUPPLY_CHAINS},\n  author = {{{{{OSR}}}}},\n"
+                                 f"  title = {{{{{SUPPLY_TITLE}}}}},\n")
+    [entry] = bibtexparser.parse_string(bib.stdout).entries
+    assert (entry["year"], entry["month"], entry["author"]) == ("2021", "oct", f"{{{OSR}}}")
+    ris = run(runner, "show", SUPPLY_CHAINS[:5], "--format", "ris", *where)
+    assert ris.exit_code == 0, ris.output
+    assert ris.stdout.startswith(f"TY  - RPRT\nID  - {SUPPLY_CHAINS}\nTI  - {SUPPLY_TITLE}\n"
+                                 f"AU  - {OSR}\nPY  - 2021\nDA  - 2021/10/27\n")
+    assert ris.stdout.endswith("\nER  - \n")
+    [ref] = rispy.loads(ris.stdout)
+    assert ref["authors"] == [OSR] and ref["title"] == SUPPLY_TITLE
+    csl = run(runner, "show", NRM_HANDBOOK, "--format", "csl-json", *where)
+    assert csl.exit_code == 0, csl.output
+    [item] = json.loads(csl.stdout)
+    assert (item["id"], item["type"], item["author"], item["issued"]) == (
+        NRM_HANDBOOK, "report", [{"literal": ODIHR}], {"date-parts": [[2022, 1, 24]]})
+    assert bib.stderr == ris.stderr == csl.stderr == ""
+    # Exactly the library's export (whose text tests/test_citations.py fixes).
+    with Catalogue(where[1]) as catalogue:
+        supply, handbook = catalogue.get(SUPPLY_CHAINS), catalogue.get(NRM_HANDBOOK)
+    assert (bib.stdout, ris.stdout) == (to_bibtex([supply]), to_ris([supply]))
+    assert csl.stdout == json.dumps(to_csl_json([handbook]), ensure_ascii=False, indent=2) + "\n"
+
+
+def test_search_and_similar_as_citations(runner: CliRunner, where: list[str]) -> None:
+    run(runner, "index", *where)
+    ris = run(runner, "supply chains", "--format", "ris", *where)
+    assert ris.exit_code == 0, ris.output
+    assert [(r["type_of_reference"], r["id"]) for r in rispy.loads(ris.stdout)] == [
+        ("RPRT", SUPPLY_CHAINS), ("PAMP", THREE_ACTION_AREAS)]
+    assert ris.stdout.count("\nER  - \n") == 2 and "\nER  - \n\nTY  - PAMP\n" in ris.stdout
+    assert ris.stderr == ""  # no summary line, as with --json
+    page = run(runner, "--limit", "3", "--page", "2", "--format", "bibtex", *where)
+    browsed = json.loads(run(runner, "--limit", "3", "--page", "2", "--json", *where).stdout)
+    assert [e.key for e in bibtexparser.parse_string(page.stdout).entries] == [
+        h["id"] for h in browsed["hits"]]
+    similar = run(runner, "similar", NRM_HANDBOOK, "--format", "csl-json", *where)
+    assert json.loads(similar.stdout)[0]["id"] == NRM_FACTSHEET
+    none = run(runner, "trafiking", "--format", "ris", *where)
+    assert (none.exit_code, none.stdout) == (0, "")
+    assert none.stderr == "Did you mean: trafficking (or: training)\n"
+
+
+def test_citations_leave_out_related_results(runner: CliRunner, tmp_path: Path) -> None:
+    records = [
+        {"id": "all-four", "title": "Police training on trafficking victims", "date": "2021-05-01"},
+        {"id": "three", "title": "Training for judges", "summary": "Trafficking victims.",
+         "date": "2020-01-01"},
+    ]
+    (tmp_path / "c.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    where = ["--index", str(tmp_path / "index"), "--corpus", str(tmp_path)]
+    run(runner, "index", *where)
+    result = run(runner, "police training trafficking victims", "--format", "csl-json", *where)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == [{
+        "id": "all-four", "type": "document", "title": "Police training on trafficking victims",
+        "issued": {"date-parts": [[2021, 5, 1]]}}]
+
+
+def test_text_and_json_unchanged_beside_citation_formats(runner: CliRunner,
+                                                         where: list[str]) -> None:
+    text = run(runner, "show", SUPPLY_CHAINS, *where)
+    assert text.stdout.startswith(
+        f"{SUPPLY_TITLE}\n  id:          {SUPPLY_CHAINS}\n  date:        27 October 2021\n"
+        f"  type:        Study / report\n  offices:     {OSR}\n"
+        "  themes:      Combating trafficking in human beings\n"
+        "  publisher:   Organization for Security and Co-operation in Europe\n\n"
+        "This procurement guidance is a key step in rolling out the implementation of "
+        "anti-trafficking\nmeasures in OSCE\u2019s own procurement")
+    assert text.stdout.endswith("forced labour in\ntheir supply chains.\n")
+    record = json.loads(run(runner, "show", SUPPLY_CHAINS, "--json", *where).stdout)
+    assert list(record) == ["id", "title", "date", "type", "offices", "themes", "publisher",
+                            "summary", "url", "collections"]
+    result = run(runner, "supply chains", "--json", *where)
+    data = json.loads(result.stdout)
+    assert list(data) == ["query", "total", "page", "limit", "sort", "filters", "hits", "facets",
+                          "suggestions", "notice"]
+    assert list(data["hits"][0]) == ["id", "rank", "score", "title", "date", "type", "offices",
+                                     "themes", "publisher", "summary", "snippet", "url"]
+    assert result.stderr == ""
+    searched = run(runner, "supply chains", *where)
+    assert searched.stdout.startswith(f" 1. {SUPPLY_TITLE}\n")
+    assert searched.stderr == "2 of 2 publications\n"
+    # Facet counts are no publications: no citation formats there.
+    facets = run(runner, "facets", "--format", "ris", *where)
+    assert facets.exit_code == 2
+    assert "'ris' is not one of 'text', 'json', 'jsonl', 'csv'" in facets.stderr

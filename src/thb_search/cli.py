@@ -19,7 +19,7 @@ from . import __version__
 from .errors import InvalidFilterError, QuerySyntaxError, ThbSearchError
 from .indexdir import DEFAULT_WAIT
 from .locations import CORPUS_ENV, INDEX_ENV, locate
-from .output import FORMATS
+from .output import CITATION_FORMATS, DATA_FORMATS, FORMATS
 from .results import SORTS
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -66,12 +66,23 @@ def location_options(func: F) -> F:
     return index_option(func)
 
 
-def format_options(func: F) -> F:
-    func = click.option("--json", "as_json", is_flag=True,
-                        help="Same as --format json.")(func)
-    func = click.option("--format", "fmt", type=click.Choice(FORMATS), default="text",
-                        show_default=True, help="Output format.")(func)
-    return func
+def _format_options(formats: tuple[str, ...], help_text: str) -> Callable[[F], F]:
+    def decorate(func: F) -> F:
+        func = click.option("--json", "as_json", is_flag=True,
+                            help="Same as --format json.")(func)
+        func = click.option("--format", "fmt", type=click.Choice(formats), default="text",
+                            show_default=True, help=help_text)(func)
+        return func
+
+    return decorate
+
+
+#: --format for what lists publications: every format, citations included.
+format_options = _format_options(
+    FORMATS, f"Output format ({', '.join(CITATION_FORMATS[:-1])} and {CITATION_FORMATS[-1]}: "
+             "citations for a reference manager).")
+#: --format for facet counts: no citation formats.
+data_format_options = _format_options(DATA_FORMATS, "Output format.")
 
 
 def _color() -> bool:
@@ -287,7 +298,7 @@ def similar(id: str, limit: int, page: int, fmt: str, as_json: bool, corpus: str
 
 
 @cli.command(context_settings=CONTEXT)
-@format_options
+@data_format_options
 @location_options
 @handle_errors
 def facets(fmt: str, as_json: bool, corpus: str | None, index: str | None) -> None:

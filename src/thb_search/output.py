@@ -1,4 +1,5 @@
-"""Rendering results as text, JSON, JSON Lines or CSV: the one output path.
+"""Rendering results as text, JSON, JSON Lines or CSV, or as citations (RIS,
+BibTeX, CSL-JSON): the one output path.
 
 Every function returns a string; the CLI decides where it goes (data to
 stdout, summaries to stderr).  ``color`` adds ANSI bold/colour for terminals.
@@ -21,7 +22,13 @@ if TYPE_CHECKING:
     from .evaluation import Evaluation
     from .indexing import IndexReport
 
-FORMATS = ("text", "json", "jsonl", "csv")
+#: Citation formats (:mod:`thb_search.citations`): publications for a reference
+#: manager, so only for what lists publications (search, similar, show).
+CITATION_FORMATS = ("ris", "bibtex", "csl-json")
+#: Every output format.
+FORMATS = ("text", "json", "jsonl", "csv", *CITATION_FORMATS)
+#: The formats of what is not a list of publications (facet counts).
+DATA_FORMATS = tuple(f for f in FORMATS if f not in CITATION_FORMATS)
 CSV_COLUMNS = ("id", "rank", "score", "title", "date", "type", "offices", "themes",
                "publisher", "url", "summary")
 FACET_LABELS = {"office": "Office", "theme": "Theme", "type": "Type", "year": "Year"}
@@ -59,7 +66,10 @@ def _style(text: str, code: str, color: bool) -> str:
 
 
 def render_search(result: SearchResult, fmt: str = "text", color: bool = False) -> str:
-    """The data part of a search result in ``fmt``."""
+    """The data part of a search result in ``fmt``; in a citation format, the
+    hits of the page shown (not the related results)."""
+    if fmt in CITATION_FORMATS:
+        return render_citations([h.publication for h in result.hits], fmt)
     if fmt == "json":
         return to_json(result.to_dict()) + "\n"
     if fmt == "jsonl":
@@ -179,7 +189,24 @@ def search_messages(result: SearchResult) -> list[str]:
 # Records, facets, index reports
 
 
+def render_citations(publications: Sequence[Publication], fmt: str) -> str:
+    """Publications as RIS, BibTeX or CSL-JSON (an array, even of one)."""
+    # Imported here: bibtexparser and rispy take ~70 ms to import, which
+    # every other command would pay for nothing.
+    from . import citations
+
+    if fmt == "ris":
+        return citations.to_ris(publications)
+    if fmt == "bibtex":
+        return citations.to_bibtex(publications)
+    if fmt == "csl-json":
+        return to_json(citations.to_csl_json(publications)) + "\n"
+    raise ValueError(f"unknown citation format {fmt!r}")
+
+
 def render_publication(pub: Publication, fmt: str = "text", color: bool = False) -> str:
+    if fmt in CITATION_FORMATS:
+        return render_citations([pub], fmt)
     if fmt == "json":
         return to_json(pub.to_dict()) + "\n"
     if fmt == "jsonl":
