@@ -19,7 +19,7 @@ from thb_search.cli import cli
 README = Path(__file__).resolve().parent.parent / "README.md"
 START = "<!-- cli-reference:start -->\n"
 END = "<!-- cli-reference:end -->\n"
-COMMANDS = ["", "search", "index", "add", "show", "similar", "facets", "eval"]
+COMMANDS = ["", "search", "index", "add", "show", "similar", "facets", "serve", "eval"]
 
 
 def reference() -> str:

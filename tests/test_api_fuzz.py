@@ -25,25 +25,34 @@ EXAMPLES = 180
 
 
 def test_api_answers_as_described(bundled_index: Path) -> None:
-    schema = schemathesis.openapi.from_asgi("/api/openapi.json", create_app(bundled_index))
+    app = create_app(bundled_index)
+    schema = schemathesis.openapi.from_asgi("/api/openapi.json", app)
     sent: dict[str, int] = {}
-    for found, mode in product(schema.get_all_operations(), GenerationMode):
-        operation = found.ok()
-        if mode is GenerationMode.NEGATIVE and not list(operation.iter_parameters()):
-            continue  # nothing to get wrong
-
-        @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(max_examples=EXAMPLES, deadline=None, database=None,
-                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
-        def answers(case) -> None:  # noqa: ANN001
-            response = case.call()
-            sent[operation.label] = sent.get(operation.label, 0) + 1
-            if mode is GenerationMode.NEGATIVE and response.status_code < 400:
-                return  # a malformed value that the API reads leniently (e.g. page=+1)
-            assert response.status_code < 500, response.text
-            case.validate_response(response, excluded_checks=[positive_data_acceptance])
-
-        answers()
+    try:
+        for found, mode in product(schema.get_all_operations(), GenerationMode):
+            operation = found.ok()
+            if mode is GenerationMode.NEGATIVE and not list(operation.iter_parameters()):
+                continue  # nothing to get wrong
+            fuzz(operation, mode, sent)
+    finally:
+        app.state.library.catalogue.close()
     assert sorted(sent) == ["GET /api/facets", "GET /api/publications/{rid}",
                             "GET /api/publications/{rid}/similar", "GET /api/search"]
     assert sum(sent.values()) >= 1000, sent
+
+
+def fuzz(operation, mode: GenerationMode, sent: dict[str, int]) -> None:  # noqa: ANN001
+    """Send one operation ``EXAMPLES`` generated requests, counting them in ``sent``."""
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(max_examples=EXAMPLES, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+    def answers(case) -> None:  # noqa: ANN001
+        response = case.call()
+        sent[operation.label] = sent.get(operation.label, 0) + 1
+        if mode is GenerationMode.NEGATIVE and response.status_code < 400:
+            return  # a malformed value that the API reads leniently (e.g. page=+1)
+        assert response.status_code < 500, response.text
+        case.validate_response(response, excluded_checks=[positive_data_acceptance])
+
+    answers()

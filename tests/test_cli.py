@@ -406,3 +406,52 @@ def test_text_and_json_unchanged_beside_citation_formats(runner: CliRunner,
     facets = run(runner, "facets", "--format", "ris", *where)
     assert facets.exit_code == 2
     assert "'ris' is not one of 'text', 'json', 'jsonl', 'csv'" in facets.stderr
+
+
+def test_serve_prints_the_url_answers_and_stops_on_ctrl_c(tmp_path: Path,
+                                                          corpus_copy: Path) -> None:
+    import signal
+    import urllib.request
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "thb_search", "serve", "--port", "0", "--index",
+         str(tmp_path / "index"), "--corpus", str(corpus_copy)],
+        stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        assert server.stderr.readline() == "No index at index/ yet: building it from corpus/.\n"
+        line = server.stderr.readline()
+        assert line.startswith("Serving the catalogue at http://127.0.0.1:")
+        assert line.endswith("/ (Ctrl-C to stop).\n")
+        url = line.split(" at ", 1)[1].split(" ", 1)[0]
+        with urllib.request.urlopen(url + "api/search?q=national+referral+mechanisms"
+                                    "&office=ODIHR") as response:
+            data = json.load(response)
+        assert [h["id"] for h in data["hits"]] == [NRM_HANDBOOK, NRM_FACTSHEET]
+    finally:
+        server.send_signal(signal.SIGINT)
+        code = server.wait(timeout=20)
+        rest = server.stderr.read()
+        server.stderr.close()
+    assert (code, rest) == (0, "Stopped.\n")
+
+
+def test_serve_on_a_port_in_use_is_a_clear_error(runner: CliRunner, tmp_path: Path,
+                                                 corpus_copy: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = runner.invoke(cli, ["serve", "--port", str(port), "--index",
+                                     str(tmp_path / "index"), "--corpus", str(corpus_copy)])
+    assert result.exit_code == 1
+    assert result.stderr.endswith(
+        f"Error: port {port} on 127.0.0.1 is in use: stop what uses it, or choose another "
+        "port with --port\n")
+    bad = runner.invoke(cli, ["serve", "--host", "no.such.host.invalid", "--index",
+                              str(tmp_path / "index"), "--corpus", str(corpus_copy)])
+    assert bad.exit_code == 1
+    assert bad.stderr == ("Error: cannot listen on host 'no.such.host.invalid': no such "
+                          "address (use e.g. 127.0.0.1, or 0.0.0.0 for every network "
+                          "interface)\n")

@@ -13,7 +13,7 @@ from thb_search.cli import cli
 
 START = "<!-- cli-reference:start -->\n"
 END = "<!-- cli-reference:end -->\n"
-COMMANDS = ["", "search", "index", "add", "show", "similar", "facets", "eval"]
+COMMANDS = ["", "search", "index", "add", "show", "similar", "facets", "serve", "eval"]
 
 
 def reference(runner: CliRunner) -> str:

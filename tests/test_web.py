@@ -391,3 +391,47 @@ def test_a_running_server_sees_what_another_process_adds(tmp_path: Path,
         assert (result["total"], result["hits"][0]["title"]) == (
             1, "Debt bondage in domestic work")
         assert client.get("/api/search").json()["total"] == 11
+
+
+# -- citation exports ------------------------------------------------------
+
+
+def test_publication_citations(client: TestClient, runner: CliRunner,
+                               bundled_index: Path) -> None:
+    import bibtexparser
+    import rispy
+
+    for suffix, fmt, media in [(".ris", "ris", "application/x-research-info-systems"),
+                               (".bib", "bibtex", "application/x-bibtex"),
+                               (".csl.json", "csl-json",
+                                "application/vnd.citationstyles.csl+json")]:
+        response = client.get(f"/publications/{SUPPLY_CHAINS}{suffix}")
+        assert response.status_code == 200
+        assert response.headers["content-type"] == f"{media}; charset=utf-8"
+        assert response.headers["content-disposition"] == (
+            f'attachment; filename="{SUPPLY_CHAINS}{suffix}"')
+        shown = runner.invoke(cli, ["show", SUPPLY_CHAINS, "--format", fmt, "--index",
+                                    str(bundled_index)])
+        assert response.text == shown.stdout
+    (entry,) = rispy.loads(client.get(f"/publications/{SUPPLY_CHAINS}.ris").text)
+    assert entry["year"] == "2021" and entry["title"].startswith("Combating Trafficking")
+    library = bibtexparser.parse_string(client.get(f"/publications/{NRM_HANDBOOK}.bib").text)
+    (bib,) = library.entries
+    assert bib["year"] == "2022"
+    assert bib["author"] == "{OSCE Office for Democratic Institutions and Human Rights}"
+    # A unique start of an id exports too.
+    assert client.get(f"/publications/{SUPPLY_CHAINS[:5]}.ris").text.startswith("TY  - ")
+    assert client.get("/publications/nope.bib").status_code == 404
+
+
+def test_search_citations_are_the_page_of_hits(client: TestClient) -> None:
+    import rispy
+
+    entries = rispy.loads(client.get("/search.ris?q=national+referral+mechanisms").text)
+    assert [e["id"] for e in entries] == [NRM_HANDBOOK, NRM_FACTSHEET]
+    items = client.get("/search.csl.json?type=Factsheet").json()
+    assert [i["id"] for i in items] == [NRM_FACTSHEET]
+    bib = client.get("/search.bib?q=trafficking&limit=3").text
+    assert bib.count("@") == 3
+    error = client.get("/search.bib?q=title:(")
+    assert error.status_code == 400 and error.json()["error"]["code"] == "invalid_query"

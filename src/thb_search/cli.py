@@ -310,6 +310,34 @@ def facets(fmt: str, as_json: bool, corpus: str | None, index: str | None) -> No
     _emit(render_facets(counts, "json" if as_json else fmt))
 
 
+@cli.command(context_settings=CONTEXT)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0: every network interface, so other "
+                   "machines can connect).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port to listen on (0: any free port).")
+@click.option("--open", "open_browser", is_flag=True,
+              help="Open the page in the default web browser.")
+@location_options
+@handle_errors
+def serve(host: str, port: int, open_browser: bool, corpus: str | None,
+          index: str | None) -> None:
+    """Serve the catalogue as a web page and a JSON API, until Ctrl-C.
+
+    The index is built first if it is missing. Pages: / (search, facets,
+    exports); the API: /api/search, /api/publications/ID, /api/facets,
+    described at /api/openapi.json. Read-only: adding publications stays a
+    command-line job, and the server answers from what another process adds
+    or indexes on its next request.
+    """
+    from .web.server import serve as run_server
+
+    loc = locate(corpus, index)
+    run_server(loc.index, [loc.corpus], host=host, port=port, open_browser=open_browser,
+               notify=_notify)
+    click.echo("Stopped.", err=True)
+
+
 @cli.command("eval", context_settings=CONTEXT)
 @click.option("--queries", "queries_path", required=True, metavar="QUERIES.tsv",
               type=click.Path(exists=True, dir_okay=False),

@@ -64,16 +64,20 @@ def serve(index: str | os.PathLike[str], corpus: Sequence[str | os.PathLike[str]
     """Serve the catalogue until stopped; tells ``notify`` where."""
     import uvicorn
 
-    app = create_app(index, corpus=corpus, notify=notify)
-    sock = bind(host, port)
-    url = url_of(sock)
-    if notify:
-        notify(f"serving the catalogue at {url} (Ctrl-C to stop)")
-    if open_browser:
-        webbrowser.open(url)
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", server_header=False)
-    server = uvicorn.Server(config)
+    sock = bind(host, port)  # first: a port in use fails before the index is opened
     try:
-        server.run(sockets=[sock])
+        app = create_app(index, corpus=corpus, notify=notify)
+        url = url_of(sock)
+        if notify:
+            notify(f"serving the catalogue at {url} (Ctrl-C to stop)")
+        if open_browser:
+            webbrowser.open(url)
+        config = uvicorn.Config(app, log_level="warning", lifespan="on", server_header=False)
+        try:
+            uvicorn.Server(config).run(sockets=[sock])
+        except KeyboardInterrupt:
+            pass  # uvicorn has shut down gracefully, then re-raised Ctrl-C: a normal stop
+        finally:
+            app.state.library.catalogue.close()
     finally:
         sock.close()
