@@ -22,7 +22,6 @@ from conftest import (
     TERRORISM,
     THREE_ACTION_AREAS,
 )
-from thb_search import add_files
 from thb_search.cli import cli
 from thb_search.web import create_app
 from thb_search.web.app import CSP
@@ -380,17 +379,30 @@ def test_catalogue_values_are_escaped_everywhere(tmp_path: Path) -> None:
 
 def test_a_running_server_sees_what_another_process_adds(tmp_path: Path,
                                                         corpus_copy: Path) -> None:
+    import subprocess
+    import sys
+
     index = tmp_path / "index"
+    where = ["--index", str(index), "--corpus", str(corpus_copy)]
     with TestClient(create_app(index, corpus=[corpus_copy])) as client:
         assert client.get("/api/search").json()["total"] == 10
         new = tmp_path / "new.jsonl"
         new.write_text(json.dumps({"title": "Debt bondage in domestic work",
                                    "date": "2024-01-01"}) + "\n", encoding="utf-8")
-        add_files(corpus_copy, index, [new])
+        added = subprocess.run([sys.executable, "-m", "thb_search", "add", str(new), *where],
+                               capture_output=True, text=True)
+        assert added.returncode == 0, added.stderr
         result = client.get("/api/search?q=debt+bondage").json()
         assert (result["total"], result["hits"][0]["title"]) == (
             1, "Debt bondage in domestic work")
         assert client.get("/api/search").json()["total"] == 11
+        # A rebuild swaps in a new generation of the index: seen as well.
+        (corpus_copy / "new.jsonl").unlink()
+        rebuilt = subprocess.run([sys.executable, "-m", "thb_search", "index", "--rebuild",
+                                  *where], capture_output=True, text=True)
+        assert rebuilt.returncode == 0, rebuilt.stderr
+        assert client.get("/api/search?q=debt+bondage").json()["total"] == 0
+        assert client.get("/").status_code == 200
 
 
 # -- citation exports ------------------------------------------------------
