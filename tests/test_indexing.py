@@ -404,3 +404,15 @@ def _failing_worker(folder, indexname, jobs, results, k):  # noqa: ANN001, ANN20
         raise OSError(errno.ENOSPC, "No space left on device")
     except OSError as exc:
         results.put((k, "error", (f"{type(exc).__name__}: {exc}", traceback.format_exc()), {}))
+
+
+def test_writer_active_tells_whether_another_writer_holds_the_lock(tmp_path: Path,
+                                                                   corpus_copy: Path) -> None:
+    index = tmp_path / "index"
+    sync(index, [corpus_copy])
+    ixdir = IndexDir(index)
+    assert ixdir.writer_active() is False
+    with ixdir.lock():
+        assert ixdir.writer_active() is True
+    assert ixdir.writer_active() is False
+    assert IndexDir(tmp_path / "none").writer_active() is False

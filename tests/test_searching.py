@@ -484,3 +484,33 @@ def test_related_results_are_limited_to_five(tmp_path) -> None:  # noqa: ANN001
         result = cat.search("shelter audit")
     assert [h.id for h in result.hits] == ["both"]
     assert len(result.related) == 5
+
+
+def test_a_catalogue_kept_open_follows_removals_and_merges(tmp_path) -> None:  # noqa: ANN001
+    """Whoosh's own Searcher.refresh() keeps segments a merge has replaced:
+    a long-lived catalogue must see exactly what each commit holds."""
+    import json
+
+    from thb_search import sync
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for k in range(4):  # several commits: several segments, merged later
+        (corpus / f"f{k}.jsonl").write_text("".join(
+            json.dumps({"id": f"r{k}-{i}", "title": f"Shelter report {k} {i}"}) + "\n"
+            for i in range(30)), encoding="utf-8")
+        sync(tmp_path / "ix", [corpus])
+    with Catalogue(tmp_path / "ix") as cat:
+        assert cat.search("shelter").total == 120
+        for cycle in range(6):
+            moved = corpus / "f1.jsonl"
+            kept = tmp_path / "f1.jsonl"
+            moved.rename(kept)
+            sync(tmp_path / "ix", [corpus])
+            assert (cycle, cat.search("shelter").total, len(cat)) == (cycle, 90, 90)
+            with pytest.raises(RecordNotFoundError):
+                cat.get("r1-0")
+            kept.rename(moved)
+            sync(tmp_path / "ix", [corpus])
+            assert (cycle, cat.search("shelter").total, len(cat)) == (cycle, 120, 120)
+            assert cat.get("r1-0").title == "Shelter report 1 0"

@@ -152,6 +152,20 @@ class IndexDir:
                 os.ftruncate(fd, 0)
             os.close(fd)  # closing releases the flock
 
+    def writer_active(self) -> bool:
+        """Whether another process holds the writer lock right now."""
+        try:
+            fd = os.open(self.root / LOCK_FILE, os.O_RDONLY)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError as exc:
+            return exc.errno in (errno.EAGAIN, errno.EACCES)
+        finally:
+            os.close(fd)  # closing releases the lock if it was taken
+        return False
+
     def new_generation(self) -> Path:
         """A new, empty generation folder (not live until :meth:`swap`)."""
         numbers = [int(p.name[4:]) for p in self.root.glob("gen-*") if p.name[4:].isdigit()]

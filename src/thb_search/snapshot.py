@@ -19,7 +19,7 @@ from typing import Any
 from .analysis import SUMMARY_MARK, add_term_source, remove_term_source
 from .engine import Engine
 from .errors import IndexOutdatedError, RecordNotFoundError
-from .facets import FacetIndex, open_for
+from .facets import FacetIndex, facets_file, open_for
 from .filters import listing
 from .indexdir import IndexDir
 from .lexicon import Lexicon
@@ -82,18 +82,26 @@ class Snapshot:
 
     def fresh(self) -> Snapshot:
         """This snapshot if nothing was committed since, else the latest one
-        (this one is then closed)."""
+        (this one is then closed).
+
+        While a writer is still finishing a commit (it has written the table
+        of contents but not yet the facet arrays and the lexicon that searches
+        load), this snapshot stays: it is a whole committed state, and
+        building those arrays here would hold up every search meanwhile.
+        """
         gen = self.dir.current()
-        if gen == self.gen and self._searcher.up_to_date():
-            return self
         if gen == self.gen:
-            # Whoosh's refresh reuses the unchanged segments' readers and
-            # closes the others: this snapshot is not to be used any more.
-            latest = Snapshot(self.dir, self.gen, self._ix, self._searcher.refresh())
-            self._close_lexicon()
+            if self._searcher.up_to_date():
+                return self
+            saved = facets_file(gen, self._ix.latest_generation()).exists()
+            if not saved and self.dir.writer_active():
+                return self
+            # A new searcher, not Whoosh's refresh(): refresh() reuses the old
+            # reader's segments, even those a merge has since replaced.
+            latest = Snapshot(self.dir, gen, self._ix, self._ix.searcher())
         else:
             latest = Snapshot.open(self.dir)
-            self.close()
+        self.close()
         return latest
 
     def close(self) -> None:
