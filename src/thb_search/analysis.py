@@ -22,7 +22,7 @@ from __future__ import annotations
 import gzip
 import re
 import unicodedata
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -432,6 +432,43 @@ def text_postings(title: str, summary: str,
             found.append(pos)
             weights[term] += weight
     return positions, weights, length
+
+
+@dataclass(frozen=True)
+class BodyPostings:
+    """The ``body`` field of a document's text, analysed once: each term's
+    positions, where each page starts, and the length (terms in all)."""
+
+    positions: dict[str, list[int]]
+    page_starts: tuple[int, ...]
+    length: int
+
+
+def body_postings(pages: Iterable[str]) -> BodyPostings:
+    """Analyse a document's pages as one text: positions run on from page to
+    page (a phrase may continue on the next page), and ``page_starts[i]`` is
+    the first position of page ``i + 1``."""
+    positions: dict[str, list[int]] = {}
+    starts: list[int] = []
+    start = length = 0
+    for page in pages:
+        starts.append(start)
+        end = start
+        for _, term, pos in _term_positions(word_tokens(page)):
+            found = positions.get(term)
+            if found is None:
+                positions[term] = [start + pos]
+            else:
+                found.append(start + pos)
+            length += 1
+            end = max(end, start + pos + 1)
+        start = end
+    return BodyPostings(positions, tuple(starts), length)
+
+
+def page_of(page_starts: Iterable[int], position: int) -> int:
+    """The page (from 1) of a body position."""
+    return bisect_right(list(page_starts), position)
 
 
 class TextAnalyzer(Analyzer):

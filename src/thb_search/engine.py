@@ -32,16 +32,29 @@ import numpy as np
 
 from .analysis import SUMMARY_MARK
 from .plan import And, Facet, Node, Not, Or, Phrase, Scope, Terms
-from .ranking import bm25, idf
-from .schema import POS_BITS, POS_MASK, RANK_FIELD, TITLE_BOOST
+from .ranking import bm25, idf, length_norm, saturate
+from .schema import (
+    BODY_FIELD,
+    BODY_POS_BITS,
+    BODY_POS_MASK,
+    BODY_WEIGHT,
+    POS_BITS,
+    POS_MASK,
+    RANK_FIELD,
+    TITLE_BOOST,
+)
 
 #: Bytes of postings arrays a reader keeps cached.
 CACHE_BYTES = 128 * 1024 * 1024
 #: Bytes of phrase (and word pair) occurrences a reader keeps cached.
 PHRASE_CACHE_BYTES = 32 * 1024 * 1024
 
-#: ``read(field, term, positions)``: a term's (documents, weights, position keys).
-ReadPostings = Callable[[str, str, bool], tuple[np.ndarray, np.ndarray, np.ndarray | None]]
+#: ``read(field, term, positions, pos_bits)``: a term's (documents, weights, position keys).
+ReadPostings = Callable[[str, str, bool, int],
+                        tuple[np.ndarray, np.ndarray, np.ndarray | None]]
+#: The fields a word is looked for in unless told otherwise.
+ALL_FIELDS = frozenset({"title", "summary", "body"})
+_TEXT = frozenset({"title", "summary"})
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 
@@ -51,6 +64,7 @@ class DocumentArrays(Protocol):
 
     live: np.ndarray  # bool: not deleted
     lengths: np.ndarray  # the ranking field's length, as the index stores it
+    body_lengths: np.ndarray  # the body's length (0: no document)
 
     def mask(self, name: str, values: list[str]) -> np.ndarray: ...
 
@@ -61,7 +75,7 @@ class TermData:
 
     docs: np.ndarray  # int64, ascending
     weights: np.ndarray  # float32
-    keys: np.ndarray  # int64 doc << POS_BITS | pos, ascending
+    keys: np.ndarray  # int64 doc << POS_BITS | pos (BODY_POS_BITS in the body), ascending
 
     @property
     def nbytes(self) -> int:
@@ -84,25 +98,31 @@ class Engine:
         # order scores the same.
         self.avg_length = (float(live_lengths.sum(dtype=np.float64)) / len(live_lengths)
                            if len(live_lengths) else 1.0)
-        self._cache: OrderedDict[str, TermData] = OrderedDict()
+        self.body_lengths = arrays.body_lengths.astype(np.float64)
+        bodies = self.body_lengths[self.live & (self.body_lengths > 0)]
+        self.avg_body = float(bodies.sum()) / len(bodies) if len(bodies) else 1.0
+        self._cache: OrderedDict[tuple[str, str], TermData] = OrderedDict()
         self._cache_bytes = 0
         self._mark: np.ndarray | None = None
-        self._phrases: dict[tuple[str, ...], np.ndarray] = {}
+        self._phrases: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
         self._phrase_bytes = 0
 
     # -- postings ------------------------------------------------------------
 
-    def term(self, text: str) -> TermData:
-        """The live postings of a term of the ranking field (cached)."""
-        data = self._cache.get(text)
+    def term(self, text: str, field: str = RANK_FIELD) -> TermData:
+        """The live postings of a term of the ranking field (or of the body),
+        cached."""
+        key = (field, text)
+        data = self._cache.get(key)
         if data is not None:
-            self._cache.move_to_end(text)
+            self._cache.move_to_end(key)
             return data
-        docs, weights, keys = self._read(RANK_FIELD, text, True)
+        bits = BODY_POS_BITS if field == BODY_FIELD else POS_BITS
+        docs, weights, keys = self._read(field, text, True, bits)
         alive = self.live[docs]
-        keys = keys[self.live[keys >> POS_BITS]] if keys is not None else _EMPTY
+        keys = keys[self.live[keys >> bits]] if keys is not None else _EMPTY
         data = TermData(docs[alive], weights[alive], keys)
-        self._cache[text] = data
+        self._cache[key] = data
         self._cache_bytes += data.nbytes
         while self._cache_bytes > CACHE_BYTES and len(self._cache) > 1:
             _, old = self._cache.popitem(last=False)
@@ -110,8 +130,10 @@ class Engine:
         return data
 
     def df(self, text: str) -> int:
-        """How many live documents hold a term."""
-        return len(self.term(text).docs)
+        """How many live documents hold a term (in their record or their document)."""
+        body = self.term(text, BODY_FIELD).docs
+        docs = self.term(text).docs
+        return len(np.union1d(docs, body)) if len(body) else len(docs)
 
     @property
     def mark(self) -> np.ndarray:
@@ -125,139 +147,188 @@ class Engine:
 
     # -- the walk --------------------------------------------------------------
 
-    def run(self, node: Node) -> tuple[np.ndarray, np.ndarray]:
-        """The documents matching ``node`` and their BM25 scores (0 elsewhere)."""
-        mask, scores = self._walk(node, None, True)
+    def run(self, node: Node,
+            fields: frozenset[str] = ALL_FIELDS) -> tuple[np.ndarray, np.ndarray]:
+        """The documents matching ``node`` and their BM25 scores (0 elsewhere);
+        words with no field of their own are looked for in ``fields``."""
+        mask, scores = self._walk(node, _Walk(fields, None, True))
         return mask, scores if scores is not None else np.zeros(self.size)
 
-    def mask(self, node: Node, scope: Scope = None) -> np.ndarray:
-        """The documents matching ``node``, its words and phrases looked for in
-        ``scope`` only when given."""
-        return self._walk(node, scope, False)[0]
+    def mask(self, node: Node, scope: Scope = None,
+             fields: frozenset[str] = ALL_FIELDS) -> np.ndarray:
+        """The documents matching ``node``; with ``scope``, its words and
+        phrases are looked for in that field only."""
+        return self._walk(node, _Walk(fields, scope, False))[0]
 
     def scores(self, node: Node) -> np.ndarray:
         """Every document's BM25 score for ``node`` (0 where it does not match)."""
         return self.run(node)[1]
 
-    def _walk(self, node: Node, scope: Scope,
-              score: bool) -> tuple[np.ndarray, np.ndarray | None]:
-        """The documents matching ``node`` (within ``scope``) and, when asked,
-        their scores: what the matching parts of ``node`` score, as in Lucene
-        (a word under NOT, or in an alternative that did not match, adds
-        nothing).  Scores ignore scopes: a ``title:`` word scores as the
-        word."""
-        if isinstance(node, Terms):
-            return self._terms(node, _scope(node.scope, scope), score)
-        if isinstance(node, Phrase):
-            return self._phrase(node, _scope(node.scope, scope), score)
+    def _walk(self, node: Node, walk: _Walk) -> tuple[np.ndarray, np.ndarray | None]:
+        """The documents matching ``node`` and, when asked, their scores: what
+        the matching parts of ``node`` score, as in Lucene (a word under NOT,
+        or in an alternative that did not match, adds nothing)."""
+        if isinstance(node, (Terms, Phrase)):
+            fields = walk.fields_of(node.scope)
+            if isinstance(node, Terms):
+                return self._terms(node, fields, walk.score)
+            return self._phrase(node, fields, walk.score)
         if isinstance(node, Facet):
             return self.arrays.mask(node.name, list(node.values)), None
         if isinstance(node, Not):
-            return self.live & ~self._walk(node.item, scope, False)[0], None
+            return self.live & ~self._walk(node.item, walk.no_score())[0], None
         if isinstance(node, And):
             mask, total = self.live.copy(), None
             for item in node.items:
-                m, s = self._walk(item, scope, score)
+                m, s = self._walk(item, walk)
                 mask &= m
                 total = _add(total, s)
-            for item in node.bonus if score else ():
-                total = _add(total, self._walk(item, scope, score)[1])
+            for item in node.bonus if walk.score else ():
+                total = _add(total, self._walk(item, walk)[1])
             if total is not None:
                 total *= mask  # what the items of a document not matching scored
             return mask, total
         if isinstance(node, Or):
             mask, total = np.zeros(self.size, dtype=bool), None
             for item in node.items:
-                m, s = self._walk(item, scope, score)
+                m, s = self._walk(item, walk)
                 mask |= m
                 total = _add(total, s)
             return mask, total
         raise TypeError(f"not a plan node: {node!r}")
 
-    def _terms(self, node: Terms, scope: Scope | bool,
+    def _terms(self, node: Terms, fields: frozenset[str],
                score: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """Any of the terms, in ``fields``; each scores in the fields it is
+        looked for in (BM25F over the record's text and its document)."""
         mask = np.zeros(self.size, dtype=bool)
         scores = np.zeros(self.size, dtype=np.float64) if score else None
-        for text in node.terms:
-            data = self.term(text)
-            if scope is None:
-                mask[data.docs] = True
-            elif scope is not False:
-                mask[self._within(data.keys, data.keys, scope) >> POS_BITS] = True
+        text_fields, in_body = fields & _TEXT, "body" in fields
+        for term in node.terms:
+            text = self.term(term) if text_fields else None
+            body = self.term(term, BODY_FIELD) if in_body else None
+            if text is not None:
+                keys = self._in_text(text.keys, text.keys, text_fields)
+                mask[text.docs if keys is None else keys >> POS_BITS] = True
+            if body is not None:
+                mask[body.docs] = True
             if scores is not None:
-                self._bm25(data.docs, data.weights, node.boost, scores)
-        if scores is not None and scope is not None:
-            scores *= mask
+                self._bm25f(text, body, node.boost, scores)
+        if scores is not None and len(text_fields) == 1:
+            scores *= mask  # found only in the other text field: not a match
         return mask, scores
 
-    def _phrase(self, node: Phrase, scope: Scope | bool,
+    def _phrase(self, node: Phrase, fields: frozenset[str],
                 score: bool) -> tuple[np.ndarray, np.ndarray | None]:
-        keys = self.phrase_keys(node.terms)
+        n = len(node.terms)
         mask = np.zeros(self.size, dtype=bool)
-        if scope is None:
-            mask[keys >> POS_BITS] = True
-        elif scope is not False:
-            mask[self._within(keys, keys - (len(node.terms) - 1), scope) >> POS_BITS] = True
+        text_fields, in_body = fields & _TEXT, "body" in fields
+        text = self.phrase_keys(node.terms) if text_fields else _EMPTY
+        body = self.phrase_keys(node.terms, BODY_FIELD) if in_body else _EMPTY
+        if text_fields:
+            keys = self._in_text(text, text - (n - 1), text_fields)
+            mask[(text if keys is None else keys) >> POS_BITS] = True
+        mask[body >> BODY_POS_BITS] = True
         if not score:
             return mask, None
         scores = np.zeros(self.size, dtype=np.float64)
-        self._phrase_score(keys, len(node.terms), node.boost, scores)
-        if scope is not None:
+        self._phrase_score(text, body, n, node.boost, scores)
+        if len(text_fields) == 1:
             scores *= mask
         return mask, scores
 
-    def phrase_keys(self, terms: tuple[str, ...]) -> np.ndarray:
-        """Keys of the phrase's last term at each occurrence of the phrase
-        (cached: word pairs recur in the plans of one search)."""
-        keys = self._phrases.get(terms)
+    def phrase_keys(self, terms: tuple[str, ...], field: str = RANK_FIELD) -> np.ndarray:
+        """Keys of the phrase's last term at each occurrence of the phrase in
+        ``field`` (cached: word pairs recur in the plans of one search)."""
+        key = (field, terms)
+        keys = self._phrases.get(key)
         if keys is None:
-            keys = self.term(terms[0]).keys
+            keys = self.term(terms[0], field).keys
             for text in terms[1:]:
                 if not len(keys):
                     break
-                keys = _intersect_sorted(keys + 1, self.term(text).keys)
-            self._phrases[terms] = keys
+                keys = _intersect_sorted(keys + 1, self.term(text, field).keys)
+            self._phrases[key] = keys
             self._phrase_bytes += keys.nbytes
             while self._phrase_bytes > PHRASE_CACHE_BYTES and len(self._phrases) > 1:
                 self._phrase_bytes -= self._phrases.pop(next(iter(self._phrases))).nbytes
         return keys
 
-    def _within(self, keys: np.ndarray, start: np.ndarray, scope: str) -> np.ndarray:
-        """The keys whose occurrence (starting at ``start``) lies in ``scope``."""
+    def _in_text(self, keys: np.ndarray, start: np.ndarray,
+                 fields: frozenset[str]) -> np.ndarray | None:
+        """The keys of ``keys`` (occurrences starting at ``start``) that lie in
+        the one text field of ``fields``; None when both are wanted."""
+        if len(fields) != 1:
+            return None
         mark = self.mark[keys >> POS_BITS]
-        inside = (start & POS_MASK) < mark if scope == "title" else (start & POS_MASK) > mark
+        position = start & POS_MASK
+        inside = position < mark if "title" in fields else position > mark
         return keys[inside]
 
     # -- scoring ---------------------------------------------------------------
 
-    def _bm25(self, docs: np.ndarray, tf: np.ndarray, boost: float, out: np.ndarray) -> None:
-        if len(docs):
-            out[docs] += boost * bm25(tf, self.lengths[docs], self.avg_length,
-                                      idf(len(docs), self.n_live))
+    def _bm25f(self, text: TermData | None, body: TermData | None, boost: float,
+               out: np.ndarray) -> None:
+        """Add a term's BM25F scores to ``out``: its weight in the record's
+        text (title words weighted) and, ``BODY_WEIGHT`` each, its occurrences
+        in the document's body, each normalised by its field's length, then
+        saturated once."""
+        docs = text.docs if text is not None else _EMPTY
+        body_docs = body.docs if body is not None else _EMPTY
+        self._combine(docs, text.weights if text is not None else None, body_docs,
+                      body.weights if body is not None else None, boost, out)
 
-    def _phrase_score(self, keys: np.ndarray, n: int, boost: float, out: np.ndarray) -> None:
+    def _combine(self, docs: np.ndarray, tf: np.ndarray | None, body_docs: np.ndarray,
+                 body_tf: np.ndarray | None, boost: float, out: np.ndarray) -> None:
+        if not len(body_docs):
+            if len(docs):  # no document holds it: BM25 on the record's text
+                out[docs] += boost * bm25(tf, self.lengths[docs], self.avg_length,
+                                          idf(len(docs), self.n_live))
+            return
+        union = np.union1d(docs, body_docs)
+        pseudo = np.zeros(len(union), dtype=np.float64)
+        if len(docs):
+            pseudo[np.searchsorted(union, docs)] += tf / length_norm(self.lengths[docs],
+                                                                     self.avg_length)
+        pseudo[np.searchsorted(union, body_docs)] += BODY_WEIGHT * body_tf / length_norm(
+            self.body_lengths[body_docs], self.avg_body)
+        out[union] += boost * saturate(pseudo, idf(len(union), self.n_live))
+
+    def _phrase_score(self, text: np.ndarray, body: np.ndarray, n: int, boost: float,
+                      out: np.ndarray) -> None:
         """A phrase scores as one term: its frequency, title occurrences
         weighted like title words."""
-        if not len(keys):
-            return
-        docs = keys >> POS_BITS
-        start = (keys & POS_MASK) - (n - 1)
-        weight = np.where(start < self.mark[docs], TITLE_BOOST, 1.0)
-        udocs, inverse = np.unique(docs, return_inverse=True)
-        tf = np.bincount(inverse, weights=weight).astype(np.float32)
-        self._bm25(udocs, tf, boost, out)
+        docs = tf = _EMPTY
+        if len(text):
+            all_docs = text >> POS_BITS
+            start = (text & POS_MASK) - (n - 1)
+            weight = np.where(start < self.mark[all_docs], TITLE_BOOST, 1.0)
+            docs, inverse = np.unique(all_docs, return_inverse=True)
+            tf = np.bincount(inverse, weights=weight).astype(np.float32)
+        body_docs, body_tf = _EMPTY, None
+        if len(body):
+            body_docs, counts = np.unique(body >> BODY_POS_BITS, return_counts=True)
+            body_tf = counts.astype(np.float64)
+        self._combine(docs, tf, body_docs, body_tf, boost, out)
 
     # -- explain ---------------------------------------------------------------
 
     def held(self, terms: tuple[str, ...], docnum: int) -> list[str]:
-        """Which of ``terms`` document ``docnum`` holds."""
-        out = []
+        """Which of ``terms`` publication ``docnum`` holds (in its record or
+        its document)."""
+        return [text for text in terms
+                if any(_holds(self.term(text, field).docs, docnum)
+                       for field in (RANK_FIELD, BODY_FIELD))]
+
+    def body_positions(self, terms: frozenset[str], docnum: int) -> np.ndarray:
+        """The body positions of ``docnum`` where any of ``terms`` occurs, sorted."""
+        low, high = docnum << BODY_POS_BITS, (docnum + 1) << BODY_POS_BITS
+        found = []
         for text in terms:
-            docs = self.term(text).docs
-            i = int(np.searchsorted(docs, docnum))
-            if i < len(docs) and docs[i] == docnum:
-                out.append(text)
-        return out
+            keys = self.term(text, BODY_FIELD).keys
+            part = keys[np.searchsorted(keys, low):np.searchsorted(keys, high)]
+            found.append(part & BODY_POS_MASK)
+        return np.unique(np.concatenate(found)) if found else _EMPTY
 
 
 def _add(total: np.ndarray | None, scores: np.ndarray | None) -> np.ndarray | None:
@@ -270,12 +341,27 @@ def _add(total: np.ndarray | None, scores: np.ndarray | None) -> np.ndarray | No
     return total
 
 
-def _scope(own: Scope, asked: Scope) -> Scope | bool:
-    """The field a leaf is looked for in: its own scope, the one asked for, or
-    False when they differ (nothing can match)."""
-    if own is None or asked is None or own == asked:
-        return own or asked
-    return False
+@dataclass(frozen=True)
+class _Walk:
+    """How a walk looks: the fields of words with none of their own, the one
+    field explain asks about (or None), whether it scores."""
+
+    fields: frozenset[str]
+    asked: Scope
+    score: bool
+
+    def fields_of(self, own: Scope) -> frozenset[str]:
+        """The fields a word or phrase is looked for in."""
+        fields = frozenset({own}) if own else self.fields
+        return fields & {self.asked} if self.asked else fields
+
+    def no_score(self) -> _Walk:
+        return _Walk(self.fields, self.asked, False)
+
+
+def _holds(docs: np.ndarray, docnum: int) -> bool:
+    i = int(np.searchsorted(docs, docnum))
+    return i < len(docs) and int(docs[i]) == docnum
 
 
 def _intersect_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:

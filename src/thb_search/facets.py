@@ -72,13 +72,17 @@ class FacetIndex:
     """Facet and sort arrays of one index reader."""
 
     def __init__(self, live: np.ndarray, datenum: np.ndarray, title_rank: np.ndarray,
-                 id_rank: np.ndarray, lengths: np.ndarray, facets: dict[str, _Facet]) -> None:
+                 id_rank: np.ndarray, lengths: np.ndarray, facets: dict[str, _Facet],
+                 body_lengths: np.ndarray | None = None) -> None:
         self.size = len(live)
         self.live = live
         self.datenum = datenum
         self.title_rank = title_rank  # each document's rank in title order (equal titles: equal)
         self.id_rank = id_rank  # each document's rank in id order
         self.lengths = lengths  # of the ranking field, for BM25
+        # of the body field (0: no document)
+        self.body_lengths = (body_lengths if body_lengths is not None
+                             else np.zeros(len(live), dtype=np.int64))
         self._facets = facets
         self._orders: dict[str, np.ndarray] = {}
 
@@ -92,14 +96,17 @@ class FacetIndex:
         title_rank = _dense_rank(reader.column_reader("title_sort"), size)
         id_rank = _dense_rank(reader.column_reader("id_sort"), size)
         lengths = read_lengths(reader, RANK_FIELD)
+        body_lengths = np.fromiter(reader.column_reader("body_len"), dtype=np.int64,
+                                   count=size)
         facets = {name: _Facet.from_reader(reader, field, size)
                   for name, field in FACET_FIELDS.items()}
-        return cls(live, datenum, title_rank, id_rank, lengths, facets)
+        return cls(live, datenum, title_rank, id_rank, lengths, facets, body_lengths)
 
     def save(self, path: Path) -> None:
         arrays: dict[str, np.ndarray] = {"live": self.live, "datenum": self.datenum,
                                          "title_rank": self.title_rank,
-                                         "id_rank": self.id_rank, "lengths": self.lengths}
+                                         "id_rank": self.id_rank, "lengths": self.lengths,
+                                         "body_lengths": self.body_lengths}
         for name, facet in self._facets.items():
             arrays[f"{name}.values"] = np.array(facet.values, dtype=str)
             arrays[f"{name}.docs"] = facet.docs
@@ -117,7 +124,7 @@ class FacetIndex:
                                    data[f"{name}.docs"], data[f"{name}.ords"], size)
                       for name in FACET_FIELDS}
             return cls(live, data["datenum"], data["title_rank"], data["id_rank"],
-                       data["lengths"], facets)
+                       data["lengths"], facets, data["body_lengths"])
 
     def facet(self, name: str) -> _Facet:
         return self._facets[name]

@@ -27,7 +27,7 @@ from functools import lru_cache
 from .analysis import analyze, fold, normalize_chars, synonym_lines
 from .errors import QuerySyntaxError
 
-TEXT_FIELDS = {"title": "title", "summary": "summary"}
+TEXT_FIELDS = {"title": "title", "summary": "summary", "body": "body"}
 FACET_SCOPES = {"office": "office", "offices": "office", "theme": "theme", "themes": "theme",
                 "type": "type", "year": "year"}
 

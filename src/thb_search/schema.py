@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING, Any
 from whoosh import columns, fields, formats
 from whoosh.system import pack_uint
 
-from .analysis import ANALYSIS_VERSION, FIELD_SEPARATOR, TextAnalyzer, text_postings
+from .analysis import (
+    ANALYSIS_VERSION,
+    FIELD_SEPARATOR,
+    BodyPostings,
+    TextAnalyzer,
+    text_postings,
+)
 from .corpus import normalized_title
 from .results import FACETS
 
@@ -20,15 +26,23 @@ TITLE_BOOST = 2.0
 
 #: The ranking field: title and summary words with their positions.
 RANK_FIELD = "text"
+#: The full text of a publication's document, page after page.
+BODY_FIELD = "body"
+#: Weight of a body word against a summary word (title and summary words weigh
+#: more: a document has many words, each says less about what it is about).
+BODY_WEIGHT = 0.5
 
 #: Bits of a position in a position key ``document << POS_BITS | position``
-#: (how the engine holds a term's occurrences).
+#: (how the engine holds a term's occurrences): a title and summary have
+#: fewer than a million positions, a document's body fewer than four billion.
 POS_BITS = 20
 POS_MASK = (1 << POS_BITS) - 1
+BODY_POS_BITS = 32
+BODY_POS_MASK = (1 << BODY_POS_BITS) - 1
 
 #: Bump when the schema changes; with ANALYSIS_VERSION it decides whether an
 #: existing index can be used or must be rebuilt from the catalogue.
-SCHEMA_VERSION = f"4.{ANALYSIS_VERSION}"
+SCHEMA_VERSION = f"5.{ANALYSIS_VERSION}"
 
 #: Facet name -> the index field that holds it.
 FACET_FIELDS = dict(zip(FACETS, ("office", "themes", "type", "year"), strict=True))
@@ -75,6 +89,21 @@ class TextField(fields.TEXT):
                 for term, poslist in positions.items()]
 
 
+class BodyField(fields.TEXT):
+    """The ``body`` field: the words of a publication's document with their
+    positions, analysed beforehand (:func:`~thb_search.analysis.body_postings`,
+    which also gives the page starts that are stored beside)."""
+
+    def __init__(self) -> None:
+        super().__init__(analyzer=TextAnalyzer(1.0), phrase=True)
+        self.format = PositionArray(field_boost=1.0)
+
+    def index(self, value: Any, **kwargs: Any) -> list[tuple[bytes, int, float, bytes]]:
+        encode = self.format.encode
+        return [(term.encode("utf-8"), len(poslist), float(len(poslist)), encode(poslist))
+                for term, poslist in value.positions.items()]
+
+
 class FacetField(fields.KEYWORD):
     """An exact-valued facet field; a document gives it a list of values."""
 
@@ -95,8 +124,10 @@ def build_schema() -> fields.Schema:
     """The schema.
 
     ``text`` (title words weighted ``TITLE_BOOST``, a summary mark, then summary
-    words) is the one positional field: ranking, phrases and the ``title:`` /
-    ``summary:`` scopes all use it.  ``office``, ``themes``, ``type`` and
+    words) is the positional field of the record: ranking, phrases and the
+    ``title:`` / ``summary:`` scopes use it; ``body`` holds the words of the
+    record's document, if it has one, with ``body_len`` (its exact length)
+    and ``pages`` (where each page starts) beside.  ``office``, ``themes``, ``type`` and
     ``year`` are exact-valued facet fields (multi-valued where the data is);
     ``datenum``, ``title_sort`` and ``id_sort`` are columns for sorting (and
     for breaking ties: equal scores rank newest first, then by id); the rest
@@ -105,6 +136,8 @@ def build_schema() -> fields.Schema:
     return fields.Schema(
         id=fields.ID(stored=True, unique=True),
         text=TextField(TITLE_BOOST),  # RANK_FIELD
+        body=BodyField(),  # BODY_FIELD
+        body_len=fields.COLUMN(columns.NumericColumn("I", default=0)),
         office=FacetField(),
         themes=FacetField(),
         type=FacetField(),
@@ -119,11 +152,15 @@ def build_schema() -> fields.Schema:
         url=fields.STORED(),
         collections=fields.STORED(),
         fingerprint=fields.STORED(),
+        pages=fields.STORED(),
+        document=fields.STORED(),
     )
 
 
-def to_document(record: Record, fp: str) -> dict[str, Any]:
-    """The Whoosh document of a record."""
+def to_document(record: Record, fp: str, body: BodyPostings | None = None,
+                document: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The Whoosh document of a record, with its document's analysed text
+    (``body``) and what is shown of the document (``document``) when it has one."""
     doc: dict[str, Any] = {
         "id": record.id,
         "text": record.title + FIELD_SEPARATOR + record.summary,
@@ -142,5 +179,11 @@ def to_document(record: Record, fp: str) -> dict[str, Any]:
         "url": record.url,
         "collections": list(record.collections),
         "fingerprint": fp,
+        "body_len": body.length if body is not None else 0,
     }
+    if body is not None:
+        doc["body"] = body
+        doc["pages"] = list(body.page_starts)
+    if document is not None:
+        doc["document"] = document
     return {k: v for k, v in doc.items() if v != "" or k in ("title", "summary")}

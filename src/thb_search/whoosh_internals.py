@@ -60,8 +60,8 @@ _LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
 # Reading
 
 
-def read_postings(reader: Any, fieldname: str, text: str,
-                  positions: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def read_postings(reader: Any, fieldname: str, text: str, positions: bool = False,
+                  pos_bits: int = POS_BITS) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """(documents, weights, position keys or None) of a term, over all segments.
 
     Whoosh's matchers hand out one posting per Python call; its W3 codec
@@ -90,7 +90,7 @@ def read_postings(reader: Any, fieldname: str, text: str,
                 values = m._values
                 counts = np.fromiter(map(len, values), dtype=np.int64, count=len(values)) >> 2
                 pos = np.frombuffer(b"".join(values), dtype=np.uint32).astype(np.int64)
-                keys.append((np.repeat(ids, counts) << POS_BITS) | pos)
+                keys.append((np.repeat(ids, counts) << pos_bits) | pos)
             m._next_block()
     if not docs:
         return EMPTY_I, EMPTY_F, (EMPTY_I if positions else None)
