@@ -24,12 +24,15 @@ from .records import (
     parse_date,
 )
 
-__all__ = ["FORMATS", "Copy", "FileResult", "Record", "Resolved", "derive_id",
+__all__ = ["DOCUMENTS", "FORMATS", "Copy", "FileResult", "Record", "Resolved", "derive_id",
            "display_path", "find_files", "fingerprint", "iter_file", "merged_record",
            "normalized_title", "parse_date", "read_file", "read_records", "resolve"]
 
 #: File extensions read as catalogue files, and their format.
 FORMATS = {".txt": "listing", ".jsonl": "jsonl", ".csv": "csv"}
+#: The folder of a catalogue folder that holds publications' documents
+#: (see :mod:`thb_search.documents`), not catalogue files.
+DOCUMENTS = "documents"
 
 
 # ---------------------------------------------------------------------------
@@ -127,7 +130,8 @@ def find_files(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[Path], lis
         if path.is_dir():
             for sub in sorted(path.rglob("*")):
                 rel = sub.relative_to(path)
-                if any(part.startswith(".") for part in rel.parts) or not sub.is_file():
+                if (any(part.startswith(".") for part in rel.parts) or not sub.is_file()
+                        or rel.parts[0] == DOCUMENTS):
                     continue
                 if sub.suffix.lower() in FORMATS:
                     files[sub.resolve()] = None
@@ -177,6 +181,7 @@ class Copy:
     offices: tuple[str, ...]
     themes: tuple[str, ...]
     fingerprint: str
+    file: str = ""  # the record's document, when its catalogue file names one
 
     @property
     def order(self) -> tuple[int, str, int]:

@@ -320,15 +320,16 @@ class Engine:
                 if any(_holds(self.term(text, field).docs, docnum)
                        for field in (RANK_FIELD, BODY_FIELD))]
 
-    def body_positions(self, terms: frozenset[str], docnum: int) -> np.ndarray:
-        """The body positions of ``docnum`` where any of ``terms`` occurs, sorted."""
+    def body_positions(self, terms: frozenset[str], docnum: int) -> dict[str, np.ndarray]:
+        """Each of ``terms`` found in the body of ``docnum``: its positions."""
         low, high = docnum << BODY_POS_BITS, (docnum + 1) << BODY_POS_BITS
-        found = []
-        for text in terms:
+        found = {}
+        for text in sorted(terms):
             keys = self.term(text, BODY_FIELD).keys
             part = keys[np.searchsorted(keys, low):np.searchsorted(keys, high)]
-            found.append(part & BODY_POS_MASK)
-        return np.unique(np.concatenate(found)) if found else _EMPTY
+            if len(part):
+                found[text] = part & BODY_POS_MASK
+        return found
 
 
 def _add(total: np.ndarray | None, scores: np.ndarray | None) -> np.ndarray | None:

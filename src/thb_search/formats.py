@@ -45,7 +45,7 @@ _LABELS_FOLDED = {k.lower(): k for k in LABELS}
 
 #: Keys of a JSON Lines object or CSV header, with accepted aliases.
 KEYS = ("id", "title", "date", "type", "office", "themes", "publisher", "summary", "url",
-        "collections")
+        "collections", "file")
 _ALIASES = {"offices": "office", "theme": "themes", "collection": "collections",
             "content_type": "type", "publishing_date": "date"}
 _LIST_KEYS = ("office", "themes", "collections")
@@ -92,7 +92,10 @@ def _add(result: FileResult, shown: str, line: int, values: dict[str, object],
                 shown, line, "record has no text: give it a title or a summary"))
             return
         rid = derive_id(title, date, summary)
-    if not title and not summary:
+    document = _document(result, shown, line, values.get("file"))
+    if document is None:
+        return
+    if not title and not summary and not document:
         result.warnings.append(
             f"{shown}:{line}: record {rid!r} has no title or summary: it is indexed "
             "but no text search can find it")
@@ -107,9 +110,31 @@ def _add(result: FileResult, shown: str, line: int, values: dict[str, object],
         summary=summary,
         url=clean_text(str(values.get("url") or "")),
         collections=_as_values(values.get("collections")),
+        file=document,
         source=shown,
         line=line,
     ))
+
+
+def _document(result: FileResult, shown: str, line: int, value: object) -> str | None:
+    """The absolute path of a record's ``file`` ("" for none), or None (and an
+    error) when it names no PDF."""
+    text = clean_text(str(value or ""))
+    if not text:
+        return ""
+    path = Path(text).expanduser()
+    if not path.is_absolute():
+        path = result.path.absolute().parent / path
+    if path.suffix.lower() != ".pdf":
+        result.errors.append(CorpusFormatError(
+            shown, line, f"file {text!r} is not a PDF: a record's document is a .pdf file"))
+        return None
+    if not path.is_file():
+        result.errors.append(CorpusFormatError(
+            shown, line, f"file {text!r} does not exist (a path relative to the folder of "
+            f"{Path(shown).name}, or an absolute one)"))
+        return None
+    return str(path.resolve())
 
 
 def _as_values(value: object) -> tuple[str, ...]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,12 +27,14 @@ from .analysis import (
     words_of,
 )
 from .corpus import display_path, find_files, iter_file, resolve
-from .errors import CorpusErrors, CorpusFormatError
+from .documents import attach
+from .errors import CorpusErrors, CorpusFormatError, ThbSearchError
 from .facets import save_for
 from .indexdir import DEFAULT_WAIT, STATE_FILE, VERSION_FILE, IndexDir
 from .lexicon import Lexicon
 from .scan import documents, scan_catalogue, write_state
 from .schema import SCHEMA_VERSION, build_schema, to_document
+from .texts import TextStore
 from .whoosh_internals import fast_writer
 from .writer import write_new_index
 
@@ -57,8 +59,10 @@ class IndexReport:
     superseded: int = 0
     files: int = 0
     rebuilt: bool = False
-    skipped: tuple[CorpusFormatError, ...] = ()
+    skipped: tuple[ThbSearchError, ...] = ()
     warnings: tuple[str, ...] = ()
+    documents: int = 0  # publications with a document
+    documents_read: int = 0  # documents whose text was read during this run
 
     @property
     def changed(self) -> bool:
@@ -71,6 +75,7 @@ class IndexReport:
             "duplicates_merged": self.merged, "duplicates_superseded": self.superseded,
             "files": self.files, "rebuilt": self.rebuilt,
             "skipped": [str(e) for e in self.skipped], "warnings": list(self.warnings),
+            "documents": self.documents, "documents_read": self.documents_read,
         }
 
 
@@ -104,82 +109,120 @@ def sync(
 def _sync_locked(ixdir: IndexDir, paths: Sequence[str | os.PathLike[str]], rebuild: bool,
                  skip_invalid: bool, notify: Notify | None,
                  progress: Progress | None) -> IndexReport:
+    gen, ix, state = _open_for_sync(ixdir, rebuild, notify)
+    full = ix is None
+    scan = scan_catalogue(paths, state.get("files", {}))
+    resolved = {rid: resolve(c if isinstance(c, list) else (c,))
+                for rid, c in scan.copies.items()}
+    scan.copies.clear()
+    store = TextStore(ixdir.root)
+    try:
+        att = attach(paths, {rid: r.winner.file for rid, r in resolved.items()}, store,
+                     state.get("documents", {}), progress)
+        errors = [*scan.errors, *att.found.errors]
+        if errors and not skip_invalid:
+            raise CorpusErrors(errors)
+        fingerprints = {rid: att.fingerprint(rid, r.fingerprint) for rid, r in resolved.items()}
+        fingerprints.update((rid, att.fingerprint(rid, rec.fingerprint()))
+                            for rid, rec in att.own.items())
+        old: dict[str, str] = state.get("records", {})
+        to_add = sorted(rid for rid in fingerprints if full or rid not in old)
+        to_update = [] if full else sorted(rid for rid, fp in fingerprints.items()
+                                           if rid in old and old[rid] != fp)
+        to_remove = [] if full else sorted(rid for rid in old if rid not in fingerprints)
+        sources = [str(Path(p).expanduser().absolute()) for p in paths]
+
+        def docs(ids: list[str]) -> Iterator[dict[str, Any]]:
+            yield from documents(scan, resolved, [i for i in ids if i in resolved], att.extra)
+            yield from (to_document(att.own[i], *att.extra(att.own[i])) for i in ids
+                        if i in att.own)
+
+        def remember(target: Path, index: whoosh_index.Index) -> None:
+            write_state(target, sources, index.latest_generation(), scan.file_state,
+                        fingerprints, att.seen_state())
+
+        if full:
+            _rebuild(ixdir, docs(to_add), len(to_add), progress, remember)
+        else:
+            assert ix is not None and gen is not None
+            # Every document is built before the writer opens: nothing can fail
+            # half-way through a commit.
+            changed = list(docs([*to_add, *to_update]))
+            if changed or to_remove:
+                _update(ix, gen, changed, [*to_update, *to_remove], progress)
+            if (changed or to_remove or sources != state.get("sources") or scan.changed
+                    or state.get("generation") != ix.latest_generation()
+                    or state.get("documents") != att.seen_state()):
+                remember(gen, ix)
+            ixdir.remove_stale(keep=gen)  # leftovers of a crashed rebuild
+        store.prune(att.kept())
+    finally:
+        store.close()
+    return IndexReport(
+        index=ixdir.shown, total=len(fingerprints), added=len(to_add),
+        updated=len(to_update), removed=len(to_remove),
+        unchanged=len(fingerprints) - len(to_add) - len(to_update),
+        merged=sum(r.merged for r in resolved.values()),
+        superseded=sum(r.superseded for r in resolved.values()), files=len(scan.files),
+        rebuilt=full, skipped=tuple(errors), warnings=(*scan.warnings, *att.found.warnings),
+        documents=len(att.links), documents_read=att.found.read,
+    )
+
+
+def _open_for_sync(ixdir: IndexDir, rebuild: bool, notify: Notify | None
+                   ) -> tuple[Path | None, whoosh_index.Index | None, dict[str, Any]]:
+    """(live generation, its index, its state); no index (and no state) when
+    the run must build a new generation."""
     gen = ixdir.current()
     outdated = ixdir.is_outdated() if gen else None
     if gen is not None and outdated and notify:
         notify(f"{outdated}; rebuilding it")
-    full = rebuild or gen is None or outdated is not None
-    state: dict[str, Any] = {} if full else ixdir.read_state(gen)
-    ix = None
-    if not full:
-        try:
-            ix = ixdir.open()
-        except Exception as exc:  # unpicklable schema, damaged files
-            if notify:
-                notify(f"the index at {ixdir.shown} cannot be read ({exc}); rebuilding it")
-            full, state = True, {}
-    if ix is not None and state.get("generation") != ix.latest_generation():
+    if rebuild or gen is None or outdated is not None:
+        return gen, None, {}
+    state = ixdir.read_state(gen)
+    try:
+        ix = ixdir.open()
+    except Exception as exc:  # unpicklable schema, damaged files
+        if notify:
+            notify(f"the index at {ixdir.shown} cannot be read ({exc}); rebuilding it")
+        return gen, None, {}
+    if state.get("generation") != ix.latest_generation():
         # A crash between a commit and the state write: trust the index itself.
-        state = {"files": {}, "records": _fingerprints_from_index(ix)}
+        state = {"files": {}, "records": _fingerprints_from_index(ix),
+                 "documents": state.get("documents", {})}
+    return gen, ix, state
 
-    scan = scan_catalogue(paths, state.get("files", {}))
-    if scan.errors and not skip_invalid:
-        raise CorpusErrors(scan.errors)
 
-    resolved = {rid: resolve(c if isinstance(c, list) else (c,))
-                for rid, c in scan.copies.items()}
-    scan.copies.clear()
-    merged = sum(r.merged for r in resolved.values())
-    superseded = sum(r.superseded for r in resolved.values())
-    old: dict[str, str] = state.get("records", {})
-    if full:
-        to_add, to_update, to_remove = sorted(resolved), [], []
-    else:
-        to_add = sorted(rid for rid in resolved if rid not in old)
-        to_update = sorted(rid for rid, r in resolved.items()
-                           if rid in old and old[rid] != r.fingerprint)
-        to_remove = sorted(rid for rid in old if rid not in resolved)
-    sources = [str(Path(p).expanduser().absolute()) for p in paths]
-    if full:
-        # Written into a new generation, swapped in only once complete: any
-        # failure leaves the index as it was.
-        target = ixdir.new_generation()
-        try:
-            (target / VERSION_FILE).write_text(SCHEMA_VERSION + "\n", encoding="utf-8")
-            ix = whoosh_index.create_in(str(target), build_schema())
-            lexicon = write_new_index(ix, documents(scan, resolved, to_add), len(to_add),
-                                      progress=progress)
-            _after_commit(ix, target, lexicon)
-            write_state(target, sources, ix.latest_generation(), scan.file_state, resolved)
-        except BaseException:
-            shutil.rmtree(target, ignore_errors=True)
-            raise
-        ixdir.swap(target)
-    else:
-        assert ix is not None and gen is not None
-        # Every document is built before the writer opens: nothing can fail
-        # half-way through a commit.
-        docs = list(documents(scan, resolved, [*to_add, *to_update]))
-        if docs or to_remove:
-            # Words the index has met need no stemming (nor NLTK's import).
-            known = Lexicon(gen)
-            add_term_source(known.term)
-            try:
-                lexicon = _write(ix, docs, [*to_update, *to_remove], progress)
-            finally:
-                remove_term_source(known.term)
-                known.close()
-            _after_commit(ix, gen, lexicon)
-        if (docs or to_remove or sources != state.get("sources")
-                or state.get("generation") != ix.latest_generation() or scan.changed):
-            write_state(gen, sources, ix.latest_generation(), scan.file_state, resolved)
-        ixdir.remove_stale(keep=gen)  # leftovers of a crashed rebuild
-    return IndexReport(
-        index=ixdir.shown, total=len(resolved), added=len(to_add), updated=len(to_update),
-        removed=len(to_remove), unchanged=len(resolved) - len(to_add) - len(to_update),
-        merged=merged, superseded=superseded, files=len(scan.files), rebuilt=full,
-        skipped=tuple(scan.errors), warnings=tuple(scan.warnings),
-    )
+def _rebuild(ixdir: IndexDir, docs: Iterator[dict[str, Any]], total: int,
+             progress: Progress | None,
+             remember: Callable[[Path, whoosh_index.Index], None]) -> None:
+    """Write everything into a new generation, swapped in only once complete:
+    any failure leaves the index as it was."""
+    target = ixdir.new_generation()
+    try:
+        (target / VERSION_FILE).write_text(SCHEMA_VERSION + "\n", encoding="utf-8")
+        ix = whoosh_index.create_in(str(target), build_schema())
+        lexicon = write_new_index(ix, docs, total, progress=progress)
+        _after_commit(ix, target, lexicon)
+        remember(target, ix)
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)
+        raise
+    ixdir.swap(target)
+
+
+def _update(ix: whoosh_index.Index, gen: Path, docs: list[dict[str, Any]],
+            delete_ids: list[str], progress: Progress | None) -> None:
+    """Commit changes into the live generation."""
+    # Words the index has met need no stemming (nor NLTK's import).
+    known = Lexicon(gen)
+    add_term_source(known.term)
+    try:
+        lexicon = _write(ix, docs, delete_ids, progress)
+    finally:
+        remove_term_source(known.term)
+        known.close()
+    _after_commit(ix, gen, lexicon)
 
 
 def _write(ix: whoosh_index.Index, docs: list[dict[str, Any]], delete_ids: list[str],

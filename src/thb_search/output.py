@@ -100,6 +100,8 @@ def _hit_text(hit: Hit, color: bool, bullet: str | None = None) -> str:
                            if x)
     lines = [head, "    " + _style(meta, _DIM, color)]
     snip = "".join(_style(t, _MARK, color) if m else t for t, m in hit.snippet_parts)
+    if snip and hit.snippet_page is not None:
+        snip = f"p. {hit.snippet_page}: {snip}"
     if snip:
         # Wrap the plain text, then re-apply marks by wrapping the styled text
         # only when there is no colour (ANSI codes would upset the widths).
@@ -108,6 +110,8 @@ def _hit_text(hit: Hit, color: bool, bullet: str | None = None) -> str:
         else:
             lines.extend(textwrap.wrap(snip, 100, initial_indent="    ",
                                        subsequent_indent="    "))
+    if hit.pages:
+        lines.append("    " + _style(pages_line(hit), _DIM, color))
     tail = f"id {hit.id}"
     if hit.score is not None:
         tail += f" \u00b7 score {hit.score:.3f}"
@@ -118,6 +122,16 @@ def _hit_text(hit: Hit, color: bool, bullet: str | None = None) -> str:
             for m in hit.matches)
         lines.append("    explain: " + (found or "matched only through filters"))
     return "\n".join(lines)
+
+
+def pages_line(hit: Hit, shown: int = 8) -> str:
+    """``matched on 3 of 40 pages of report.pdf: 27, 31, 2``."""
+    pub = hit.publication
+    name = os.path.basename(pub.document or "")
+    noun = "page" if pub.document_pages == 1 else "pages"
+    pages = ", ".join(str(p) for p in hit.pages[:shown]) + (
+        ", \u2026" if len(hit.pages) > shown else "")
+    return f"matched on {len(hit.pages)} of {pub.document_pages} {noun} of {name}: {pages}"
 
 
 def render_facet_lines(facets: Mapping[str, Sequence[FacetCount]],
@@ -222,7 +236,9 @@ def render_publication(pub: Publication, fmt: str = "text", color: bool = False)
     rows = [("id", pub.id), ("date", human_date(pub.date)), ("type", pub.type),
             ("offices", "; ".join(pub.offices)), ("themes", "; ".join(pub.themes)),
             ("publisher", pub.publisher), ("url", pub.url),
-            ("collections", "; ".join(pub.collections))]
+            ("collections", "; ".join(pub.collections)),
+            ("document", f"{pub.document} ({pub.document_pages} page"
+                         f"{'' if pub.document_pages == 1 else 's'})" if pub.document else "")]
     lines = [_style(pub.title or "(untitled)", _BOLD, color)]
     lines += [f"  {k + ':':<12} {v}" for k, v in rows if v]
     if pub.summary:
@@ -257,6 +273,8 @@ def render_index_report(report: IndexReport) -> str:
     """The summary of an indexing run (for stderr)."""
     noun = "publication" if report.total == 1 else "publications"
     files = f"{report.files} file{'s' if report.files != 1 else ''}"
+    if report.documents:
+        files += f" and {report.documents} document{'s' if report.documents != 1 else ''}"
     how = "rebuilt" if report.rebuilt else "updated"
     if not report.changed and not report.rebuilt:
         head = f"{report.index}: {report.total} {noun} from {files}; nothing changed"
@@ -266,6 +284,9 @@ def render_index_report(report: IndexReport) -> str:
              f"  added {report.added}, updated {report.updated}, removed {report.removed}, "
              f"unchanged {report.unchanged}; duplicates merged {report.merged}, "
              f"superseded {report.superseded}"]
+    if report.documents_read:
+        lines.append(f"  read the text of {report.documents_read} document"
+                     f"{'s' if report.documents_read != 1 else ''}")
     lines += [f"warning: {w}" for w in report.warnings]
     if report.skipped:
         lines.append(f"skipped {len(report.skipped)} unreadable record"

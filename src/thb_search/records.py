@@ -53,6 +53,7 @@ class Record:
     summary: str = ""
     url: str = ""
     collections: tuple[str, ...] = ()
+    file: str = ""  # the publication's document (absolute path), when it has one
     source: str = field(default="", compare=False)
     line: int = field(default=0, compare=False)
 
@@ -67,6 +68,7 @@ class Record:
             "date": self.date.isoformat() if self.date else None,
             "type": self.type, "publisher": self.publisher, "summary": self.summary,
             "url": self.url, "collections": list(self.collections),
+            **({"file": self.file} if self.file else {}),
         }
 
     def core_hash(self) -> str:

@@ -69,14 +69,20 @@ class Publication:
     summary: str
     url: str
     collections: tuple[str, ...]
+    document: str | None = None  # the path of its PDF, when it has one
+    document_pages: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """The JSON object; ``document`` appears when there is one."""
+        d: dict[str, Any] = {
             "id": self.id, "title": self.title, "date": self.date, "type": self.type,
             "offices": list(self.offices), "themes": list(self.themes),
             "publisher": self.publisher, "summary": self.summary, "url": self.url,
             "collections": list(self.collections),
         }
+        if self.document is not None:
+            d["document"] = {"file": self.document, "pages": self.document_pages}
+        return d
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,8 @@ class Hit:
     score: float | None
     snippet_parts: tuple[tuple[str, bool], ...] = ()
     matches: tuple[Match, ...] | None = None  # with explain=True
+    pages: tuple[int, ...] = ()  # pages of its document that match, best first
+    snippet_page: int | None = None  # the page the snippet is from (None: the record)
 
     def __getattr__(self, name: str) -> Any:
         """The publication's fields read through the hit: ``hit.id``, ``hit.title``."""
@@ -124,6 +132,9 @@ class Hit:
             "publisher": p.publisher, "summary": p.summary, "snippet": self.snippet,
             "url": p.url,
         }
+        if p.document is not None:
+            d["pages"] = list(self.pages)
+            d["snippet_page"] = self.snippet_page
         if self.matches is not None:
             d["explain"] = {"score": d["score"], "matches": [m.to_dict() for m in self.matches]}
         return d

@@ -21,13 +21,14 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .analysis import analyze
+from .engine import ALL_FIELDS
 from .filters import apply, facet_counts, filter_masks, resolve_value
 from .plan import Plan, build, terms_plan
 from .query import parse
-from .results import FACETS, SORTS, FacetCount, Filters, Hit, SearchResult
+from .results import FACETS, SORTS, FacetCount, Filters, Hit, Publication, SearchResult
 from .schema import TITLE_BOOST
 from .snapshot import Snapshot
-from .snippets import explain, snippet
+from .snippets import best_pages, explain, marked, snippet
 from .suggestions import suggestions
 
 #: Related results listed at most (see :class:`~thb_search.results.SearchResult`).
@@ -46,6 +47,7 @@ class SearchRequest:
     match: str = "all"  # all | any
     explain: bool = False
     facets: bool = True
+    fields: frozenset[str] = ALL_FIELDS  # where words without a field of their own are looked for
 
     def __post_init__(self) -> None:
         if self.sort is not None and self.sort not in SORTS:
@@ -54,6 +56,8 @@ class SearchRequest:
             raise ValueError("limit and page must be at least 1")
         if self.match not in ("all", "any"):
             raise ValueError(f"match must be 'all' or 'any', not {self.match!r}")
+        if not self.fields or not self.fields <= ALL_FIELDS:
+            raise ValueError(f"fields must be some of {sorted(ALL_FIELDS)}")
 
 
 @dataclass
@@ -85,6 +89,7 @@ class _Search:
     def __init__(self, snap: Snapshot, request: SearchRequest) -> None:
         self.snap = snap
         self.req = request
+        self.fields = request.fields
         self.masks = filter_masks(request.filters, snap.arrays)
 
     def run(self) -> SearchResult:
@@ -124,7 +129,7 @@ class _Search:
         if plan.root is None:
             base, scores = self.snap.arrays.live.copy(), None
         else:
-            base, scores = self.snap.engine.run(plan.root)
+            base, scores = self.snap.engine.run(plan.root, self.fields)
         return _Matches(plan, base, scores, apply(base, self.masks))
 
     def ranked(self, found: _Matches, sort: str, depth: int,
@@ -140,20 +145,40 @@ class _Search:
         """How many of the query's parts each document matches."""
         out = np.zeros(self.snap.arrays.size, dtype=np.int32)
         for item in plan.items:
-            out += self.snap.engine.mask(item.node)
+            out += self.snap.engine.mask(item.node, fields=self.fields)
         return out
 
     def hits(self, window: list[tuple[int, float | None]], offset: int,
              plan: Plan) -> tuple[Hit, ...]:
         docs = [d for d, _ in window]
-        matches = explain(plan, self.snap.engine, docs) if self.req.explain else None
+        matches = (explain(plan, self.snap.engine, docs, self.fields) if self.req.explain
+                   else None)
         out = []
         for i, (docnum, score) in enumerate(window):
             pub = self.snap.publication(docnum)
-            out.append(Hit(pub, offset + i + 1, score,
-                           tuple(snippet(pub.summary or pub.title, set(plan.highlight))),
-                           matches[i] if matches is not None else None))
+            parts, pages, page = self.snippet(docnum, pub, plan)
+            out.append(Hit(pub, offset + i + 1, score, tuple(parts),
+                           matches[i] if matches is not None else None, pages, page))
         return tuple(out)
+
+    def snippet(self, docnum: int, pub: Publication,
+                plan: Plan) -> tuple[list[tuple[str, bool]], tuple[int, ...], int | None]:
+        """(snippet, the document's pages that match, the snippet's page): the
+        best passage of the document's best page when it shows more of the
+        query than the record's own text does."""
+        terms = set(plan.highlight)
+        parts = snippet(pub.summary or pub.title, terms)
+        document = self.snap.document(docnum) if pub.document else None
+        if document is None or not terms or "body" not in self.fields:
+            return parts, (), None
+        pages = best_pages(self.snap.engine, docnum, document.page_starts, frozenset(terms))
+        if not pages:
+            return parts, (), None
+        text = self.snap.page_text(document.sha256, pages[0]) or ""
+        passage = snippet(text, terms)
+        if marked(passage) > marked(parts):
+            return passage, pages, pages[0]
+        return parts, pages, None
 
     def related(self, found: _Matches, total: int) -> tuple[Hit, ...]:
         """Up to ``RELATED`` publications containing some of the words, when

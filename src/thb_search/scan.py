@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,9 @@ from .errors import CorpusFormatError, ThbSearchError
 from .indexdir import STATE_FILE
 from .schema import to_document
 
+#: ``extra(record)``: (fingerprint, analysed body or None, document description or None).
+Extra = Callable[[Record], tuple[str, Any, Any]]
+
 
 @dataclass
 class FileState:
@@ -42,8 +45,11 @@ class FileState:
 
 
 def write_state(gen: Path, sources: list[str], generation: int,
-                 files: dict[str, FileState], records: dict[str, Any]) -> None:
-    """Write the state a piece at a time (no one string of it all in memory)."""
+                files: dict[str, FileState], fingerprints: dict[str, str],
+                documents: dict[str, Any] | None = None) -> None:
+    """Write the state a piece at a time (no one string of it all in memory):
+    the catalogue files and what they held, each record's fingerprint, and
+    each document file as last seen (size, modification time, hash)."""
     def dump(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
@@ -55,16 +61,17 @@ def write_state(gen: Path, sources: list[str], generation: int,
                     f'"mtime_ns":{entry.mtime_ns},"copies":[')
             for start in range(0, len(entry.copies), 10_000):
                 f.write(("," if start else "") + ",".join(
-                    dump([c.id, c.line, c.core_hash, c.offices, c.themes, c.fingerprint])
+                    dump([c.id, c.line, c.core_hash, c.offices, c.themes, c.fingerprint,
+                          c.file])
                     for c in entry.copies[start:start + 10_000]))
             f.write("]}")
         f.write('},"records":{')
-        ids = list(records)
+        ids = list(fingerprints)
         for start in range(0, len(ids), 10_000):
             f.write(("," if start else "") + ",".join(
-                f"{dump(rid)}:{dump(records[rid].fingerprint)}"
+                f"{dump(rid)}:{dump(fingerprints[rid])}"
                 for rid in ids[start:start + 10_000]))
-        f.write("}}")
+        f.write(f'}},"documents":{dump(documents or {})}}}')
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, gen / STATE_FILE)
@@ -100,7 +107,8 @@ class Scan:
                 core = item.core_hash()
                 copies.append(self.copy(item.id, path, item.line, mtime_ns, core, item.offices,
                                         item.themes,
-                                        fingerprint(core, item.offices, item.themes)))
+                                        fingerprint(core, item.offices, item.themes),
+                                        item.file))
                 if records is not None:
                     records.append(item)
                     if self.retained + len(records) > RETAIN_RECORDS:
@@ -117,12 +125,12 @@ class Scan:
         return copies
 
     def copy(self, rid: str, path: str, line: int, mtime_ns: int, core: str,
-             offices: Sequence[str], themes: Sequence[str], fp: str) -> Copy:
+             offices: Sequence[str], themes: Sequence[str], fp: str, file: str = "") -> Copy:
         # Equal office and theme lists share one tuple: a big catalogue holds
         # a few hundred distinct ones.
         offices = self.values.setdefault(tuple(offices), tuple(offices))
         themes = self.values.setdefault(tuple(themes), tuple(themes))
-        return Copy(rid, path, line, mtime_ns, core, offices, themes, fp)
+        return Copy(rid, path, line, mtime_ns, core, offices, themes, fp, file)
 
     def records(self, path: str) -> Iterator[Record]:
         """The records of a file: those kept, or read again."""
@@ -144,8 +152,9 @@ def scan_catalogue(paths: Sequence[str | os.PathLike[str]], cache: dict[str, Any
         st = path.stat()
         cached = cache.pop(key, None)
         if cached and cached["size"] == st.st_size and cached["mtime_ns"] == st.st_mtime_ns:
-            copies = [scan.copy(rid, key, line, st.st_mtime_ns, core, offices, themes, fp)
-                      for rid, line, core, offices, themes, fp in cached["copies"]]
+            copies = [scan.copy(rid, key, line, st.st_mtime_ns, core, offices, themes, fp,
+                                *file)
+                      for rid, line, core, offices, themes, fp, *file in cached["copies"]]
             scan.file_state[key] = FileState(st.st_size, st.st_mtime_ns, copies)
         else:
             # A file with errors is not remembered: it is read (and its errors
@@ -164,9 +173,11 @@ def scan_catalogue(paths: Sequence[str | os.PathLike[str]], cache: dict[str, Any
     return scan
 
 
-def documents(scan: Scan, resolved: dict[str, Resolved | Copy],
-               ids: list[str]) -> Iterator[dict[str, Any]]:
-    """The documents of ``ids``, file by file (each file read once, then let go)."""
+def documents(scan: Scan, resolved: dict[str, Resolved | Copy], ids: list[str],
+              extra: Extra | None = None) -> Iterator[dict[str, Any]]:
+    """The index documents of ``ids``, file by file (each file read once, then
+    let go); ``extra(record)`` gives each one's fingerprint, analysed body and
+    document description."""
     wanted = sorted((resolved[rid].winner.path, resolved[rid].winner.line, rid) for rid in ids)
     i = 0
     while i < len(wanted):
@@ -176,7 +187,13 @@ def documents(scan: Scan, resolved: dict[str, Resolved | Copy],
                 r = resolved[wanted[i][2]]
                 if record.id != r.id:
                     break
-                yield to_document(merged_record(record, r), r.fingerprint)
+                merged = merged_record(record, r)
+                fp, body, description = (r.fingerprint, None, None) if extra is None else (
+                    extra(merged))
+                if body is None and description is None:
+                    yield to_document(merged, fp)
+                else:
+                    yield to_document(merged, fp, body, description)
                 i += 1
         if i < len(wanted) and wanted[i][0] == path:  # the file changed meanwhile
             raise ThbSearchError(

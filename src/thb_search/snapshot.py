@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from .analysis import SUMMARY_MARK, add_term_source, remove_term_source
+from .corpus import display_path
 from .engine import Engine
 from .errors import IndexOutdatedError, RecordNotFoundError
 from .facets import FacetIndex, facets_file, open_for
@@ -25,7 +27,18 @@ from .indexdir import IndexDir
 from .lexicon import Lexicon
 from .results import Publication
 from .schema import RANK_FIELD
+from .texts import TextStore
 from .whoosh_internals import read_postings
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """A publication's document as the index holds it."""
+
+    file: str
+    sha256: str
+    pages: int
+    page_starts: tuple[int, ...]  # the first body position of each page
 
 
 class ReaderTerms:
@@ -69,6 +82,7 @@ class Snapshot:
         self.terms = ReaderTerms(reader)
         self.lexicon = Lexicon(gen)
         add_term_source(self.lexicon.term)  # the index's words need no stemming
+        self.texts = TextStore(ixdir.root)
 
     @classmethod
     def open(cls, ixdir: IndexDir) -> Snapshot:
@@ -111,6 +125,7 @@ class Snapshot:
     def _close_lexicon(self) -> None:
         remove_term_source(self.lexicon.term)
         self.lexicon.close()
+        self.texts.close()
 
     def __len__(self) -> int:
         return self._searcher.doc_count()
@@ -119,13 +134,29 @@ class Snapshot:
         """The publication stored as document ``docnum``."""
         stored = self._searcher.stored_fields(docnum)
         types = stored.get("type") or []
+        document = stored.get("document")
         return Publication(
             id=stored["id"], title=stored.get("title", ""), date=stored.get("date") or None,
             type=types[0] if types else "", offices=tuple(stored.get("office") or ()),
             themes=tuple(stored.get("themes") or ()), publisher=stored.get("publisher", ""),
             summary=stored.get("summary", ""), url=stored.get("url", ""),
             collections=tuple(stored.get("collections") or ()),
+            document=display_path(Path(document["file"])) if document else None,
+            document_pages=document["pages"] if document else 0,
         )
+
+    def document(self, docnum: int) -> StoredDocument | None:
+        """What the index holds of a publication's document, if it has one."""
+        stored = self._searcher.stored_fields(docnum)
+        document = stored.get("document")
+        if not document:
+            return None
+        return StoredDocument(document["file"], document["sha256"], document["pages"],
+                              tuple(stored.get("pages") or ()))
+
+    def page_text(self, sha256: str, page: int) -> str | None:
+        """A page of a document, as its text was read (None: no such page)."""
+        return self.texts.page(sha256, page)
 
     def docnum(self, rid: str) -> int:
         """The document of publication ``rid`` (or of the one id starting with ``rid``)."""

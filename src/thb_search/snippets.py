@@ -6,10 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from .analysis import analyze_pieces
-from .engine import Engine
+from .engine import ALL_FIELDS, Engine
 from .plan import Plan
 from .results import Match
+
+Parts = list[tuple[str, bool]]
+#: Fields a word names itself (title:, summary:, body:), whatever the search's fields.
+_OWN_SCOPES = ("title", "summary", "body")
 
 SNIPPET_CHARS = 220
 #: Explain names at most this many of the terms a wildcard or fuzzy word matched through.
@@ -67,28 +73,54 @@ def snippet(text: str, terms: set[str], width: int = SNIPPET_CHARS) -> list[tupl
     return parts
 
 
-def explain(plan: Plan, engine: Engine, docs: Sequence[int]) -> list[tuple[Match, ...]]:
+def best_pages(engine: Engine, docnum: int, page_starts: Sequence[int],
+               terms: frozenset[str]) -> tuple[int, ...]:
+    """The pages of a publication's document where ``terms`` occur, best first:
+    most distinct terms, then most occurrences, then the earlier page."""
+    found = engine.body_positions(terms, docnum)
+    if not found or not page_starts:
+        return ()
+    starts = np.asarray(page_starts)
+    distinct: dict[int, int] = {}
+    occurrences: dict[int, int] = {}
+    for positions in found.values():
+        pages, counts = np.unique(np.searchsorted(starts, positions, side="right"),
+                                  return_counts=True)
+        for page, count in zip(pages.tolist(), counts.tolist(), strict=True):
+            distinct[page] = distinct.get(page, 0) + 1
+            occurrences[page] = occurrences.get(page, 0) + count
+    return tuple(sorted(distinct, key=lambda p: (-distinct[p], -occurrences[p], p)))
+
+
+def marked(parts: Parts) -> int:
+    """How many different words a snippet marks."""
+    return len({text.lower() for text, mark in parts if mark})
+
+
+def explain(plan: Plan, engine: Engine, docs: Sequence[int],
+            fields: frozenset[str] = ALL_FIELDS) -> list[tuple[Match, ...]]:
     """For each document of ``docs``: each positive part of the query with the
     fields where it matched, and the expression or index terms it matched
     through when not its own words.  The engine evaluates each part within
     the title and within the summary."""
-    fields = ("title", "summary")
+    shown = [f for f in ("title", "summary", "body") if f in fields or f in _OWN_SCOPES]
     parts = []
     for part in plan.parts:
-        direct = {f: engine.mask(part.node, f) for f in fields}
-        via = [(name, {f: engine.mask(node, f) for f in fields}) for name, node in part.via]
+        direct = {f: engine.mask(part.node, f, fields) for f in shown}
+        via = [(name, {f: engine.mask(node, f, fields) for f in shown})
+               for name, node in part.via]
         parts.append((part, direct, via))
     out = []
     for doc in docs:
         matches = []
         for part, direct, via in parts:
-            found = tuple(f for f in fields if direct[f][doc])
+            found = tuple(f for f in shown if direct[f][doc])
             if found:
                 held = engine.held(part.expanded, doc)[:VIA_TERMS] if part.expanded else []
                 matches.append(Match(part.text, found, ", ".join(held) or None))
                 continue
             for name, masks in via:
-                found = tuple(f for f in fields if masks[f][doc])
+                found = tuple(f for f in shown if masks[f][doc])
                 if found:
                     matches.append(Match(part.text, found, via=name))
                     break
