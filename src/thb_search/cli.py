@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__
-from .errors import InvalidFilterError, QuerySyntaxError, ThbSearchError
+from .errors import InvalidFilterError, ParameterError, QuerySyntaxError, ThbSearchError
 from .indexdir import DEFAULT_WAIT
 from .locations import CORPUS_ENV, INDEX_ENV, locate
 from .output import CITATION_FORMATS, DATA_FORMATS, FORMATS
@@ -41,7 +41,7 @@ def handle_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (QuerySyntaxError, InvalidFilterError) as exc:
+        except (QuerySyntaxError, InvalidFilterError, ParameterError) as exc:
             _fail(str(exc), 2)
         except ThbSearchError as exc:
             _fail(str(exc), 1)
@@ -157,6 +157,9 @@ def cli(ctx: click.Context) -> None:
 @click.option("--match", type=click.Choice(["all", "any"]), default="all", show_default=True,
               help="all: every word must match (falls back to partial matches when none "
                    "does); any: rank every publication containing any word.")
+@click.option("--in", "fields", metavar="FIELDS",
+              help="Where words are looked for: some of title,summary,body (comma-"
+                   "separated)  [default: all three; body is the text of the documents].")
 @click.option("--explain", is_flag=True,
               help="Show which query words matched in which fields, expansions and scores.")
 @format_options
@@ -164,15 +167,17 @@ def cli(ctx: click.Context) -> None:
 @handle_errors
 def search(query: tuple[str, ...], office: tuple[str, ...], theme: tuple[str, ...],
            type_: tuple[str, ...], year: tuple[str, ...], since: str | None, until: str | None,
-           sort: str | None, limit: int, page: int, match: str, explain: bool, fmt: str,
-           as_json: bool, corpus: str | None, index: str | None) -> None:
+           sort: str | None, limit: int, page: int, match: str, fields: str | None,
+           explain: bool, fmt: str, as_json: bool, corpus: str | None,
+           index: str | None) -> None:
     """Search the catalogue: ranked hits, then facet counts.
 
     \b
-    QUERY words must all match, in title or summary, stemmed, British and
-    American spellings alike. Query syntax:
+    QUERY words must all match, in title, summary or the publication's
+    document (PDF), stemmed, British and American spellings alike.
+    Query syntax:
       "exact phrase"   AND  OR  NOT  -word   (group)
-      title:  summary:  office:  theme:  type:  year:2019-2021
+      title:  summary:  body:  office:  theme:  type:  year:2019-2021
       traffick*   labr~   (wildcard, fuzzy)
     Acronyms expand: THB, NRM, ODIHR, OSCE, CTHB/OSR.
     With no QUERY, browse (newest first). A query whose first word starts
@@ -184,7 +189,8 @@ def search(query: tuple[str, ...], office: tuple[str, ...], theme: tuple[str, ..
     with _open_catalogue(corpus, index) as catalogue:
         result = catalogue.search(
             " ".join(query), office=office, theme=theme, type=type_, year=year, since=since,
-            until=until, sort=sort, limit=limit, page=page, match=match, explain=explain)
+            until=until, sort=sort, limit=limit, page=page, match=match, explain=explain,
+            fields=fields.split(",") if fields is not None else None)
     for line in search_messages(result):
         click.echo(line, err=True)
     _emit(render_search(result, fmt, color=_color()))
@@ -226,27 +232,35 @@ def index_cmd(paths: tuple[str, ...], rebuild: bool, skip_invalid: bool, wait: f
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--to", "to", metavar="ID",
+              help="Attach the PDF to this publication (its id, or a unique start of it).")
 @click.option("--skip-invalid", is_flag=True,
-              help="Add the files even if some records are unreadable (they are listed).")
+              help="Add the files even if some records or PDFs are unreadable (they are "
+                   "listed).")
 @click.option("--wait", type=click.FloatRange(0), default=DEFAULT_WAIT, show_default=True,
               metavar="SECONDS", help="How long to wait for another process writing the index.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 @location_options
 @handle_errors
-def add(files: tuple[str, ...], skip_invalid: bool, wait: float, as_json: bool,
-        corpus: str | None, index: str | None) -> None:
-    """Add catalogue files (.txt listing, .jsonl, .csv) and index them.
+def add(files: tuple[str, ...], to: str | None, skip_invalid: bool, wait: float,
+        as_json: bool, corpus: str | None, index: str | None) -> None:
+    """Add catalogue files (.txt listing, .jsonl, .csv) or PDFs and index them.
 
     The files are validated, copied into corpus/ (so a rebuild loses nothing),
     then indexed incrementally. Adding the same file twice changes nothing.
+    A PDF goes to corpus/documents/ID/: with --to, as the document of that
+    publication (replacing the one it had); without, as a publication of its
+    own, described by its title, date and first page until a catalogue record
+    with its id describes it.
     """
     from .indexing import add_files
     from .output import render_index_report, to_json
 
     loc = locate(corpus, index)
     with _progress() as progress:
-        report = add_files(loc.corpus, loc.index, list(files), skip_invalid=skip_invalid,
-                           wait=wait, notify=_notify, progress=progress)
+        report = add_files(loc.corpus, loc.index, list(files), to=to,
+                           skip_invalid=skip_invalid, wait=wait, notify=_notify,
+                           progress=progress)
     if as_json:
         click.echo(to_json(report.to_dict()))
     for src, dest in report.copied:
@@ -261,16 +275,31 @@ def add(files: tuple[str, ...], skip_invalid: bool, wait: float, as_json: bool,
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("id")
+@click.option("--page", type=click.IntRange(1), metavar="N",
+              help="Print page N of the publication's document (its PDF) instead.")
+@click.option("--query", metavar="QUERY", help="With --page: mark the words of QUERY.")
 @format_options
 @location_options
 @handle_errors
-def show(id: str, fmt: str, as_json: bool, corpus: str | None, index: str | None) -> None:
-    """Print one whole publication (ID, or a unique start of it)."""
-    from .output import render_publication
+def show(id: str, page: int | None, query: str | None, fmt: str, as_json: bool,
+         corpus: str | None, index: str | None) -> None:
+    """Print one whole publication (ID, or a unique start of it).
 
+    With --page N, print page N of its document instead, the words of
+    --query marked.
+    """
+    from .output import render_page, render_publication
+
+    fmt = "json" if as_json else fmt
     with _open_catalogue(corpus, index) as catalogue:
-        pub = catalogue.get(id)
-    _emit(render_publication(pub, "json" if as_json else fmt, color=_color()))
+        if page is not None:
+            text = catalogue.page(id, page, query or "")
+        else:
+            pub = catalogue.get(id)
+    if page is not None:
+        _emit(render_page(text, fmt, color=_color()))
+    else:
+        _emit(render_publication(pub, fmt, color=_color()))
 
 
 @cli.command(context_settings=CONTEXT)

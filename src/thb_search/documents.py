@@ -38,6 +38,9 @@ from pathlib import Path
 from typing import Any
 
 from .corpus import DOCUMENTS, display_path
+
+__all__ = ["DOCUMENTS", "Attachment", "Documents", "attach", "extract_into", "find_documents",
+           "own_id", "own_record", "read_texts", "sha256_of"]
 from .errors import CorpusFormatError, DocumentError
 from .records import Record, clean_text
 from .texts import DocumentText, TextStore
@@ -199,6 +202,19 @@ def own_record(rid: str, path: Path, info: DocumentText, store: TextStore) -> Re
     date = dt.date.fromisoformat(info.created) if info.created else None
     return Record(id=rid, title=title, date=date, summary=summary, file=str(path),
                   source=display_path(path), line=0)
+
+
+def own_id(info: DocumentText, store: TextStore) -> str:
+    """The id of a PDF that is a publication of its own: derived, as a record's,
+    from the title and date its own record has."""
+    from .records import derive_id
+
+    first = next((t for t in store.pages(info.sha256) if t.strip()), "")
+    title = clean_text(info.title) or _start(first, 100)
+    import datetime as dt
+
+    date = dt.date.fromisoformat(info.created) if info.created else None
+    return derive_id(title, date, _start(first, SUMMARY_CHARS) or info.sha256)
 
 
 def _start(text: str, limit: int) -> str:

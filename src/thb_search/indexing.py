@@ -27,8 +27,14 @@ from .analysis import (
     words_of,
 )
 from .corpus import display_path, find_files, iter_file, resolve
-from .documents import attach
-from .errors import CorpusErrors, CorpusFormatError, ThbSearchError
+from .documents import DOCUMENTS, attach, extract_into, own_id, sha256_of
+from .errors import (
+    CorpusErrors,
+    CorpusFormatError,
+    DocumentError,
+    ParameterError,
+    ThbSearchError,
+)
 from .facets import save_for
 from .indexdir import DEFAULT_WAIT, STATE_FILE, VERSION_FILE, IndexDir
 from .lexicon import Lexicon
@@ -330,6 +336,7 @@ def add_files(
     index_dir: str | os.PathLike[str],
     files: Sequence[str | os.PathLike[str]],
     *,
+    to: str | None = None,
     skip_invalid: bool = False,
     wait: float = DEFAULT_WAIT,
     notify: Notify | None = None,
@@ -337,48 +344,136 @@ def add_files(
 ) -> AddReport:
     """Validate ``files``, copy them into the corpus folder, index incrementally.
 
-    Nothing is copied when a file has an unreadable record (unless
-    ``skip_invalid``); a file whose exact bytes the corpus already holds is
-    not copied again; a different file of the same name is copied under a new
-    name (``name-2.jsonl``), never over another.  If indexing fails, the copies
-    are removed again, so corpus and index stay in step.
+    Catalogue files (.txt, .jsonl, .csv) are copied into the folder; a PDF
+    goes to ``documents/ID/`` as the document of record ``to`` (an id or a
+    unique start of one), or, without ``to``, as a publication of its own
+    (its id derived from its title and date), replacing the document that
+    record had.  Nothing is copied when a file has an unreadable record or a
+    PDF cannot be read (unless ``skip_invalid``); a file whose exact bytes the
+    corpus already holds is not copied again; a different catalogue file of
+    the same name is copied under a new name (``name-2.jsonl``), never over
+    another.  If indexing fails, the copies are removed and replaced
+    documents put back, so corpus and index stay in step.
     """
     corpus = Path(corpus_dir).expanduser().absolute()
-    sources, _ = find_files(files)
-    errors = [e for path in sources for e in iter_file(path)
-              if isinstance(e, CorpusFormatError)]
+    pdfs = [Path(f).expanduser() for f in files if Path(f).suffix.lower() == ".pdf"]
+    others = [f for f in files if Path(f).suffix.lower() != ".pdf"]
+    if to is not None and (len(pdfs) != 1 or others):
+        raise ParameterError("to", "--to attaches one PDF to a record: give exactly one .pdf "
+                                   "file with it")
+    sources = find_files(others)[0] if others else []
+    errors: list[ThbSearchError] = [e for path in sources for e in iter_file(path)
+                                    if isinstance(e, CorpusFormatError)]
+    placed = _place_documents(corpus, Path(index_dir), pdfs, to, errors, wait, notify)
     if errors and not skip_invalid:
         raise CorpusErrors(errors)
     corpus.mkdir(parents=True, exist_ok=True)
-    existing, _ = find_files([corpus])
-    copied: list[tuple[str, str]] = []
-    present: list[tuple[str, str]] = []
-    made: list[Path] = []
+    copies = _Copies(corpus)
     try:
         for src in sources:
-            if src.is_relative_to(corpus.resolve()):
-                present.append((display_path(src), display_path(src)))
-                continue
-            twin = next((e for e in existing if _same_bytes(src, e)), None)
-            if twin is not None:
-                present.append((display_path(src), display_path(twin)))
-                continue
-            dest = corpus / src.name
-            n = 2
-            while dest.exists():
-                dest = corpus / f"{src.stem}-{n}{src.suffix}"
-                n += 1
-            tmp = dest.with_name("." + dest.name + ".part")
-            shutil.copyfile(src, tmp)
-            os.replace(tmp, dest)
-            made.append(dest)
-            existing.append(dest)
-            copied.append((display_path(src), display_path(dest)))
+            copies.catalogue_file(src)
+        for src, dest in placed:
+            copies.document(src, dest)
         report = sync(index_dir, [corpus], skip_invalid=skip_invalid, wait=wait,
                       notify=notify, progress=progress)
     except BaseException:
-        for path in made:
+        copies.undo()
+        raise
+    copies.done()
+    return AddReport(tuple(copies.copied), tuple(copies.present), report)
+
+
+def _place_documents(corpus: Path, index_dir: Path, pdfs: list[Path], to: str | None,
+                     errors: list[ThbSearchError], wait: float,
+                     notify: Notify | None) -> list[tuple[Path, Path]]:
+    """Where each PDF goes (``corpus/documents/ID/NAME.pdf``), its text read
+    into the index's text store on the way (failures go to ``errors``)."""
+    if not pdfs:
+        return []
+    target = None
+    if to is not None:
+        from .searching import Catalogue
+
+        with Catalogue(index_dir, corpus=[corpus], notify=notify, wait=wait) as catalogue:
+            target = catalogue.get(to).id
+    store = TextStore(IndexDir(index_dir).root)
+    placed = []
+    try:
+        for pdf in pdfs:
+            sha = sha256_of(pdf)
+            try:
+                info = store.info(sha) or extract_into(pdf, sha, store)
+            except DocumentError as exc:
+                errors.append(exc)
+                continue
+            rid = target or own_id(info, store)
+            placed.append((pdf, corpus / DOCUMENTS / rid / pdf.name))
+    finally:
+        store.close()
+    return placed
+
+
+class _Copies:
+    """Files copied into the corpus folder by one ``add``, undone if it fails."""
+
+    def __init__(self, corpus: Path) -> None:
+        self.corpus = corpus
+        self.existing = find_files([corpus])[0] if any(corpus.iterdir()) else []
+        self.copied: list[tuple[str, str]] = []
+        self.present: list[tuple[str, str]] = []
+        self.made: list[Path] = []
+        self.replaced: list[tuple[Path, Path]] = []  # (the old document, kept aside as)
+
+    def catalogue_file(self, src: Path) -> None:
+        if src.is_relative_to(self.corpus.resolve()):
+            self.present.append((display_path(src), display_path(src)))
+            return
+        twin = next((e for e in self.existing if _same_bytes(src, e)), None)
+        if twin is not None:
+            self.present.append((display_path(src), display_path(twin)))
+            return
+        dest = self.corpus / src.name
+        n = 2
+        while dest.exists():
+            dest = self.corpus / f"{src.stem}-{n}{src.suffix}"
+            n += 1
+        self._copy(src, dest)
+        self.existing.append(dest)
+
+    def document(self, src: Path, dest: Path) -> None:
+        """Put ``src`` as ``dest``, the one PDF of its record's folder."""
+        folder = dest.parent
+        others = sorted(p for p in folder.glob("*.pdf")) if folder.is_dir() else []
+        same = next((p for p in others if _same_bytes(src, p)), None)
+        if same is not None:
+            self.present.append((display_path(src), display_path(same)))
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in others:  # the record's earlier document: set aside until indexed
+            aside = old.with_name("." + old.name + ".replaced")
+            os.replace(old, aside)
+            self.replaced.append((old, aside))
+        self._copy(src, dest)
+
+    def _copy(self, src: Path, dest: Path) -> None:
+        tmp = dest.with_name("." + dest.name + ".part")
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dest)
+        self.made.append(dest)
+        self.copied.append((display_path(src), display_path(dest)))
+
+    def undo(self) -> None:
+        for path in self.made:
             with contextlib.suppress(OSError):
                 path.unlink()
-        raise
-    return AddReport(tuple(copied), tuple(present), report)
+        for old, aside in self.replaced:
+            with contextlib.suppress(OSError):
+                os.replace(aside, old)
+        for path in self.made:  # an empty documents/ID/ folder of this add
+            with contextlib.suppress(OSError):
+                path.parent.rmdir()
+
+    def done(self) -> None:
+        for _, aside in self.replaced:
+            with contextlib.suppress(OSError):
+                aside.unlink()

@@ -16,7 +16,7 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
-from .results import FacetCount, Hit, Publication, SearchResult
+from .results import FacetCount, Hit, PageText, Publication, SearchResult
 
 if TYPE_CHECKING:
     from .evaluation import Evaluation
@@ -244,6 +244,23 @@ def render_publication(pub: Publication, fmt: str = "text", color: bool = False)
     if pub.summary:
         lines.append("")
         lines.extend(textwrap.wrap(pub.summary, 100))
+    return "\n".join(lines) + "\n"
+
+
+def render_page(page: PageText, fmt: str = "text", color: bool = False) -> str:
+    """A page of a document: its text with the query's words marked (bold on a
+    terminal, in [brackets] elsewhere)."""
+    if fmt in ("json", "jsonl"):
+        data = page.to_dict()
+        return (to_json(data) if fmt == "json" else json.dumps(data, ensure_ascii=False)) + "\n"
+    if fmt != "text":
+        raise ValueError(f"--page prints text or JSON, not {fmt}: use --format text or json")
+    pub = page.publication
+    head = f"{pub.document}, page {page.page} of {pub.document_pages}"
+    text = "".join((_style(t, _MARK, True) if color else f"[{t}]") if m else t
+                   for t, m in page.parts)
+    lines = [_style(pub.title or pub.id, _BOLD, color), _style(head, _DIM, color), ""]
+    lines += [text] if color else textwrap.wrap(text, 100) or [""]
     return "\n".join(lines) + "\n"
 
 

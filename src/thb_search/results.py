@@ -141,6 +141,26 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class PageText:
+    """One page of a publication's document, the words of a query marked."""
+
+    publication: Publication
+    page: int
+    parts: tuple[tuple[str, bool], ...]  # (text, matched)
+
+    @property
+    def text(self) -> str:
+        return "".join(t for t, _ in self.parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.publication.id, "document": self.publication.document,
+                "page": self.page, "pages": self.publication.document_pages,
+                "text": self.text,
+                "html": "".join(f"<mark>{html.escape(t)}</mark>" if m else html.escape(t)
+                                for t, m in self.parts)}
+
+
+@dataclass(frozen=True)
 class SearchResult:
     """A page of hits, the facet counts over all matches, and what to tell the user.
 

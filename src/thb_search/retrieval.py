@@ -16,19 +16,30 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .analysis import analyze
 from .engine import ALL_FIELDS
+from .errors import InvalidFilterError, RecordNotFoundError
 from .filters import apply, facet_counts, filter_masks, resolve_value
 from .plan import Plan, build, terms_plan
 from .query import parse
-from .results import FACETS, SORTS, FacetCount, Filters, Hit, Publication, SearchResult
+from .results import (
+    FACETS,
+    SORTS,
+    FacetCount,
+    Filters,
+    Hit,
+    PageText,
+    Publication,
+    SearchResult,
+)
 from .schema import TITLE_BOOST
 from .snapshot import Snapshot
-from .snippets import best_pages, explain, marked, snippet
+from .snippets import best_pages, explain, highlight, marked, snippet
 from .suggestions import suggestions
 
 #: Related results listed at most (see :class:`~thb_search.results.SearchResult`).
@@ -68,6 +79,19 @@ class _Matches:
     base: np.ndarray
     scores: np.ndarray | None  # None: no words to score
     final: np.ndarray
+
+
+def search_fields(fields: Iterable[str] | None) -> frozenset[str]:
+    """The fields of ``--in`` (all when None), checked."""
+    if fields is None:
+        return ALL_FIELDS
+    chosen = frozenset(f.strip().lower() for f in fields if f.strip())
+    unknown = sorted(chosen - ALL_FIELDS)
+    if unknown or not chosen:
+        raise InvalidFilterError(
+            f"unknown field {unknown[0]!r} for --in: choose among title, summary and body"
+            if unknown else "--in needs a field: choose among title, summary and body")
+    return chosen
 
 
 def build_plan(snap: Snapshot, query: str, match: str, literal: bool = False) -> Plan:
@@ -244,6 +268,24 @@ def similar(snap: Snapshot, rid: str, *, limit: int = 10, page: int = 1,
         facets=facet_counts(found.final, {}, Filters(), snap.arrays),
         notice=f"publications most like {pub.title!r}",
     )
+
+
+def page(snap: Snapshot, rid: str, number: int, query: str = "") -> PageText:
+    """Page ``number`` of publication ``rid``'s document, the words of ``query`` marked."""
+    docnum = snap.docnum(rid)
+    pub = snap.publication(docnum)
+    document = snap.document(docnum)
+    if document is None:
+        raise RecordNotFoundError(
+            f"publication {pub.id!r} has no document: attach one with thb-search add FILE.pdf "
+            f"--to {pub.id}")
+    text = snap.page_text(document.sha256, number) if number >= 1 else None
+    if text is None:
+        raise RecordNotFoundError(
+            f"{pub.document} has {document.pages} page{'s' if document.pages != 1 else ''}: "
+            f"there is no page {number}")
+    terms = set(build_plan(snap, query, "all").highlight) if query.strip() else set()
+    return PageText(pub, number, tuple(highlight(text, terms)))
 
 
 def all_facets(snap: Snapshot) -> dict[str, tuple[FacetCount, ...]]:

@@ -10,7 +10,7 @@ from . import retrieval
 from .filters import resolve_filters, resolve_value
 from .indexdir import DEFAULT_WAIT, IndexDir
 from .indexing import Notify, ensure_index
-from .results import FacetCount, Filters, Publication, SearchResult
+from .results import FacetCount, Filters, PageText, Publication, SearchResult
 from .snapshot import Snapshot
 
 
@@ -101,6 +101,7 @@ class Catalogue:
         match: str = "all",
         explain: bool = False,
         facets: bool = True,
+        fields: Iterable[str] | None = None,
     ) -> SearchResult:
         """Ranked keyword search with disjunctive facet counts.
 
@@ -109,12 +110,15 @@ class Catalogue:
         words first, and when it finds fewer than a page, up to five of those
         follow as ``related``.  ``match="any"`` ranks every publication
         containing any word.  Filters: OR within one facet, AND across facets.
-        With ``facets=False`` the facet counts are left out.
+        With ``facets=False`` the facet counts are left out.  ``fields`` (some
+        of title, summary, body; all by default) are where words that name no
+        field of their own are looked for.
         """
         snapshot = self._latest()
         request = retrieval.SearchRequest(
             query, self.resolve_filters(office, theme, type, year, since, until), sort,
-            limit, page, match, explain, facets)
+            limit, page, match, explain, facets,
+            retrieval.search_fields(fields))
         return retrieval.search(snapshot, request)
 
     def ranked_ids(self, query: str, *, match: str = "any", depth: int = 1000,
@@ -136,6 +140,11 @@ class Catalogue:
         """The publications most like ``rid`` (its most distinctive words, as
         one OR query)."""
         return retrieval.similar(self._latest(), rid, limit=limit, page=page, terms=terms)
+
+    def page(self, rid: str, number: int, query: str = "") -> PageText:
+        """Page ``number`` of the document of publication ``rid``, the words of
+        ``query`` marked."""
+        return retrieval.page(self._latest(), rid, number, query)
 
     def facets(self) -> dict[str, tuple[FacetCount, ...]]:
         """Every facet value of the catalogue with its count."""

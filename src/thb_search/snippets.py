@@ -73,6 +73,21 @@ def snippet(text: str, terms: set[str], width: int = SNIPPET_CHARS) -> list[tupl
     return parts
 
 
+def highlight(text: str, terms: set[str]) -> Parts:
+    """All of ``text``, every word of ``terms`` marked."""
+    parts: Parts = []
+    pos = 0
+    for piece in analyze_pieces(text) if terms else ():
+        if piece.term in terms and piece.start >= pos:
+            if piece.start > pos:
+                parts.append((text[pos:piece.start], False))
+            parts.append((text[piece.start:piece.end], True))
+            pos = piece.end
+    if pos < len(text):
+        parts.append((text[pos:], False))
+    return parts
+
+
 def best_pages(engine: Engine, docnum: int, page_starts: Sequence[int],
                terms: frozenset[str]) -> tuple[int, ...]:
     """The pages of a publication's document where ``terms`` occur, best first:
