@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 from . import retrieval
+from .errors import RecordNotFoundError
 from .filters import resolve_filters, resolve_value
 from .indexdir import DEFAULT_WAIT, IndexDir
 from .indexing import Notify, ensure_index
@@ -145,6 +147,16 @@ class Catalogue:
         """Page ``number`` of the document of publication ``rid``, the words of
         ``query`` marked."""
         return retrieval.page(self._latest(), rid, number, query)
+
+    def document_path(self, rid: str) -> Path:
+        """The PDF file of publication ``rid``'s document."""
+        snapshot = self._latest()
+        docnum = snapshot.docnum(rid)
+        document = snapshot.document(docnum)
+        if document is None or not Path(document.file).is_file():
+            raise RecordNotFoundError(
+                f"publication {snapshot.publication(docnum).id!r} has no document")
+        return Path(document.file)
 
     def facets(self) -> dict[str, tuple[FacetCount, ...]]:
         """Every facet value of the catalogue with its count."""

@@ -27,7 +27,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -107,6 +107,8 @@ def create_app(index_dir: str | os.PathLike[str], *,
         Route("/search.ris", views.search_export),
         Route("/search.bib", views.search_export),
         Route("/search.csl.json", views.search_export),
+        Route("/publications/{rid}/pages/{number:int}", views.page_view),
+        Route("/publications/{rid}/document.pdf", views.document_file),
         Route("/publications/{rid:path}", views.publication_page),
         Route("/api/search", views.api_search),
         Route("/api/facets", views.api_facets),
@@ -183,6 +185,20 @@ class _Views:
         similar = await self.library.call(lambda c: c.similar(pub.id, limit=5))
         return self.templates.TemplateResponse(
             request, "publication.html", pages.publication_context(pub, similar))
+
+    async def page_view(self, request: Request) -> Response:
+        query = _query_only(request)
+        rid, number = request.path_params["rid"], request.path_params["number"]
+        page = await self.library.call(lambda c: c.page(rid, number, query))
+        return self.templates.TemplateResponse(request, "page.html",
+                                               pages.page_context(page, query))
+
+    async def document_file(self, request: Request) -> Response:
+        check_none(request.query_params.multi_items())
+        rid = request.path_params["rid"]
+        path = await self.library.call(lambda c: c.document_path(rid))
+        return FileResponse(path, media_type="application/pdf",
+                            content_disposition_type="inline", filename=path.name)
 
     async def _publication_export(self, rid: str, suffix: str) -> Response:
         fmt, media = EXPORTS[suffix]
@@ -279,6 +295,12 @@ class _Views:
             request, "error.html",
             {"status": status, "message": message, "title": f"{title} – thb-search"},
             status_code=status)
+
+
+def _query_only(request: Request) -> str:
+    """The one parameter a page view takes: ``q``, the words to mark."""
+    params = parse_search(request.query_params.multi_items(), allowed=("q",))
+    return params.q
 
 
 def _attachment(name: str) -> dict[str, str]:

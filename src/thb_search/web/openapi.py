@@ -59,6 +59,10 @@ PUBLICATION = {
         "type": {"type": "string"}, "offices": _STRINGS, "themes": _STRINGS,
         "publisher": {"type": "string"}, "summary": {"type": "string"},
         "url": {"type": "string"}, "collections": _STRINGS,
+        "document": {"type": "object", "required": ["file", "pages"],
+                     "properties": {"file": {"type": "string"},
+                                    "pages": {"type": "integer", "minimum": 0}},
+                     "description": "The publication's PDF (present only when it has one)."},
     },
 }
 HIT = {
@@ -72,6 +76,11 @@ HIT = {
         "themes": _STRINGS, "publisher": {"type": "string"}, "summary": {"type": "string"},
         "snippet": {"type": "string", "description": "HTML: text escaped, matches in <mark>"},
         "url": {"type": "string"},
+        "pages": {"type": "array", "items": {"type": "integer", "minimum": 1},
+                  "description": "Pages of its document that match, best first (present "
+                                 "only for a publication with a document)."},
+        "snippet_page": {"type": ["integer", "null"],
+                         "description": "The page the snippet is from (null: the record)."},
     },
 }
 COUNT = {"type": "object", "required": ["value", "count"],

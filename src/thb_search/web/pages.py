@@ -9,11 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import os
+from urllib.parse import quote, urlencode
+
 import jinja2
 
 from ..feeds import atom_feed
 from ..output import human_date
-from ..results import FacetCount, Publication, SearchResult
+from ..results import FacetCount, PageText, Publication, SearchResult
 from .params import SearchParams
 
 FACET_NAMES = {"office": "Office", "theme": "Theme", "type": "Type", "year": "Year"}
@@ -30,7 +33,15 @@ def environment() -> jinja2.Environment:
                              autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
     env.filters["human_date"] = human_date
+    env.filters["basename"] = lambda path: os.path.basename(path or "")
+    env.globals["page_url"] = page_url
     return env
+
+
+def page_url(rid: str, number: int, query: str = "") -> str:
+    """The page view of a document's page, the query's words marked."""
+    path = f"/publications/{quote(rid, safe='')}/pages/{number}"
+    return f"{path}?{urlencode({'q': query})}" if query.strip() else path
 
 
 @dataclass(frozen=True)
@@ -113,6 +124,13 @@ def search_context(params: SearchParams, result: SearchResult | None,
         sort=result.sort,
     )
     return context
+
+
+def page_context(page: PageText, query: str) -> dict[str, Any]:
+    """Everything ``page.html`` shows."""
+    pub = page.publication
+    return {"title": f"{pub.title or pub.id}, page {page.page} – thb-search", "pub": pub,
+            "page": page, "query": query}
 
 
 def publication_context(pub: Publication, similar: SearchResult) -> dict[str, Any]:
