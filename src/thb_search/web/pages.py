@@ -6,10 +6,9 @@ Templates only lay this out; they never compute a URL or a count.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
-
-import os
 from urllib.parse import quote, urlencode
 
 import jinja2
