@@ -5,6 +5,7 @@ Layout::
     index/
       CURRENT              name of the live generation ("gen-000003")
       .lock                held (flock) by the one process writing
+      texts.sqlite         the text of every document read, by content (texts.py)
       gen-000003/
         SCHEMA_VERSION     the schema and analysis it was built with
         *.toc *.trm ...    a Whoosh index (see writer.py)
@@ -64,7 +65,7 @@ class IndexDir:
             name = (self.root / CURRENT_FILE).read_text("utf-8").strip()
         except FileNotFoundError:
             if self.root.is_dir() and any(
-                not p.name.startswith(".") and not p.name.startswith("gen-")
+                not p.name.startswith((".", "gen-", "texts.sqlite"))
                 for p in self.root.iterdir()
             ):
                 raise IndexNotFoundError(
