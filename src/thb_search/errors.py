@@ -104,3 +104,23 @@ class RecordNotFoundError(ThbSearchError):
 
 class EvaluationFileError(ThbSearchError, ValueError):
     """A queries, qrels or run file cannot be read (``path:line: problem``)."""
+
+
+class DocumentError(ThbSearchError):
+    """A publication's document (its PDF) cannot be read.
+
+    ``path`` is the file as given; ``page`` the page (1-based) where reading
+    failed, or ``None`` when the file does not open; ``kind`` one of
+    ``"encrypted"``, ``"not-pdf"``, ``"truncated"``, ``"damaged"``,
+    ``"unreadable"``; ``problem`` says what is wrong and how to fix it.
+    ``str(err)`` is ``"path: problem"``, e.g. ``corpus/documents/x.pdf:
+    encrypted PDF (it needs a password): save an unprotected copy``.
+    """
+
+    def __init__(self, path: str, problem: str, *, page: int | None = None,
+                 kind: str = "damaged") -> None:
+        self.path = str(path)
+        self.page = page
+        self.kind = kind
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
