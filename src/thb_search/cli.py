@@ -222,9 +222,10 @@ def index_cmd(paths: tuple[str, ...], rebuild: bool, skip_invalid: bool, wait: f
     from .output import render_index_report, to_json
 
     loc = locate(corpus, index)
-    with _progress() as progress:
+    with _progress() as progress, _progress("Reading PDFs", 2) as reading:
         report = sync(loc.index, list(paths) or [loc.corpus], rebuild=rebuild,
-                      skip_invalid=skip_invalid, wait=wait, notify=_notify, progress=progress)
+                      skip_invalid=skip_invalid, wait=wait, notify=_notify, progress=progress,
+                      reading=reading)
     if as_json:
         click.echo(to_json(report.to_dict()))
     click.echo(render_index_report(report), err=True, nl=False)
@@ -257,10 +258,10 @@ def add(files: tuple[str, ...], to: str | None, skip_invalid: bool, wait: float,
     from .output import render_index_report, to_json
 
     loc = locate(corpus, index)
-    with _progress() as progress:
+    with _progress() as progress, _progress("Reading PDFs", 2) as reading:
         report = add_files(loc.corpus, loc.index, list(files), to=to,
                            skip_invalid=skip_invalid, wait=wait, notify=_notify,
-                           progress=progress)
+                           progress=progress, reading=reading)
     if as_json:
         click.echo(to_json(report.to_dict()))
     for src, dest in report.copied:
@@ -418,7 +419,12 @@ def eval_cmd(queries_path: str, qrels_path: str, run_path: str | None, per_query
 
 
 class _progress:
-    """A progress bar on stderr for long runs on a terminal (else nothing)."""
+    """A progress bar on stderr for long runs on a terminal (else nothing):
+    ``label`` for ``minimum`` steps or more."""
+
+    def __init__(self, label: str = "Indexing", minimum: int = 2000) -> None:
+        self.label = label
+        self.minimum = minimum
 
     def __enter__(self) -> Callable[[int, int], None] | None:
         self.bar: Any = None
@@ -427,10 +433,10 @@ class _progress:
         return self.update
 
     def update(self, done: int, total: int) -> None:
-        if total < 2000:
+        if total < self.minimum:
             return
         if self.bar is None:
-            self.bar = click.progressbar(length=total, label="Indexing", file=sys.stderr)
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
             self.bar.__enter__()
         self.bar.update(done - self.bar.pos)
 

@@ -40,7 +40,7 @@ from typing import Any
 from .corpus import DOCUMENTS, display_path
 
 __all__ = ["DOCUMENTS", "Attachment", "Documents", "attach", "extract_into", "find_documents",
-           "own_id", "own_record", "read_texts", "sha256_of"]
+           "identify", "own_id", "own_record", "read_texts", "sha256_of"]
 from .errors import CorpusFormatError, DocumentError
 from .records import Record, clean_text
 from .texts import DocumentText, TextStore

@@ -27,7 +27,7 @@ from .analysis import (
     words_of,
 )
 from .corpus import display_path, find_files, iter_file, resolve
-from .documents import DOCUMENTS, attach, extract_into, own_id, sha256_of
+from .documents import DOCUMENTS, Documents, attach, identify, own_id, read_texts
 from .errors import (
     CorpusErrors,
     CorpusFormatError,
@@ -98,6 +98,7 @@ def sync(
     wait: float = DEFAULT_WAIT,
     notify: Notify | None = None,
     progress: Progress | None = None,
+    reading: Progress | None = None,
 ) -> IndexReport:
     """Bring the index in line with the catalogue files/folders ``paths``.
 
@@ -106,15 +107,17 @@ def sync(
     no usable index) everything is written into a new generation that replaces
     the old one only once complete.  Any unreadable record stops the run
     before the index is touched (``CorpusErrors``) unless ``skip_invalid``.
+    ``progress(done, total)`` follows the writing of documents, ``reading``
+    the reading of PDFs' text.
     """
     ixdir = IndexDir(index_dir)
     with ixdir.lock(wait):
-        return _sync_locked(ixdir, paths, rebuild, skip_invalid, notify, progress)
+        return _sync_locked(ixdir, paths, rebuild, skip_invalid, notify, progress, reading)
 
 
 def _sync_locked(ixdir: IndexDir, paths: Sequence[str | os.PathLike[str]], rebuild: bool,
-                 skip_invalid: bool, notify: Notify | None,
-                 progress: Progress | None) -> IndexReport:
+                 skip_invalid: bool, notify: Notify | None, progress: Progress | None,
+                 reading: Progress | None = None) -> IndexReport:
     gen, ix, state = _open_for_sync(ixdir, rebuild, notify)
     full = ix is None
     scan = scan_catalogue(paths, state.get("files", {}))
@@ -124,7 +127,7 @@ def _sync_locked(ixdir: IndexDir, paths: Sequence[str | os.PathLike[str]], rebui
     store = TextStore(ixdir.root)
     try:
         att = attach(paths, {rid: r.winner.file for rid, r in resolved.items()}, store,
-                     state.get("documents", {}), progress)
+                     state.get("documents", {}), reading)
         errors = [*scan.errors, *att.found.errors]
         if errors and not skip_invalid:
             raise CorpusErrors(errors)
@@ -341,6 +344,7 @@ def add_files(
     wait: float = DEFAULT_WAIT,
     notify: Notify | None = None,
     progress: Progress | None = None,
+    reading: Progress | None = None,
 ) -> AddReport:
     """Validate ``files``, copy them into the corpus folder, index incrementally.
 
@@ -364,7 +368,7 @@ def add_files(
     sources = find_files(others)[0] if others else []
     errors: list[ThbSearchError] = [e for path in sources for e in iter_file(path)
                                     if isinstance(e, CorpusFormatError)]
-    placed = _place_documents(corpus, Path(index_dir), pdfs, to, errors, wait, notify)
+    placed = _place_documents(corpus, Path(index_dir), pdfs, to, errors, wait, notify, reading)
     if errors and not skip_invalid:
         raise CorpusErrors(errors)
     corpus.mkdir(parents=True, exist_ok=True)
@@ -375,7 +379,7 @@ def add_files(
         for src, dest in placed:
             copies.document(src, dest)
         report = sync(index_dir, [corpus], skip_invalid=skip_invalid, wait=wait,
-                      notify=notify, progress=progress)
+                      notify=notify, progress=progress, reading=reading)
     except BaseException:
         copies.undo()
         raise
@@ -384,8 +388,8 @@ def add_files(
 
 
 def _place_documents(corpus: Path, index_dir: Path, pdfs: list[Path], to: str | None,
-                     errors: list[ThbSearchError], wait: float,
-                     notify: Notify | None) -> list[tuple[Path, Path]]:
+                     errors: list[ThbSearchError], wait: float, notify: Notify | None,
+                     reading: Progress | None) -> list[tuple[Path, Path]]:
     """Where each PDF goes (``corpus/documents/ID/NAME.pdf``), its text read
     into the index's text store on the way (failures go to ``errors``)."""
     if not pdfs:
@@ -397,14 +401,16 @@ def _place_documents(corpus: Path, index_dir: Path, pdfs: list[Path], to: str | 
         with Catalogue(index_dir, corpus=[corpus], notify=notify, wait=wait) as catalogue:
             target = catalogue.get(to).id
     store = TextStore(IndexDir(index_dir).root)
-    placed = []
+    found = Documents()
     try:
+        identify(pdfs, {}, found)
+        read_texts(pdfs, found, store, reading)  # in worker processes for a batch
+        errors.extend(found.errors)
+        failed = {e.path for e in found.errors if isinstance(e, DocumentError)}
+        placed = []
         for pdf in pdfs:
-            sha = sha256_of(pdf)
-            try:
-                info = store.info(sha) or extract_into(pdf, sha, store)
-            except DocumentError as exc:
-                errors.append(exc)
+            info = store.info(found.seen[str(pdf)].sha256)
+            if display_path(pdf) in failed or info is None:
                 continue
             rid = target or own_id(info, store)
             placed.append((pdf, corpus / DOCUMENTS / rid / pdf.name))
