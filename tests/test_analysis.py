@@ -14,9 +14,9 @@ from thb_search.analysis import (
     analyze_pieces,
     load_nltk,
     query_terms,
-    text_postings,
     word_spans,
 )
+from thb_search.fields import text_postings
 
 
 def test_golden_title() -> None:

@@ -10,8 +10,8 @@ from whoosh import index as whoosh_index
 from whoosh.writing import SegmentWriter
 
 from conftest import BUNDLED
-from thb_search.analysis import FIELD_SEPARATOR, text_postings, text_tokens
 from thb_search.corpus import read_records
+from thb_search.fields import FIELD_SEPARATOR, text_postings, text_tokens
 from thb_search.schema import TITLE_BOOST, PositionArray, build_schema, to_document
 from thb_search.whoosh_internals import fast_writer, read_postings
 

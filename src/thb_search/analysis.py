@@ -12,9 +12,9 @@
 
 Only NLTK parts that need no downloaded data are used, and NLTK is imported
 only when a word must be stemmed that this process has not met (see
-:func:`stem`).  Whoosh pickles the analyzer into the index, so
-:class:`TextAnalyzer` must stay a module-level name of this module; bump
-``ANALYSIS_VERSION`` on any change that alters the tokens produced.
+:func:`term_for`).  How the fields of the index are made of these terms is
+:mod:`thb_search.fields`'s.  Bump ``ANALYSIS_VERSION`` on any change that
+alters the tokens produced.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from __future__ import annotations
 import gzip
 import re
 import unicodedata
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,7 +31,6 @@ from importlib import resources
 from typing import Any
 
 import regex
-from whoosh.analysis import Analyzer, Token
 
 #: Bump when the tokens produced for some text change: indexes built with
 #: another version are rebuilt automatically.
@@ -387,126 +386,3 @@ def query_terms(word: str) -> tuple[str | None, list[str]]:
     if len(parts) == 1:
         return joined, []
     return joined, [t for t in (term_for(p) for p in parts) if t is not None]
-
-
-#: Separates title and summary in the value of the combined ``text`` field.
-FIELD_SEPARATOR = "\x1e"
-#: Positions left between title and summary so that no phrase spans both.
-FIELD_GAP = 100
-#: A term at the start of the summary's positions in the ``text`` field (no
-#: word can produce it: words never contain "_").  ``title:`` and ``summary:``
-#: scopes are spans before / after it.
-SUMMARY_MARK = "_summary_"
-
-
-def text_tokens(title: str, summary: str, title_boost: float) -> Iterator[tuple[str, int, float]]:
-    """The ``text`` field's tokens: (term, position, weight).
-
-    Title words at positions 0.., weighted ``title_boost``; the summary mark
-    ``FIELD_GAP`` positions after the last title word; summary words after it.
-    """
-    end = 0
-    for _, term, pos in _term_positions(word_tokens(title)):
-        yield term, pos, title_boost
-        end = max(end, pos + 1)
-    mark = end - 1 + FIELD_GAP if end else FIELD_GAP
-    yield SUMMARY_MARK, mark, 1.0
-    for _, term, pos in _term_positions(word_tokens(summary)):
-        yield term, mark + 1 + pos, 1.0
-
-
-def text_postings(title: str, summary: str,
-                  title_boost: float) -> tuple[dict[str, list[int]], dict[str, float], int]:
-    """Positions and weight of each term of the ``text`` field, and its length:
-    :func:`text_tokens` gathered by term (the indexing hot spot)."""
-    positions: dict[str, list[int]] = {}
-    weights: dict[str, float] = {}
-    length = 0
-    for term, pos, weight in text_tokens(title, summary, title_boost):
-        length += 1
-        found = positions.get(term)
-        if found is None:
-            positions[term] = [pos]
-            weights[term] = weight
-        else:
-            found.append(pos)
-            weights[term] += weight
-    return positions, weights, length
-
-
-@dataclass(frozen=True)
-class BodyPostings:
-    """The ``body`` field of a document's text, analysed once: each term's
-    positions, where each page starts, and the length (terms in all)."""
-
-    positions: dict[str, list[int]]
-    page_starts: tuple[int, ...]
-    length: int
-
-
-def body_postings(pages: Iterable[str]) -> BodyPostings:
-    """Analyse a document's pages as one text: positions run on from page to
-    page (a phrase may continue on the next page), and ``page_starts[i]`` is
-    the first position of page ``i + 1``."""
-    positions: dict[str, list[int]] = {}
-    starts: list[int] = []
-    start = length = 0
-    for page in pages:
-        starts.append(start)
-        end = start
-        for _, term, pos in _term_positions(word_tokens(page)):
-            found = positions.get(term)
-            if found is None:
-                positions[term] = [start + pos]
-            else:
-                found.append(start + pos)
-            length += 1
-            end = max(end, start + pos + 1)
-        start = end
-    return BodyPostings(positions, tuple(starts), length)
-
-
-def page_of(page_starts: Iterable[int], position: int) -> int:
-    """The page (from 1) of a body position."""
-    return bisect_right(list(page_starts), position)
-
-
-class TextAnalyzer(Analyzer):
-    """The analyzer of the ``text`` field, which ranking scores (BM25F).
-
-    Its value is ``title + FIELD_SEPARATOR + summary`` (see :func:`text_tokens`):
-    title words carry ``title_boost`` as their weight, so a term's weight in a
-    document is ``title_boost * tf(title) + tf(summary)``, the pseudo-frequency
-    of BM25F, saturated once by the ranking function.  The index is written
-    through :class:`thb_search.schema.TextField`, which computes the same
-    postings without Whoosh's token objects.
-    """
-
-    def __init__(self, title_boost: float = 2.0) -> None:
-        self.title_boost = float(title_boost)
-
-    def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.__dict__ == other.__dict__
-
-    def __call__(
-        self,
-        value: str,
-        positions: bool = False,
-        chars: bool = False,
-        keeporiginal: bool = False,
-        removestops: bool = True,
-        start_pos: int = 0,
-        start_char: int = 0,
-        tokenize: bool = True,
-        mode: str = "",
-        **kwargs: Any,
-    ) -> Iterator[Token]:
-        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        title, _, summary = value.partition(FIELD_SEPARATOR)
-        for term, pos, weight in text_tokens(title, summary, self.title_boost):
-            token.text = term
-            token.stopped = False
-            token.boost = weight
-            if positions:
-                token.pos = start_pos + pos
-            yield token

@@ -254,7 +254,7 @@ class Attachment:
 
     def extra(self, record: Record) -> tuple[str, Any, dict[str, Any] | None]:
         """(fingerprint, analysed body, description) of a record's document."""
-        from .analysis import body_postings
+        from .fields import body_postings
 
         info = self.info(record.id)
         if info is None:

@@ -30,7 +30,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .analysis import SUMMARY_MARK
+from .fields import SUMMARY_MARK
 from .plan import And, Facet, Node, Not, Or, Phrase, Scope, Terms
 from .ranking import bm25, idf, length_norm, saturate
 from .schema import (

@@ -20,31 +20,8 @@ document is closed, so the document is closed and reopened every
 bounded by one page's PDF objects, ``REOPEN_EVERY`` pages' parsed objects
 (about 12 MB) and ``window`` pages' lines, whatever the document's size.
 
-**Cleaning** (:func:`clean_lines`, :func:`join_lines`), the same for every page:
-
-* Unicode NFKC: ligatures (``ﬁ ﬂ ﬀ ﬃ ﬄ``) become letters, no-break and other
-  wide spaces become spaces, full-width forms plain ones;
-* soft hyphens (U+00AD) and zero-width spaces are removed; other control
-  characters become spaces;
-* a word hyphenated at the end of a line is joined (``traf-`` / ``ficking`` ->
-  ``trafficking``), **except** that the hyphen is kept (``anti-`` /
-  ``trafficking`` -> ``anti-trafficking``) when
-
-  - the part before it is one of :data:`COMPOUND_FIRST_PARTS` (``anti``,
-    ``co``, ``counter``, ``cross``, ``non``, ``self``, ``well``, ``gender``:
-    first parts that OSCE texts hyphenate, and that are seldom a hyphenation
-    point inside an ordinary word; ``pre``, ``pro``, ``ex`` or ``inter`` are
-    left out on purpose: ``pre-vention``, ``pro-tection``, ``ex-ploitation``
-    and ``inter-national`` are common hyphenation breaks), or
-  - the part before it is an acronym (``OSCE-`` / ``wide``), ends in a digit
-    (``2010-`` / ``2015``), or already holds a hyphen (``state-of-`` /
-    ``the-art``), or
-  - the part after it does not start with a lower-case letter (``anti-`` /
-    ``Semitism``, ``COVID-`` / ``19``);
-
-  a soft hyphen at the end of a line is always joined;
-* the remaining line breaks become spaces and runs of white space one space:
-  a page's text is one line.
+**Cleaning** each page's lines is :mod:`thb_search.pdfclean`'s (ligatures,
+soft hyphens, words hyphenated at a line end, spacing).
 
 **Running headers and footers** are removed: a line among the first three or
 the last three lines of a page whose *key* (case-folded, white space
@@ -85,8 +62,7 @@ import ctypes
 import os
 import re
 import threading
-import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -97,6 +73,7 @@ import pypdfium2
 import pypdfium2.raw as pdfium_raw
 
 from .errors import DocumentError
+from .pdfclean import COMPOUND_FIRST_PARTS, clean_lines, join_lines, line_key
 
 __all__ = [
     "COMPOUND_FIRST_PARTS",
@@ -109,11 +86,6 @@ __all__ = [
     "parse_pdf_date",
     "read_pages",
 ]
-
-#: First parts of compounds whose hyphen is kept when a line breaks at it.
-COMPOUND_FIRST_PARTS = frozenset(
-    {"anti", "co", "counter", "cross", "non", "self", "well", "gender"}
-)
 
 #: Pages compared to find a page's running headers and footers (see above).
 WINDOW = 21
@@ -134,99 +106,6 @@ _REDOWNLOAD = "download or copy it again"
 
 # One lock for every call into PDFium, which is not thread-safe.
 _PDFIUM = threading.RLock()
-
-
-# ---------------------------------------------------------------------------
-# Cleaning one page's text
-
-# Removed outright: soft hyphens not ending a line (see join_lines), zero-width
-# space, word joiner, byte order mark; PDFium's own markers are dealt with first.
-_DROP = dict.fromkeys(map(ord, "\u200b\u2060\ufeff"), None)
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
-# PDFium reports a hyphen that ends a line as U+FFFE (U+0002 in its bounded
-# text) and drops the line break after it: put both back.
-_PDFIUM_HYPHEN = re.compile("[\ufffe\x02]")
-_SOFT_HYPHEN_INSIDE = re.compile("\u00ad(?!\n)")
-_LINE_END_HYPHEN = re.compile(r"[-\u2010\u00ad]\n(?=\S)")
-_LETTERS_AT_END = re.compile(r"[^\W\d_]+$")
-_DIGITS = re.compile(r"\d+")
-_ROMAN = re.compile(r"m{0,3}(cm|cd|d?c{0,3})(xc|xl|l?x{0,3})(ix|iv|v?i{0,3})")
-
-
-def clean_lines(raw: str) -> list[str]:
-    """The non-empty lines of a page's extracted text, NFKC-normalised, each
-    with its white space collapsed (see the module's docstring).  A line that
-    ends with a hyphen keeps it, for :func:`join_lines` to decide.
-
-    >>> clean_lines("OSCE\\r\\nCombating traf\\ufffeficking \\ufb01nancial\\r\\n\\r\\n")
-    ['OSCE', 'Combating traf-', 'ficking financial']
-    """
-    text = _PDFIUM_HYPHEN.sub("-\n", raw)
-    text = _CONTROL.sub(" ", unicodedata.normalize("NFKC", text).translate(_DROP))
-    lines = []
-    for line in text.splitlines():
-        line = " ".join(line.split())
-        if line:
-            lines.append(line)
-    return lines
-
-
-def _keeps_hyphen(before: str, after: str) -> bool:
-    """Whether ``before-`` at the end of a line and ``after`` on the next are
-    one hyphenated compound rather than one word broken in two."""
-    if not after[0].islower():
-        return True
-    part = _LETTERS_AT_END.search(before)
-    if part is None:
-        return True  # 2010- / 2015: ends in a digit or a symbol
-    word = part.group()
-    if "-" in before or "\u2010" in before:
-        return True  # state-of- / the-art
-    if len(word) >= 2 and word.isupper():
-        return True  # OSCE- / wide
-    return word.casefold() in COMPOUND_FIRST_PARTS
-
-
-def _join_hyphens(text: str) -> str:
-    """``text`` (lines joined by newlines, white space collapsed) with each
-    line-end hyphen after a word either kept or dropped, and its newline removed."""
-    parts = []
-    last = 0
-    for match in _LINE_END_HYPHEN.finditer(text):
-        at = match.start()
-        word_start = max(text.rfind(" ", 0, at), text.rfind("\n", 0, at)) + 1
-        if word_start == at:
-            continue  # " -" at a line end: a dash
-        hyphen = text[at]
-        keep = hyphen != "\u00ad" and _keeps_hyphen(text[word_start:at], text[match.end()])
-        parts.append(text[last:at])
-        if keep:
-            parts.append(hyphen)
-        last = match.end()
-    parts.append(text[last:])
-    return "".join(parts)
-
-
-def join_lines(lines: Sequence[str]) -> str:
-    """One page's text from its cleaned lines: hyphenated words joined (see the
-    module's docstring), soft hyphens removed, lines joined with a space.
-
-    >>> join_lines(["the traf-", "ficking of anti-", "trafficking co-", "operation"])
-    'the trafficking of anti-trafficking co-operation'
-    """
-    text = "\n".join(lines)
-    text = _SOFT_HYPHEN_INSIDE.sub("", text)
-    text = _join_hyphens(text)
-    return " ".join(text.replace("\u00ad", "").split())
-
-
-def line_key(line: str) -> str:
-    """What two lines must share to be the same running header or footer:
-    ``Page 3 of 40`` and ``PAGE 4 of 40`` -> ``page # of #``; ``iv`` -> ``#``."""
-    key = " ".join(line.casefold().split())
-    if key and _ROMAN.fullmatch(key):
-        return "#"
-    return _DIGITS.sub("#", key)[:200]
 
 
 # ---------------------------------------------------------------------------

@@ -8,14 +8,9 @@ from typing import TYPE_CHECKING, Any
 from whoosh import columns, fields, formats
 from whoosh.system import pack_uint
 
-from .analysis import (
-    ANALYSIS_VERSION,
-    FIELD_SEPARATOR,
-    BodyPostings,
-    TextAnalyzer,
-    text_postings,
-)
+from .analysis import ANALYSIS_VERSION
 from .corpus import normalized_title
+from .fields import FIELD_SEPARATOR, BodyPostings, TextAnalyzer, text_postings
 from .results import FACETS
 
 if TYPE_CHECKING:
@@ -42,7 +37,7 @@ BODY_POS_MASK = (1 << BODY_POS_BITS) - 1
 
 #: Bump when the schema changes; with ANALYSIS_VERSION it decides whether an
 #: existing index can be used or must be rebuilt from the catalogue.
-SCHEMA_VERSION = f"5.{ANALYSIS_VERSION}"
+SCHEMA_VERSION = f"6.{ANALYSIS_VERSION}"
 
 #: Facet name -> the index field that holds it.
 FACET_FIELDS = dict(zip(FACETS, ("office", "themes", "type", "year"), strict=True))

@@ -17,11 +17,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from .analysis import SUMMARY_MARK, add_term_source, remove_term_source
+from .analysis import add_term_source, remove_term_source
 from .corpus import display_path
 from .engine import Engine
 from .errors import IndexOutdatedError, RecordNotFoundError
 from .facets import FacetIndex, facets_file, open_for
+from .fields import SUMMARY_MARK
 from .filters import listing
 from .indexdir import IndexDir
 from .lexicon import Lexicon

@@ -1,0 +1,143 @@
+"""How a record's text and its document become the positions of the index's
+fields.
+
+``text`` holds the title (words weighted ``title_boost``), a summary mark,
+then the summary: one positional field for ranking, phrases and the
+``title:`` / ``summary:`` scopes.  ``body`` holds a document's pages one
+after the other, with where each page starts.  Whoosh pickles
+:class:`TextAnalyzer` into the index: it must stay a module-level name of
+this module (moving it is a schema change).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from whoosh.analysis import Analyzer, Token
+
+from .analysis import _term_positions, word_tokens
+
+#: Separates title and summary in the value of the combined ``text`` field.
+FIELD_SEPARATOR = "\x1e"
+#: Positions left between title and summary so that no phrase spans both.
+FIELD_GAP = 100
+#: A term at the start of the summary's positions in the ``text`` field (no
+#: word can produce it: words never contain "_").  ``title:`` and ``summary:``
+#: scopes are spans before / after it.
+SUMMARY_MARK = "_summary_"
+
+
+def text_tokens(title: str, summary: str, title_boost: float) -> Iterator[tuple[str, int, float]]:
+    """The ``text`` field's tokens: (term, position, weight).
+
+    Title words at positions 0.., weighted ``title_boost``; the summary mark
+    ``FIELD_GAP`` positions after the last title word; summary words after it.
+    """
+    end = 0
+    for _, term, pos in _term_positions(word_tokens(title)):
+        yield term, pos, title_boost
+        end = max(end, pos + 1)
+    mark = end - 1 + FIELD_GAP if end else FIELD_GAP
+    yield SUMMARY_MARK, mark, 1.0
+    for _, term, pos in _term_positions(word_tokens(summary)):
+        yield term, mark + 1 + pos, 1.0
+
+
+def text_postings(title: str, summary: str,
+                  title_boost: float) -> tuple[dict[str, list[int]], dict[str, float], int]:
+    """Positions and weight of each term of the ``text`` field, and its length:
+    :func:`text_tokens` gathered by term (the indexing hot spot)."""
+    positions: dict[str, list[int]] = {}
+    weights: dict[str, float] = {}
+    length = 0
+    for term, pos, weight in text_tokens(title, summary, title_boost):
+        length += 1
+        found = positions.get(term)
+        if found is None:
+            positions[term] = [pos]
+            weights[term] = weight
+        else:
+            found.append(pos)
+            weights[term] += weight
+    return positions, weights, length
+
+
+@dataclass(frozen=True)
+class BodyPostings:
+    """The ``body`` field of a document's text, analysed once: each term's
+    positions, where each page starts, and the length (terms in all)."""
+
+    positions: dict[str, list[int]]
+    page_starts: tuple[int, ...]
+    length: int
+
+
+def body_postings(pages: Iterable[str]) -> BodyPostings:
+    """Analyse a document's pages as one text: positions run on from page to
+    page (a phrase may continue on the next page), and ``page_starts[i]`` is
+    the first position of page ``i + 1``."""
+    positions: dict[str, list[int]] = {}
+    starts: list[int] = []
+    start = length = 0
+    for page in pages:
+        starts.append(start)
+        end = start
+        for _, term, pos in _term_positions(word_tokens(page)):
+            found = positions.get(term)
+            if found is None:
+                positions[term] = [start + pos]
+            else:
+                found.append(start + pos)
+            length += 1
+            end = max(end, start + pos + 1)
+        start = end
+    return BodyPostings(positions, tuple(starts), length)
+
+
+def page_of(page_starts: Iterable[int], position: int) -> int:
+    """The page (from 1) of a body position."""
+    return bisect_right(list(page_starts), position)
+
+
+class TextAnalyzer(Analyzer):
+    """The analyzer of the ``text`` field, which ranking scores (BM25F).
+
+    Its value is ``title + FIELD_SEPARATOR + summary`` (see :func:`text_tokens`):
+    title words carry ``title_boost`` as their weight, so a term's weight in a
+    document is ``title_boost * tf(title) + tf(summary)``, the pseudo-frequency
+    of BM25F, saturated once by the ranking function.  The index is written
+    through :class:`thb_search.schema.TextField`, which computes the same
+    postings without Whoosh's token objects.
+    """
+
+    def __init__(self, title_boost: float = 2.0) -> None:
+        self.title_boost = float(title_boost)
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.__dict__ == other.__dict__
+
+    def __call__(
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: Any,
+    ) -> Iterator[Token]:
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        title, _, summary = value.partition(FIELD_SEPARATOR)
+        for term, pos, weight in text_tokens(title, summary, self.title_boost):
+            token.text = term
+            token.stopped = False
+            token.boost = weight
+            if positions:
+                token.pos = start_pos + pos
+            yield token
