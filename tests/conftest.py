@@ -52,6 +52,16 @@ Trafficking for the removal of organs is a grave crime.
 """
 
 
+@pytest.fixture(scope="session", autouse=True)
+def user_data(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    """A data folder of the tests' own (the signing key of the indexes they
+    build lives there), never the real user's."""
+    with pytest.MonkeyPatch.context() as mp:
+        folder = tmp_path_factory.mktemp("user-data")
+        mp.setenv("XDG_DATA_HOME", str(folder))
+        yield folder
+
+
 @pytest.fixture
 def runner() -> CliRunner:
     """A runner that keeps stdout and stderr apart (click 8.2 and later always
@@ -72,7 +82,7 @@ def small_corpus(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def bundled_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def bundled_index(tmp_path_factory: pytest.TempPathFactory, user_data: Path) -> Path:
     """The bundled catalogue indexed once (do not modify it in a test)."""
     folder = tmp_path_factory.mktemp("bundled") / "index"
     sync(folder, [BUNDLED])

@@ -365,14 +365,16 @@ def test_damaged_index_is_a_clear_error(tmp_path: Path, corpus_copy: Path) -> No
     toc.write_bytes(b"not a pickle")
     with pytest.raises(IndexCorruptError) as err:
         Catalogue(index)
-    assert str(err.value).startswith(f"the index at {index}/ cannot be read (")
-    assert str(err.value).endswith("): rebuild it from the catalogue with 'thb-search index "
-                                   "--rebuild'")
+    # The signature tells before Whoosh reads a byte of it.
+    assert str(err.value) == (
+        f"the index at {index}/ is not opened: a file was changed after it was signed "
+        f"({toc.name}): rebuild it from the catalogue with 'thb-search index --rebuild'")
     # The next indexing run notices and rebuilds it.
     messages: list[str] = []
     report = sync(index, [corpus_copy], notify=messages.append)
     assert report.rebuilt and report.total == 10
-    assert messages[0].startswith(f"the index at {index}/ cannot be read (")
+    assert messages == [f"the index at {index}/ is not opened: a file was changed after it was "
+                        f"signed ({toc.name}); rebuilding it"]
 
 
 def test_a_crashed_worker_is_a_clear_error_and_the_index_stays(
@@ -408,11 +410,26 @@ def _failing_worker(folder, indexname, jobs, results, k):  # noqa: ANN001, ANN20
 
 def test_writer_active_tells_whether_another_writer_holds_the_lock(tmp_path: Path,
                                                                    corpus_copy: Path) -> None:
+    import subprocess
+    import sys
+
     index = tmp_path / "index"
     sync(index, [corpus_copy])
     ixdir = IndexDir(index)
     assert ixdir.writer_active() is False
     with ixdir.lock():
+        assert ixdir.writer_active() is False  # this process is the writer
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from thb_search.indexdir import IndexDir\n"
+         "with IndexDir(sys.argv[1]).lock():\n    print('locked', flush=True)\n"
+         "    time.sleep(60)", str(index)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "locked\n"
         assert ixdir.writer_active() is True
-    assert ixdir.writer_active() is False
+    finally:
+        holder.kill()  # a writer killed while holding the lock
+        holder.wait()
+        holder.stdout.close()
+    assert ixdir.writer_active() is False  # never blocks the next one
+    assert sync(index, [corpus_copy], wait=0).total == 10
     assert IndexDir(tmp_path / "none").writer_active() is False

@@ -39,6 +39,7 @@ from whoosh import index as whoosh_index
 from .corpus import display_path
 from .errors import IndexCorruptError, IndexLockedError, IndexNotFoundError
 from .schema import SCHEMA_VERSION
+from .trust import verify
 
 STATE_FILE = "thb-state.json"
 VERSION_FILE = "SCHEMA_VERSION"
@@ -46,6 +47,8 @@ CURRENT_FILE = "CURRENT"
 LOCK_FILE = ".lock"
 #: Seconds a writer waits for another writer by default.
 DEFAULT_WAIT = 30.0
+#: Index folders whose writer lock this process holds.
+_HELD: set[Path] = set()
 
 
 class IndexDir:
@@ -95,10 +98,7 @@ class IndexDir:
         :class:`IndexCorruptError` when its files cannot be read.
         """
         for attempt in range(3):
-            gen = self.current()
-            if gen is None:
-                raise IndexNotFoundError(
-                    f"no index at {self.shown}: run 'thb-search index' to build it")
+            gen = self._trusted()
             ix, problem = _open_whoosh(gen)
             if ix is not None:
                 return ix
@@ -110,8 +110,8 @@ class IndexDir:
                 "catalogue with 'thb-search index --rebuild'")
         raise AssertionError("unreachable")
 
-    def is_outdated(self) -> str | None:
-        """Why the live index cannot be used as it is (another schema), or None."""
+    def schema_problem(self) -> str | None:
+        """Why the live index's schema is not this version's, or None."""
         gen = self.current()
         try:
             version = (gen / VERSION_FILE).read_text("utf-8").strip() if gen else None
@@ -121,6 +121,45 @@ class IndexDir:
             return (f"the index at {self.shown} was built by another version of "
                     f"thb-search (schema {version or 'unknown'}, now {SCHEMA_VERSION})")
         return None
+
+    def is_outdated(self) -> str | None:
+        """Why the live index cannot be used as it is (another schema, or not
+        signed by this user's thb-search), or None."""
+        outdated = self.schema_problem()
+        if outdated:
+            return outdated
+        gen = self.current()
+        problem = verify(gen) if gen else None
+        if problem and self.writer_active():
+            self.wait_for_writer()  # a commit being signed
+            gen = self.current()
+            problem = verify(gen) if gen else None
+        if problem:
+            return f"the index at {self.shown} is not opened: {problem}"
+        return None
+
+    def _trusted(self) -> Path:
+        """The live generation, once its signature is checked (a commit that
+        another process has not signed yet is waited for)."""
+        while True:
+            gen = self.current()
+            if gen is None:
+                raise IndexNotFoundError(
+                    f"no index at {self.shown}: run 'thb-search index' to build it")
+            problem = verify(gen)
+            if problem is None:
+                return gen
+            if not self.writer_active():
+                raise IndexCorruptError(
+                    f"the index at {self.shown} is not opened: {problem}: rebuild it from the "
+                    "catalogue with 'thb-search index --rebuild'")
+            self.wait_for_writer()
+
+    def wait_for_writer(self, seconds: float = DEFAULT_WAIT) -> None:
+        """Wait (up to ``seconds``) while another process writes the index."""
+        deadline = time.monotonic() + seconds
+        while self.writer_active() and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     @contextlib.contextmanager
     def lock(self, wait: float = DEFAULT_WAIT) -> Iterator[None]:
@@ -147,14 +186,18 @@ class IndexDir:
                     time.sleep(0.1)
             os.ftruncate(fd, 0)
             os.pwrite(fd, str(os.getpid()).encode(), 0)
+            _HELD.add(self.root)
             yield
         finally:
+            _HELD.discard(self.root)
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, 0)
             os.close(fd)  # closing releases the flock
 
     def writer_active(self) -> bool:
         """Whether another process holds the writer lock right now."""
+        if self.root in _HELD:
+            return False  # this process is the writer
         try:
             fd = os.open(self.root / LOCK_FILE, os.O_RDONLY)
         except OSError:

@@ -41,6 +41,7 @@ from .lexicon import Lexicon
 from .scan import documents, scan_catalogue, write_state
 from .schema import SCHEMA_VERSION, build_schema, to_document
 from .texts import TextStore
+from .trust import sign
 from .whoosh_internals import fast_writer
 from .writer import write_new_index
 
@@ -163,6 +164,7 @@ def _sync_locked(ixdir: IndexDir, paths: Sequence[str | os.PathLike[str]], rebui
                     or state.get("generation") != ix.latest_generation()
                     or state.get("documents") != att.seen_state()):
                 remember(gen, ix)
+            sign(gen)
             ixdir.remove_stale(keep=gen)  # leftovers of a crashed rebuild
         store.prune(att.kept())
     finally:
@@ -214,6 +216,7 @@ def _rebuild(ixdir: IndexDir, docs: Iterator[dict[str, Any]], total: int,
         lexicon = write_new_index(ix, docs, total, progress=progress)
         _after_commit(ix, target, lexicon)
         remember(target, ix)
+        sign(target)
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)
         raise

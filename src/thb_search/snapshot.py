@@ -20,7 +20,7 @@ from typing import Any
 from .analysis import add_term_source, remove_term_source
 from .corpus import display_path
 from .engine import Engine
-from .errors import IndexOutdatedError, RecordNotFoundError
+from .errors import IndexCorruptError, IndexOutdatedError, RecordNotFoundError
 from .facets import FacetIndex, facets_file, open_for
 from .fields import SUMMARY_MARK
 from .filters import listing
@@ -29,6 +29,7 @@ from .lexicon import Lexicon
 from .results import Publication
 from .schema import RANK_FIELD
 from .texts import TextStore
+from .trust import verify
 from .whoosh_internals import read_postings
 
 
@@ -87,7 +88,7 @@ class Snapshot:
 
     @classmethod
     def open(cls, ixdir: IndexDir) -> Snapshot:
-        outdated = ixdir.current() is not None and ixdir.is_outdated()
+        outdated = ixdir.current() is not None and ixdir.schema_problem()
         if outdated:
             raise IndexOutdatedError(
                 f"{outdated}: rebuild it with 'thb-search index --rebuild' (with --index "
@@ -109,8 +110,13 @@ class Snapshot:
             if self._searcher.up_to_date():
                 return self
             saved = facets_file(gen, self._ix.latest_generation()).exists()
-            if not saved and self.dir.writer_active():
+            problem = verify(gen)
+            if (not saved or problem) and self.dir.writer_active():
                 return self
+            if problem:
+                raise IndexCorruptError(f"the index at {self.dir.shown} is not opened: "
+                                        f"{problem}: rebuild it with 'thb-search index "
+                                        "--rebuild'")
             # A new searcher, not Whoosh's refresh(): refresh() reuses the old
             # reader's segments, even those a merge has since replaced.
             latest = Snapshot(self.dir, gen, self._ix, self._ix.searcher())

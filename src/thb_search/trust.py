@@ -1,0 +1,138 @@
+"""Only indexes this user's thb-search wrote are ever opened.
+
+Whoosh unpickles what it reads (the table of contents, stored fields, posting
+blocks): an index folder from somewhere else could run code.  So every
+generation thb-search writes is signed: ``MANIFEST`` lists each file with
+its SHA-256 and how it was last seen (size, inode, change and modification
+times), and an HMAC-SHA256 over that list, keyed by a secret made on first
+use in the user's data folder (``index.key``, mode 0600) and never stored in
+an index.  Before any file of a generation is opened, :func:`verify` checks
+the HMAC, then each signed file: one that looks as signed (same size, inode
+and times; a changed file always has a new change time) is trusted without
+being read; any other is hashed and must have the signed hash.  Files added
+since (a writer's new segments) are never read unless a signed table of
+contents names them; an unsigned table of contents is refused.  A generation that
+fails is never opened: it is rebuilt from its catalogue, with a message
+saying why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from .locations import user_data_dir
+
+MANIFEST = "MANIFEST"
+KEY_FILE = "index.key"
+#: Files of a generation that are not signed: the manifest itself, Whoosh's
+#: empty lock file, files being written (``.tmp``), and SQLite's side files
+#: (the lexicon is signed; its journal comes and goes).
+_UNSIGNED_SUFFIXES = ("-journal", "-wal", "-shm", ".tmp")
+_UNSIGNED_NAMES = {MANIFEST, "MAIN_WRITELOCK"}
+
+
+def key() -> bytes:
+    """This user's signing key (made on first use, readable by the user only)."""
+    path = user_data_dir() / KEY_FILE
+    try:
+        return bytes.fromhex(path.read_text("ascii").strip())
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fresh = secrets.token_hex(32)
+    tmp = path.with_name(f".{KEY_FILE}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(fresh + "\n")
+    try:
+        os.link(tmp, path)  # first writer wins; a concurrent one reads the winner's key
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return bytes.fromhex(path.read_text("ascii").strip())
+
+
+def _files(gen: Path) -> list[Path]:
+    return sorted(p for p in gen.iterdir() if p.is_file() and p.name not in _UNSIGNED_NAMES
+                  and not p.name.endswith(_UNSIGNED_SUFFIXES) and ".tmp." not in p.name)
+
+
+def _seen(path: Path) -> list[int]:
+    st = path.stat()
+    return [st.st_size, st.st_ino, st.st_ctime_ns, st.st_mtime_ns]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _mac(files: dict[str, Any]) -> str:
+    body = json.dumps(files, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    return hmac.new(key(), body, hashlib.sha256).hexdigest()
+
+
+def _read(gen: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads((gen / MANIFEST).read_text("utf-8"))
+    except (FileNotFoundError, ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
+        return None
+    return data
+
+
+def sign(gen: Path) -> None:
+    """Sign a generation's files as they are now (hashing only the files that
+    changed since the last signature)."""
+    old = _read(gen)
+    signed = old["files"] if old and hmac.compare_digest(str(old.get("hmac", "")),
+                                                          _mac(old["files"])) else {}
+    files: dict[str, Any] = {}
+    for path in _files(gen):
+        seen = _seen(path)
+        before = signed.get(path.name)
+        if before and before[1:] == seen:
+            files[path.name] = before
+        else:
+            files[path.name] = [_sha256(path), *seen]
+    tmp = gen / (MANIFEST + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump({"files": files, "hmac": _mac(files)}, handle, sort_keys=True)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, gen / MANIFEST)
+
+
+def verify(gen: Path) -> str | None:
+    """Why a generation is not to be opened (None: it is this user's, intact)."""
+    data = _read(gen)
+    if data is None:
+        return "it is not signed by this user's thb-search (built elsewhere, or by an " \
+               "older version)"
+    files = data["files"]
+    if not hmac.compare_digest(str(data.get("hmac", "")), _mac(files)):
+        return "its signature is not this user's (it was built elsewhere, or changed)"
+    present = {p.name: p for p in _files(gen)}
+    # Files written since the signature are never read, unless one is a table
+    # of contents (Whoosh opens the latest): a commit not signed (yet).
+    extra = sorted(n for n in set(present) - set(files) if n.endswith(".toc"))
+    if extra:
+        return f"its table of contents {extra[0]} is not signed"
+    for name, entry in files.items():
+        path = present.get(name)
+        if path is None:
+            return f"a signed file is missing ({name})"
+        if _seen(path) != entry[1:] and _sha256(path) != entry[0]:
+            return f"a file was changed after it was signed ({name})"
+    return None

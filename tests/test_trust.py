@@ -1,0 +1,111 @@
+"""An index folder from somewhere else never runs code: generations are
+signed with this user's key and checked before Whoosh reads a byte."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import BUNDLED, TERRORISM
+from thb_search import Catalogue, sync
+from thb_search.errors import IndexCorruptError
+from thb_search.indexdir import IndexDir
+from thb_search.trust import KEY_FILE, MANIFEST, sign, verify
+
+
+class Planted:
+    """A pickle that, when loaded, writes a file: what a hostile index could do."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        return (os.system, (f"touch {self.target}",))
+
+
+def built(tmp_path: Path) -> tuple[Path, Path]:
+    index = tmp_path / "index"
+    sync(index, [BUNDLED])
+    return index, IndexDir(index).current()
+
+
+def test_a_built_index_is_signed_and_checks(tmp_path: Path, user_data: Path) -> None:
+    _, gen = built(tmp_path)
+    assert verify(gen) is None
+    assert (user_data / "thb-search" / KEY_FILE).stat().st_mode & 0o777 == 0o600
+    names = set(__import__("json").loads((gen / MANIFEST).read_text())["files"])
+    assert {"SCHEMA_VERSION", "thb-state.json", "lexicon.sqlite"} <= names
+    assert any(n.endswith(".toc") for n in names) and "MAIN_WRITELOCK" not in names
+
+
+def test_a_changed_or_added_file_fails_the_check(tmp_path: Path) -> None:
+    _, gen = built(tmp_path)
+    (toc,) = gen.glob("*.toc")
+    data = toc.read_bytes()
+    toc.write_bytes(data)  # the same bytes, a new change time: hashed, still good
+    assert verify(gen) is None
+    (seg,) = gen.glob("*.trm")
+    seg.write_bytes(seg.read_bytes()[:-1] + b"x")
+    assert verify(gen) == f"a file was changed after it was signed ({seg.name})"
+    sign(gen)
+    assert verify(gen) is None
+    (gen / "_MAIN_9.toc").write_bytes(b"x")
+    assert verify(gen) == "its table of contents _MAIN_9.toc is not signed"
+    (gen / "_MAIN_9.toc").unlink()
+    (gen / "segment.new").write_bytes(b"x")  # never read: no table of contents names it
+    assert verify(gen) is None
+    seg.unlink()
+    assert verify(gen) == f"a signed file is missing ({seg.name})"
+
+
+def test_another_user_s_index_fails_the_check(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    _, gen = built(tmp_path)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "someone-else"))
+    assert verify(gen) == ("its signature is not this user's (it was built elsewhere, or "
+                           "changed)")
+    (gen / MANIFEST).unlink()
+    assert verify(gen) == ("it is not signed by this user's thb-search (built elsewhere, or by "
+                           "an older version)")
+
+
+def test_a_planted_pickle_never_runs(tmp_path: Path, corpus_copy: Path) -> None:
+    index, gen = built(tmp_path)
+    target = tmp_path / "pwned"
+    (toc,) = gen.glob("*.toc")
+    toc.write_bytes(pickle.dumps(Planted(target)))
+    # The pickle works: loading it would write the file.
+    assert not target.exists()
+    with pytest.raises(IndexCorruptError) as err:
+        Catalogue(index)
+    assert str(err.value) == (
+        f"the index at {index}/ is not opened: a file was changed after it was signed "
+        f"({toc.name}): rebuild it from the catalogue with 'thb-search index --rebuild'")
+    # The command says why and rebuilds; the pickle is never loaded.
+    result = subprocess.run(
+        [sys.executable, "-m", "thb_search", "terrorism", "--index", str(index), "--corpus",
+         str(corpus_copy), "--format", "jsonl"], capture_output=True, text=True, env=os.environ)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines()[0] == (
+        f"The index at {index}/ is not opened: a file was changed after it was signed "
+        f"({toc.name}); rebuilding it.")
+    assert TERRORISM in result.stdout
+    assert not target.exists()
+    assert not toc.exists()  # the hostile generation is gone
+
+
+def test_a_copied_index_is_rebuilt_not_opened(tmp_path: Path, corpus_copy: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    index, gen = built(tmp_path)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "other-user"))
+    messages: list[str] = []
+    with Catalogue(index, corpus=[corpus_copy], notify=messages.append) as cat:
+        assert len(cat) == 10
+    assert messages == [f"the index at {index}/ is not opened: its signature is not this "
+                        "user's (it was built elsewhere, or changed); rebuilding it"]
+    assert verify(IndexDir(index).current()) is None
