@@ -196,7 +196,7 @@ def test_jsonl_aliases(tmp_path: Path) -> None:
     ('["A"]', "expected a JSON object, got list: each line must be one object such as "
               '{"title": ..., "date": ...}'),
     ('{"tittle": "A"}', "unknown field 'tittle': the fields are id, title, date, type, office, "
-                        "themes, publisher, summary, url, collections, file"),
+                        "themes, publisher, summary, url, collections, file, locations"),
     ('{"title": "A", "date": "yesterday"}',
      "unreadable date 'yesterday' (expected e.g. 25 February 2022 or 2022-02-25)"),
     ('{"date": "2022-01-01"}', "record has no text: give it a title or a summary"),
@@ -238,7 +238,7 @@ def test_csv_errors(tmp_path: Path) -> None:
     path = write(tmp_path, "a.csv", "title,colour\nA,red\n")
     assert only_error(path) == (f"{path}:1: unknown field 'colour': the fields are id, title, "
                                 "date, type, office, themes, publisher, summary, url, "
-                                "collections, file")
+                                "collections, file, locations")
     path = write(tmp_path, "b.csv", "title,date\nA,2020-01-01,extra\n")
     assert only_error(path) == (f"{path}:2: row has 3 cells, the header 2: quote cells that "
                                 'contain commas ("A, B")')

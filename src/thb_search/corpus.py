@@ -12,27 +12,37 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import BinaryIO
 
 from .errors import CorpusFormatError, CorpusNotFoundError
 from .formats import READERS, FileResult
 from .records import (
+    MAX_RECORD_BYTES,
+    LongLine,
     Record,
     derive_id,
     fingerprint,
+    human_size,
     normalized_title,
     parse_date,
 )
 
-__all__ = ["DOCUMENTS", "FORMATS", "Copy", "FileResult", "Record", "Resolved", "derive_id",
-           "display_path", "find_files", "fingerprint", "iter_file", "merged_record",
-           "normalized_title", "parse_date", "read_file", "read_records", "resolve"]
+__all__ = ["DOCUMENTS", "FORMATS", "MAX_FILE_BYTES", "MAX_RECORD_BYTES", "Copy", "FileResult",
+           "Record", "Resolved", "derive_id", "display_path", "find_files", "fingerprint",
+           "iter_file", "merged_record", "normalized_title", "parse_date", "read_file",
+           "read_records", "resolve"]
 
 #: File extensions read as catalogue files, and their format.
 FORMATS = {".txt": "listing", ".jsonl": "jsonl", ".csv": "csv"}
 #: The folder of a catalogue folder that holds publications' documents
 #: (see :mod:`thb_search.documents`), not catalogue files.
 DOCUMENTS = "documents"
+#: The largest catalogue file read (bytes): some two million records of the
+#: OSCE listing's size.  Every format is read a few lines at a time, so this
+#: bounds the time a run takes on a runaway file (a log, a dump), not memory.
+MAX_FILE_BYTES = 2_000_000_000
+
+_CHUNK = 1 << 16
 
 
 # ---------------------------------------------------------------------------
@@ -44,9 +54,68 @@ class _Undecodable(Exception):
         self.line = line
 
 
-def _decoded_lines(handle: Any) -> Iterator[str]:
-    """The lines of a binary file as text, line ends kept; BOM dropped."""
-    for number, raw in enumerate(handle, start=1):
+class _TooLarge(Exception):
+    def __init__(self, size: int | None = None) -> None:
+        self.size = size  # None: found while reading (a file that grows, a device)
+
+
+def _raw_lines(handle: BinaryIO, limit: int = MAX_RECORD_BYTES,
+               chunk_size: int = _CHUNK) -> Iterator[bytes | int]:
+    """The lines of a binary file, each with its line end (``\\n``, ``\\r\\n``
+    or a lone ``\\r``), read in chunks of 64 KB: a line longer than ``limit``
+    bytes is never held; its length (an int) stands for it."""
+    part = bytearray()  # the start of a line the chunks so far did not finish
+    size = 0  # its length (part is kept only while that is at most `limit`)
+    total = 0
+    cr = False  # the last chunk ended in "\r": "\r\n" or a lone "\r"?
+    while True:
+        chunk = handle.read(chunk_size)
+        if not chunk:
+            break
+        total += len(chunk)
+        if total > MAX_FILE_BYTES:
+            raise _TooLarge()
+        if cr:
+            cr = False
+            end = b"\r\n" if chunk[:1] == b"\n" else b"\r"
+            chunk = chunk[len(end) - 1:]
+            yield bytes(part) + end if size <= limit else size
+            part.clear()
+            size = 0
+        if chunk[-1:] == b"\r":
+            cr = True
+            chunk = chunk[:-1]
+        pieces = chunk.splitlines(keepends=True)  # at \n, \r\n and \r only
+        rest = pieces.pop() if pieces and pieces[-1][-1:] not in (b"\n", b"\r") else b""
+        for piece in pieces:
+            if size:  # the end of the line the last chunk began
+                size += len(piece.rstrip(b"\r\n"))
+                yield bytes(part) + piece if size <= limit else size
+                part.clear()
+                size = 0
+            elif len(piece) > limit and len(piece.rstrip(b"\r\n")) > limit:
+                yield len(piece.rstrip(b"\r\n"))
+            else:
+                yield piece
+        if rest:
+            size += len(rest)
+            if size <= limit:
+                part += rest
+            else:
+                part.clear()
+    if cr:
+        yield bytes(part) + b"\r" if size <= limit else size
+    elif size:
+        yield bytes(part) if size <= limit else size
+
+
+def _decoded_lines(handle: BinaryIO) -> Iterator[str | LongLine]:
+    """The lines of a binary file as text, line ends kept; BOM dropped; a
+    :class:`LongLine` in place of a line too long to read."""
+    for number, raw in enumerate(_raw_lines(handle), start=1):
+        if isinstance(raw, int):
+            yield LongLine(raw)
+            continue
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -82,8 +151,9 @@ def read_file(path: str | os.PathLike[str]) -> FileResult:
 
 def iter_file(path: str | os.PathLike[str]) -> Iterator[Record | CorpusFormatError | str]:
     """The records, errors and warnings (str) of one catalogue file, in file
-    order, a line at a time: JSON Lines and CSV files are never held in memory
-    whole (listing pages are small and read at once)."""
+    order, a few lines at a time: no file is held in memory whole, nor any
+    line longer than :data:`MAX_RECORD_BYTES`; a file larger than
+    :data:`MAX_FILE_BYTES` is refused."""
     path = Path(path)
     kind = FORMATS.get(path.suffix.lower())
     shown = display_path(path)
@@ -97,11 +167,20 @@ def iter_file(path: str | os.PathLike[str]) -> Iterator[Record | CorpusFormatErr
     buffer = FileResult(path)
     try:
         with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > MAX_FILE_BYTES:
+                raise _TooLarge(size)
             for _ in reader(_decoded_lines(handle), shown, buffer):
                 yield from _drain(buffer)
     except _Undecodable as exc:
         buffer.errors.append(CorpusFormatError(
             shown, exc.line, "not valid UTF-8 text: save the file as UTF-8"))
+    except _TooLarge as exc:
+        size = (f"is {human_size(exc.size, MAX_FILE_BYTES)}" if exc.size is not None
+                else f"holds more than {human_size(MAX_FILE_BYTES)}")
+        buffer.errors.append(CorpusFormatError(
+            shown, None, f"the file {size}: a catalogue file may be at most "
+            f"{human_size(MAX_FILE_BYTES)}; split it into several files"))
     except OSError as exc:
         buffer.errors.append(CorpusFormatError(shown, None, f"cannot read file: {exc.strerror}"))
     yield from _drain(buffer)

@@ -2,9 +2,10 @@
 fields.
 
 ``text`` holds the title (words weighted ``title_boost``), a summary mark,
-then the summary: one positional field for ranking, phrases and the
-``title:`` / ``summary:`` scopes.  ``body`` holds a document's pages one
-after the other, with where each page starts.  Whoosh pickles
+then the summary, then the record's locations (when it has any): one
+positional field for ranking, phrases and the ``title:`` / ``summary:``
+scopes (locations are searched as part of the summary).  ``body`` holds a
+document's pages one after the other, with where each page starts.  Whoosh pickles
 :class:`TextAnalyzer` into the index: it must stay a module-level name of
 this module (moving it is a schema change).
 """
@@ -20,9 +21,11 @@ from whoosh.analysis import Analyzer, Token
 
 from .analysis import _term_positions, word_tokens
 
-#: Separates title and summary in the value of the combined ``text`` field.
+#: Separates title, summary and locations in the value of the combined
+#: ``text`` field.
 FIELD_SEPARATOR = "\x1e"
-#: Positions left between title and summary so that no phrase spans both.
+#: Positions left between title and summary (and summary and locations) so
+#: that no phrase spans both.
 FIELD_GAP = 100
 #: A term at the start of the summary's positions in the ``text`` field (no
 #: word can produce it: words never contain "_").  ``title:`` and ``summary:``
@@ -30,11 +33,31 @@ FIELD_GAP = 100
 SUMMARY_MARK = "_summary_"
 
 
-def text_tokens(title: str, summary: str, title_boost: float) -> Iterator[tuple[str, int, float]]:
+def text_value(title: str, summary: str, locations: Iterable[str] = ()) -> str:
+    """The value of the ``text`` field: title, summary and (only when there
+    are some) locations, separated by ``FIELD_SEPARATOR``."""
+    value = title + FIELD_SEPARATOR + summary
+    places = ", ".join(locations)
+    return value + FIELD_SEPARATOR + places if places else value
+
+
+def split_text_value(value: str) -> tuple[str, str, str]:
+    """Title, summary and locations of a ``text`` field value."""
+    title, _, rest = value.partition(FIELD_SEPARATOR)
+    summary, _, locations = rest.partition(FIELD_SEPARATOR)
+    return title, summary, locations
+
+
+def text_tokens(title: str, summary: str, title_boost: float,
+                locations: str = "") -> Iterator[tuple[str, int, float]]:
     """The ``text`` field's tokens: (term, position, weight).
 
     Title words at positions 0.., weighted ``title_boost``; the summary mark
-    ``FIELD_GAP`` positions after the last title word; summary words after it.
+    ``FIELD_GAP`` positions after the last title word; summary words after it;
+    location words (a press statement's countries) ``FIELD_GAP`` positions
+    after the last summary word, so that a plain word finds a record by its
+    location.  A record without locations gets exactly the tokens it had
+    before locations were read.
     """
     end = 0
     for _, term, pos in _term_positions(word_tokens(title)):
@@ -42,18 +65,24 @@ def text_tokens(title: str, summary: str, title_boost: float) -> Iterator[tuple[
         end = max(end, pos + 1)
     mark = end - 1 + FIELD_GAP if end else FIELD_GAP
     yield SUMMARY_MARK, mark, 1.0
+    last = mark
     for _, term, pos in _term_positions(word_tokens(summary)):
         yield term, mark + 1 + pos, 1.0
+        last = max(last, mark + 1 + pos)
+    if locations:
+        start = last + FIELD_GAP
+        for _, term, pos in _term_positions(word_tokens(locations)):
+            yield term, start + pos, 1.0
 
 
-def text_postings(title: str, summary: str,
-                  title_boost: float) -> tuple[dict[str, list[int]], dict[str, float], int]:
+def text_postings(title: str, summary: str, title_boost: float, locations: str = "",
+                  ) -> tuple[dict[str, list[int]], dict[str, float], int]:
     """Positions and weight of each term of the ``text`` field, and its length:
     :func:`text_tokens` gathered by term (the indexing hot spot)."""
     positions: dict[str, list[int]] = {}
     weights: dict[str, float] = {}
     length = 0
-    for term, pos, weight in text_tokens(title, summary, title_boost):
+    for term, pos, weight in text_tokens(title, summary, title_boost, locations):
         length += 1
         found = positions.get(term)
         if found is None:
@@ -105,7 +134,9 @@ def page_of(page_starts: Iterable[int], position: int) -> int:
 class TextAnalyzer(Analyzer):
     """The analyzer of the ``text`` field, which ranking scores (BM25F).
 
-    Its value is ``title + FIELD_SEPARATOR + summary`` (see :func:`text_tokens`):
+    Its value is ``title + FIELD_SEPARATOR + summary`` (then, for a record with
+    locations, ``FIELD_SEPARATOR + locations``; see :func:`text_value` and
+    :func:`text_tokens`):
     title words carry ``title_boost`` as their weight, so a term's weight in a
     document is ``title_boost * tf(title) + tf(summary)``, the pseudo-frequency
     of BM25F, saturated once by the ranking function.  The index is written
@@ -133,8 +164,8 @@ class TextAnalyzer(Analyzer):
         **kwargs: Any,
     ) -> Iterator[Token]:
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        title, _, summary = value.partition(FIELD_SEPARATOR)
-        for term, pos, weight in text_tokens(title, summary, self.title_boost):
+        title, summary, locations = split_text_value(value)
+        for term, pos, weight in text_tokens(title, summary, self.title_boost, locations):
             token.text = term
             token.stopped = False
             token.boost = weight

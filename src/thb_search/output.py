@@ -235,7 +235,7 @@ def render_publication(pub: Publication, fmt: str = "text", color: bool = False)
         return buf.getvalue()
     rows = [("id", pub.id), ("date", human_date(pub.date)), ("type", pub.type),
             ("offices", "; ".join(pub.offices)), ("themes", "; ".join(pub.themes)),
-            ("publisher", pub.publisher), ("url", pub.url),
+            ("locations", "; ".join(pub.locations)), ("publisher", pub.publisher), ("url", pub.url),
             ("collections", "; ".join(pub.collections)),
             ("document", f"{pub.document} ({pub.document_pages} page"
                          f"{'' if pub.document_pages == 1 else 's'})" if pub.document else "")]

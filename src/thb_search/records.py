@@ -31,8 +31,25 @@ _DMY = re.compile(r"^(\d{1,2})\s+([A-Za-z]+)\.?,?\s+(\d{4})$")
 _MDY = re.compile(r"^([A-Za-z]+)\.?\s+(\d{1,2}),?\s+(\d{4})$")
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Halves of a surrogate pair standing alone (a JSON "\\ud800"): not text,
+# and not writable as UTF-8.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _SPACES = re.compile(r"\s+")
 DATE_HINT = "expected e.g. 25 February 2022 or 2022-02-25"
+
+#: The longest line, and the longest record, a catalogue file may hold (bytes
+#: of UTF-8; 1 MB is some 150,000 words, a thousand times the longest summary
+#: of the bundled listing).  A longer line is never read whole into memory; the
+#: limit also keeps a record's word positions within the index's 20 bits.
+MAX_RECORD_BYTES = 1_000_000
+
+#: Keys of a record in a JSON Lines object or CSV header, with accepted aliases.
+KEYS = ("id", "title", "date", "type", "office", "themes", "publisher", "summary", "url",
+        "collections", "file", "locations")
+_ALIASES = {"offices": "office", "theme": "themes", "collection": "collections",
+            "content_type": "type", "publishing_date": "date", "location": "locations"}
+#: Keys whose value is a list (or a comma-separated string).
+LIST_KEYS = ("office", "themes", "collections", "locations")
 
 
 @dataclass(frozen=True)
@@ -54,6 +71,7 @@ class Record:
     url: str = ""
     collections: tuple[str, ...] = ()
     file: str = ""  # the publication's document (absolute path), when it has one
+    locations: tuple[str, ...] = ()  # countries a press statement is about
     source: str = field(default="", compare=False)
     line: int = field(default=0, compare=False)
 
@@ -69,6 +87,9 @@ class Record:
             "type": self.type, "publisher": self.publisher, "summary": self.summary,
             "url": self.url, "collections": list(self.collections),
             **({"file": self.file} if self.file else {}),
+            # Only when given: the hashes (and ids' fingerprints) of records
+            # without locations stay what they were before the field existed.
+            **({"locations": list(self.locations)} if self.locations else {}),
         }
 
     def core_hash(self) -> str:
@@ -85,6 +106,17 @@ class Record:
         return d
 
 
+@dataclass(frozen=True)
+class LongLine:
+    """Stands for a line of a catalogue file longer than
+    :data:`MAX_RECORD_BYTES`: its size in bytes (the line is never held)."""
+
+    size: int
+
+    def problem(self) -> str:
+        return too_long("the line", self.size)
+
+
 def fingerprint(core_hash: str, offices: Sequence[str], themes: Sequence[str]) -> str:
     return _digest(core_hash + "\x1f" + "\x1d".join(offices) + "\x1f" + "\x1d".join(themes))
 
@@ -98,8 +130,35 @@ def _digest(text: str) -> str:
 
 
 def clean_text(value: str) -> str:
-    """Whitespace (and control characters) collapsed to single spaces, trimmed."""
+    """Whitespace (and control characters) collapsed to single spaces, trimmed;
+    a lone surrogate becomes U+FFFD, as undecodable text does."""
+    if not value.isascii():
+        value = _SURROGATE.sub("\ufffd", value)
     return _SPACES.sub(" ", _CONTROL.sub(" ", value)).strip()
+
+
+def record_keys(keys: Iterable[object]) -> dict[str, str] | str:
+    """Given keys mapped to record keys, or what is wrong with them (an unknown
+    key is an error, never silently dropped)."""
+    mapping: dict[str, str] = {}
+    for key in keys:
+        k = str(key).strip().lower()
+        k = _ALIASES.get(k, k)
+        if k not in KEYS:
+            return f"unknown field {str(key)!r}: the fields are {', '.join(KEYS)}"
+        if k in mapping.values():
+            return f"field {k!r} given twice"
+        mapping[str(key)] = k
+    return mapping
+
+
+def as_values(value: object) -> tuple[str, ...]:
+    """A list of values, or ``'A, B'``, as clean values (duplicates kept once)."""
+    if value is None:
+        return ()
+    if isinstance(value, (list, tuple)):
+        return unique(clean_text(str(v)) for v in value if v is not None)
+    return split_values(str(value))
 
 
 def split_values(value: str) -> tuple[str, ...]:
@@ -113,6 +172,33 @@ def unique(values: Iterable[str]) -> tuple[str, ...]:
         if v and v not in seen:
             seen[v] = None
     return tuple(seen)
+
+
+def record_size(values: dict[str, object]) -> int:
+    """The bytes of a record's values as UTF-8 (counted exactly only when
+    they may pass :data:`MAX_RECORD_BYTES`)."""
+    texts = [v if isinstance(v, str) else str(v) for value in values.values()
+             for v in (value if isinstance(value, (list, tuple)) else (value,))
+             if v is not None]
+    chars = sum(len(t) for t in texts)
+    if chars * 4 <= MAX_RECORD_BYTES:  # at most 4 bytes a character
+        return chars
+    return sum(len(t.encode("utf-8", "surrogatepass")) for t in texts)
+
+
+def too_long(what: str, size: int) -> str:
+    """``the line is 1.3 MB long: a record may be at most 1 MB; split or shorten it``."""
+    return (f"{what} is {human_size(size, MAX_RECORD_BYTES)} long: a record may be at most "
+            f"{human_size(MAX_RECORD_BYTES)}; split or shorten it")
+
+
+def human_size(size: int, limit: int | None = None) -> str:
+    """``1.3 MB``, ``2 GB``; exact bytes where rounding would make ``size``
+    look no larger than ``limit``."""
+    unit, name = (1_000_000_000, "GB") if size >= 1_000_000_000 else (1_000_000, "MB")
+    if limit is not None and round(size / unit, 1) * unit <= limit:
+        return f"{size:,} bytes"
+    return f"{size / unit:.1f}".removesuffix(".0") + f" {name}"
 
 
 def parse_date(text: str) -> dt.date:

@@ -71,15 +71,19 @@ class Publication:
     collections: tuple[str, ...]
     document: str | None = None  # the path of its PDF, when it has one
     document_pages: int = 0
+    locations: tuple[str, ...] = ()  # the countries a press statement is about
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object; ``document`` appears when there is one."""
+        """The JSON object; ``locations`` and ``document`` appear when there
+        are some."""
         d: dict[str, Any] = {
             "id": self.id, "title": self.title, "date": self.date, "type": self.type,
             "offices": list(self.offices), "themes": list(self.themes),
             "publisher": self.publisher, "summary": self.summary, "url": self.url,
             "collections": list(self.collections),
         }
+        if self.locations:
+            d["locations"] = list(self.locations)
         if self.document is not None:
             d["document"] = {"file": self.document, "pages": self.document_pages}
         return d

@@ -10,7 +10,7 @@ from whoosh.system import pack_uint
 
 from .analysis import ANALYSIS_VERSION
 from .corpus import normalized_title
-from .fields import FIELD_SEPARATOR, BodyPostings, TextAnalyzer, text_postings
+from .fields import BodyPostings, TextAnalyzer, split_text_value, text_postings, text_value
 from .results import FACETS
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ BODY_POS_MASK = (1 << BODY_POS_BITS) - 1
 
 #: Bump when the schema changes; with ANALYSIS_VERSION it decides whether an
 #: existing index can be used or must be rebuilt from the catalogue.
-SCHEMA_VERSION = f"6.{ANALYSIS_VERSION}"
+SCHEMA_VERSION = f"7.{ANALYSIS_VERSION}"
 
 #: Facet name -> the index field that holds it.
 FACET_FIELDS = dict(zip(FACETS, ("office", "themes", "type", "year"), strict=True))
@@ -76,8 +76,9 @@ class TextField(fields.TEXT):
         self.format = PositionArray(field_boost=self.format.field_boost)
 
     def index(self, value: Any, **kwargs: Any) -> list[tuple[bytes, int, float, bytes]]:
-        title, _, summary = value.partition(FIELD_SEPARATOR)
-        positions, weights, _ = text_postings(title, summary, self.analyzer.title_boost)
+        title, summary, locations = split_text_value(value)
+        positions, weights, _ = text_postings(title, summary, self.analyzer.title_boost,
+                                              locations)
         encode = self.format.encode
         fb = self.format.field_boost
         return [(term.encode("utf-8"), len(poslist), weights[term] * fb, encode(poslist))
@@ -119,7 +120,7 @@ def build_schema() -> fields.Schema:
     """The schema.
 
     ``text`` (title words weighted ``TITLE_BOOST``, a summary mark, then summary
-    words) is the positional field of the record: ranking, phrases and the
+    words, then location words) is the positional field of the record: ranking, phrases and the
     ``title:`` / ``summary:`` scopes use it; ``body`` holds the words of the
     record's document, if it has one, with ``body_len`` (its exact length)
     and ``pages`` (where each page starts) beside.  ``office``, ``themes``, ``type`` and
@@ -146,6 +147,7 @@ def build_schema() -> fields.Schema:
         publisher=fields.STORED(),
         url=fields.STORED(),
         collections=fields.STORED(),
+        locations=fields.STORED(),
         fingerprint=fields.STORED(),
         pages=fields.STORED(),
         document=fields.STORED(),
@@ -158,7 +160,7 @@ def to_document(record: Record, fp: str, body: BodyPostings | None = None,
     (``body``) and what is shown of the document (``document``) when it has one."""
     doc: dict[str, Any] = {
         "id": record.id,
-        "text": record.title + FIELD_SEPARATOR + record.summary,
+        "text": text_value(record.title, record.summary, record.locations),
         "office": list(record.offices),
         "themes": list(record.themes),
         "type": [record.type] if record.type else [],
@@ -176,6 +178,8 @@ def to_document(record: Record, fp: str, body: BodyPostings | None = None,
         "fingerprint": fp,
         "body_len": body.length if body is not None else 0,
     }
+    if record.locations:  # stored only when given, like a document
+        doc["locations"] = list(record.locations)
     if body is not None:
         doc["body"] = body
         doc["pages"] = list(body.page_starts)

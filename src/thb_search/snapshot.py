@@ -150,6 +150,7 @@ class Snapshot:
             collections=tuple(stored.get("collections") or ()),
             document=display_path(Path(document["file"])) if document else None,
             document_pages=document["pages"] if document else 0,
+            locations=tuple(stored.get("locations") or ()),
         )
 
     def document(self, docnum: int) -> StoredDocument | None:

@@ -59,6 +59,8 @@ PUBLICATION = {
         "type": {"type": "string"}, "offices": _STRINGS, "themes": _STRINGS,
         "publisher": {"type": "string"}, "summary": {"type": "string"},
         "url": {"type": "string"}, "collections": _STRINGS,
+        "locations": {**_STRINGS, "description": "The countries a press statement is about "
+                                                 "(present only when it names some)."},
         "document": {"type": "object", "required": ["file", "pages"],
                      "properties": {"file": {"type": "string"},
                                     "pages": {"type": "integer", "minimum": 0}},
