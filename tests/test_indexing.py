@@ -20,15 +20,17 @@ from conftest import (
     UKRAINE,
 )
 from thb_search import Catalogue, sync
+from thb_search.adding import add_files
 from thb_search.errors import (
     CorpusErrors,
+    DiskFullError,
     IndexCorruptError,
     IndexingError,
     IndexLockedError,
     IndexNotFoundError,
     IndexOutdatedError,
 )
-from thb_search.indexing import STATE_FILE, VERSION_FILE, IndexDir, add_files, ensure_index
+from thb_search.indexing import STATE_FILE, VERSION_FILE, IndexDir, ensure_index
 from thb_search.schema import SCHEMA_VERSION
 
 NEW_JSONL = "\n".join(json.dumps(x) for x in [
@@ -386,15 +388,45 @@ def test_a_crashed_worker_is_a_clear_error_and_the_index_stays(
     before = IndexDir(index).current()
     monkeypatch.setattr(writer, "PARALLEL_MIN_DOCS", 1)
     monkeypatch.setattr(writer, "BATCH_DOCS", 3)
-    monkeypatch.setattr(writer, "_worker", _failing_worker)
+    monkeypatch.setattr(writer, "_worker", _broken_worker)
     with pytest.raises(IndexingError) as err:
         sync(index, [corpus_copy], rebuild=True)
     assert str(err.value) == (
-        "an indexing worker process failed (OSError: [Errno 28] No space left on device); the "
+        "an indexing worker process failed (ValueError: a batch it could not read); the "
         "index was left as it was: fix the cause and run the command again")
     assert "Traceback" in err.value.details
     assert IndexDir(index).current() == before
     assert [p.name for p in index.iterdir() if p.name.startswith("gen-")] == [before.name]
+
+
+def test_a_worker_out_of_disk_space_says_the_disk_is_full(
+        tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import thb_search.writer as writer
+
+    index = tmp_path / "index"
+    sync(index, [corpus_copy])
+    before = IndexDir(index).current()
+    monkeypatch.setattr(writer, "PARALLEL_MIN_DOCS", 1)
+    monkeypatch.setattr(writer, "BATCH_DOCS", 3)
+    monkeypatch.setattr(writer, "_worker", _failing_worker)
+    with pytest.raises(DiskFullError) as err:
+        sync(index, [corpus_copy], rebuild=True)
+    assert str(err.value) == (
+        f"the disk holding {index}/ is full, or a write to it failed (the file size limit, "
+        "an I/O error): free some space there and run the command again; nothing was lost and "
+        "the index is as it was before this command")
+    assert IndexDir(index).current() == before
+    assert [p.name for p in index.iterdir() if p.name.startswith("gen-")] == [before.name]
+
+
+def _broken_worker(folder, indexname, jobs, results, k):  # noqa: ANN001, ANN202
+    """A worker process that fails for a reason of its own."""
+    import traceback
+
+    try:
+        raise ValueError("a batch it could not read")
+    except ValueError as exc:
+        results.put((k, "error", (f"{type(exc).__name__}: {exc}", traceback.format_exc()), {}))
 
 
 def _failing_worker(folder, indexname, jobs, results, k):  # noqa: ANN001, ANN202

@@ -40,7 +40,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "analyze": "analysis",
     "Record": "corpus", "read_file": "corpus", "read_records": "corpus",
-    "AddReport": "indexing", "IndexReport": "indexing", "add_files": "indexing",
+    "AddReport": "adding", "IndexReport": "indexing", "add_files": "adding",
     "sync": "indexing",
     "locate": "locations",
     "FacetCount": "results", "Filters": "results", "Hit": "results", "Match": "results",
@@ -49,9 +49,10 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
+    from .adding import AddReport, add_files
     from .analysis import analyze
     from .corpus import Record, read_file, read_records
-    from .indexing import AddReport, IndexReport, add_files, sync
+    from .indexing import IndexReport, sync
     from .locations import locate
     from .results import FacetCount, Filters, Hit, Match, Publication, SearchResult
     from .searching import Catalogue

@@ -254,7 +254,7 @@ def add(files: tuple[str, ...], to: str | None, skip_invalid: bool, wait: float,
     own, described by its title, date and first page until a catalogue record
     with its id describes it.
     """
-    from .indexing import add_files
+    from .adding import add_files
     from .output import render_index_report, to_json
 
     loc = locate(corpus, index)

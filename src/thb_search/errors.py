@@ -98,6 +98,11 @@ class IndexingError(ThbSearchError):
         super().__init__(message)
 
 
+class DiskFullError(ThbSearchError):
+    """A write failed for want of space (or past the file size limit); what was
+    being written was dropped and the index is as it was."""
+
+
 class RecordNotFoundError(ThbSearchError):
     """No publication has the given id."""
 

@@ -199,14 +199,10 @@ def facets_file(folder: Path, generation: int) -> Path:
 
 
 def save_for(ix: Any, folder: Path) -> None:
-    """Compute and save the arrays of the index's latest generation, removing
-    those of older generations."""
-    generation = ix.latest_generation()
+    """Compute and save the arrays of the index's latest generation (those of
+    older generations are removed once the commit is signed)."""
     with ix.reader() as reader:
-        FacetIndex.from_reader(reader).save(facets_file(folder, generation))
-    for old in folder.glob("facets-*.npz"):
-        if old.name != facets_file(folder, generation).name:
-            old.unlink(missing_ok=True)
+        FacetIndex.from_reader(reader).save(facets_file(folder, ix.latest_generation()))
 
 
 def open_for(reader: Any, folder: Path, generation: int) -> FacetIndex:

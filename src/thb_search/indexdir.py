@@ -39,7 +39,7 @@ from whoosh import index as whoosh_index
 from .corpus import display_path
 from .errors import IndexCorruptError, IndexLockedError, IndexNotFoundError
 from .schema import SCHEMA_VERSION
-from .trust import verify
+from .trust import superseded, unsigned, verify
 
 STATE_FILE = "thb-state.json"
 VERSION_FILE = "SCHEMA_VERSION"
@@ -227,6 +227,23 @@ class IndexDir:
             os.fsync(f.fileno())
         os.replace(tmp, self.root / CURRENT_FILE)
         self.remove_stale(keep=gen)
+
+    def clean_leftovers(self) -> None:
+        """Remove what a writer that was killed (or failed) may have left
+        (call with the lock held): half-written files (``*.tmp``), files of a
+        commit that was never signed, and generations that never went live."""
+        current = self.current()
+        for folder in (self.root, *([current] if current else [])):
+            for path in folder.glob("*.tmp*"):
+                if path.is_file():
+                    path.unlink(missing_ok=True)
+        if current is not None:
+            # Never read: the signed state is the index (files a commit cut off
+            # before its signature wrote, or that a signed commit superseded).
+            for path in [*unsigned(current), *superseded(current)]:
+                path.unlink(missing_ok=True)
+        if current is not None:
+            self.remove_stale(keep=current)
 
     def remove_stale(self, keep: Path | None) -> None:
         """Remove every generation but ``keep`` (leftovers of a crashed rebuild)."""

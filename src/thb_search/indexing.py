@@ -1,6 +1,6 @@
 """Building the index and keeping it in line with the catalogue: ``sync``
 (incremental, or a rebuild into a new generation), ``ensure_index`` (build on
-first use), ``add_files`` (copy into the catalogue folder, then sync).
+first use).  Adding files to the catalogue folder is :mod:`thb_search.adding`'s.
 
 The index folder and its generations are :mod:`thb_search.indexdir`'s; what
 is remembered of the catalogue between runs is :mod:`thb_search.scan`'s.
@@ -9,8 +9,10 @@ is remembered of the catalogue between runs is :mod:`thb_search.scan`'s.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,27 +28,27 @@ from .analysis import (
     synonym_lines,
     words_of,
 )
-from .corpus import display_path, find_files, iter_file, resolve
-from .documents import DOCUMENTS, Documents, attach, identify, own_id, read_texts
+from .corpus import display_path, resolve
+from .documents import attach
 from .errors import (
     CorpusErrors,
-    CorpusFormatError,
-    DocumentError,
-    ParameterError,
+    DiskFullError,
+    IndexingError,
     ThbSearchError,
 )
-from .facets import save_for
+from .facets import facets_file, save_for
 from .indexdir import DEFAULT_WAIT, STATE_FILE, VERSION_FILE, IndexDir
+from .journal import recover
 from .lexicon import Lexicon
 from .scan import documents, scan_catalogue, write_state
 from .schema import SCHEMA_VERSION, build_schema, to_document
 from .texts import TextStore
-from .trust import sign
-from .whoosh_internals import fast_writer
-from .writer import write_new_index
+from .trust import sign, verify
+from .whoosh_internals import fast_writer, superseded
+from .writer import cancel, write_new_index
 
-__all__ = ["DEFAULT_WAIT", "STATE_FILE", "VERSION_FILE", "AddReport", "IndexDir", "IndexReport",
-           "add_files", "ensure_index", "sync", "to_document"]
+__all__ = ["DEFAULT_WAIT", "STATE_FILE", "VERSION_FILE", "IndexDir", "IndexReport",
+           "ensure_index", "sync", "to_document"]
 
 Notify = Callable[[str], None]
 Progress = Callable[[int, int], None]
@@ -112,8 +114,63 @@ def sync(
     the reading of PDFs' text.
     """
     ixdir = IndexDir(index_dir)
-    with ixdir.lock(wait):
-        return _sync_locked(ixdir, paths, rebuild, skip_invalid, notify, progress, reading)
+    try:
+        with ixdir.lock(wait):
+            _prepare(ixdir, paths, notify)
+            try:
+                return _sync_locked(ixdir, paths, rebuild, skip_invalid, notify, progress,
+                                    reading)
+            except BaseException:
+                with contextlib.suppress(Exception):  # else: at the next run
+                    _prepare(ixdir, [], None)
+                raise
+    except (OSError, sqlite3.OperationalError, IndexingError) as exc:
+        if disk_full(exc):
+            raise DiskFullError(disk_full_message(exc, ixdir.root)) from None
+        raise
+
+
+def _prepare(ixdir: IndexDir, paths: Sequence[str | os.PathLike[str]],
+             notify: Notify | None) -> None:
+    """Before writing (lock held): finish or undo adds that were interrupted,
+    and remove what a killed writer left behind."""
+    for path in paths:
+        for message in recover(Path(path).expanduser()):
+            if notify:
+                notify(message)
+    ixdir.clean_leftovers()
+    gen = ixdir.current()
+    if (gen is not None and ixdir.schema_problem() is None and verify(gen) is not None
+            and verify(gen, derived=False) is None):
+        # A commit cut off before its signature: Whoosh's files are back at the
+        # last signed commit; make what derives from them again.
+        save_for(whoosh_index.open_dir(str(gen)), gen)
+        sign(gen)
+        if notify:
+            notify(f"an update of the index at {ixdir.shown} did not finish: it was taken "
+                   "back to its last complete state, and is brought up to date now")
+
+
+#: What a write that found no space (or passed the file size limit) fails with.
+_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` says a disk is full (OSError, SQLite, a worker's report)."""
+    if isinstance(exc, OSError):
+        return exc.errno in _FULL
+    text = str(exc)
+    return ("disk is full" in text or "disk I/O error" in text  # SQLite's words for them
+            or any(os.strerror(code) in text for code in _FULL))
+
+
+def disk_full_message(exc: BaseException, where: Path) -> str:
+    """A one-line message for a full disk: what, where, what to do."""
+    name = getattr(exc, "filename", None)
+    what = f" writing {display_path(Path(name))}" if name else ""
+    return (f"the disk holding {display_path(where)} is full, or a write to it failed (the "
+            f"file size limit, an I/O error){what}: free some space there and run the command "
+            "again; nothing was lost and the index is as it was before this command")
 
 
 def _sync_locked(ixdir: IndexDir, paths: Sequence[str | os.PathLike[str]], rebuild: bool,
@@ -164,7 +221,7 @@ def _sync_locked(ixdir: IndexDir, paths: Sequence[str | os.PathLike[str]], rebui
                     or state.get("generation") != ix.latest_generation()
                     or state.get("documents") != att.seen_state()):
                 remember(gen, ix)
-            sign(gen)
+            _seal(ix, gen)
             ixdir.remove_stale(keep=gen)  # leftovers of a crashed rebuild
         store.prune(att.kept())
     finally:
@@ -216,11 +273,21 @@ def _rebuild(ixdir: IndexDir, docs: Iterator[dict[str, Any]], total: int,
         lexicon = write_new_index(ix, docs, total, progress=progress)
         _after_commit(ix, target, lexicon)
         remember(target, ix)
-        sign(target)
+        _seal(ix, target)
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)
         raise
     ixdir.swap(target)
+
+
+def _seal(ix: whoosh_index.Index, gen: Path) -> None:
+    """Sign ``gen`` as it is after a commit, then remove the files that commit
+    superseded (until signed, they are what a cut-off commit goes back to)."""
+    latest = facets_file(gen, ix.latest_generation()).name
+    old = [*superseded(ix), *(p.name for p in gen.glob("facets-*.npz") if p.name != latest)]
+    sign(gen, old)
+    for name in old:
+        (gen / name).unlink(missing_ok=True)
 
 
 def _update(ix: whoosh_index.Index, gen: Path, docs: list[dict[str, Any]],
@@ -251,7 +318,7 @@ def _write(ix: whoosh_index.Index, docs: list[dict[str, Any]], delete_ids: list[
                 if progress and (n % 1000 == 0 or n == total):
                     progress(n, total)
     except BaseException:
-        writer.cancel()
+        cancel(writer)
         raise
     writer.commit()
     return lexicon_entries(words)
@@ -289,200 +356,22 @@ def ensure_index(
     ixdir = IndexDir(index_dir)
     if ixdir.exists() and not ixdir.is_outdated():
         return None
-    with ixdir.lock(wait):
-        if ixdir.exists():
-            reason = ixdir.is_outdated()
-            if reason is None:
-                return None  # another process built it meanwhile
-            sources = [s for s in ixdir.read_state().get("sources", []) if Path(s).exists()]
-            if notify:
-                notify(f"{reason}; rebuilding it")
-            return _sync_locked(ixdir, sources or corpus, True, False, None, None)
-        if notify:
-            shown = ", ".join(display_path(Path(p).absolute()) for p in corpus)
-            notify(f"no index at {ixdir.shown} yet: building it from {shown}")
-        return _sync_locked(ixdir, corpus, True, False, None, None)
-
-
-# ---------------------------------------------------------------------------
-# Adding files to the catalogue
-
-
-@dataclass(frozen=True)
-class AddReport:
-    """What ``add_files`` did: files copied into the corpus, files it already
-    held, and the indexing run that followed."""
-
-    copied: tuple[tuple[str, str], ...]
-    present: tuple[tuple[str, str], ...]
-    index: IndexReport
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "copied": [{"file": s, "to": d} for s, d in self.copied],
-            "already_in_corpus": [{"file": s, "as": d} for s, d in self.present],
-            "index": self.index.to_dict(),
-        }
-
-
-def _same_bytes(a: Path, b: Path) -> bool:
-    if a.stat().st_size != b.stat().st_size:
-        return False
-    with open(a, "rb") as fa, open(b, "rb") as fb:
-        while True:
-            ca, cb = fa.read(1 << 20), fb.read(1 << 20)
-            if ca != cb:
-                return False
-            if not ca:
-                return True
-
-
-def add_files(
-    corpus_dir: str | os.PathLike[str],
-    index_dir: str | os.PathLike[str],
-    files: Sequence[str | os.PathLike[str]],
-    *,
-    to: str | None = None,
-    skip_invalid: bool = False,
-    wait: float = DEFAULT_WAIT,
-    notify: Notify | None = None,
-    progress: Progress | None = None,
-    reading: Progress | None = None,
-) -> AddReport:
-    """Validate ``files``, copy them into the corpus folder, index incrementally.
-
-    Catalogue files (.txt, .jsonl, .csv) are copied into the folder; a PDF
-    goes to ``documents/ID/`` as the document of record ``to`` (an id or a
-    unique start of one), or, without ``to``, as a publication of its own
-    (its id derived from its title and date), replacing the document that
-    record had.  Nothing is copied when a file has an unreadable record or a
-    PDF cannot be read (unless ``skip_invalid``); a file whose exact bytes the
-    corpus already holds is not copied again; a different catalogue file of
-    the same name is copied under a new name (``name-2.jsonl``), never over
-    another.  If indexing fails, the copies are removed and replaced
-    documents put back, so corpus and index stay in step.
-    """
-    corpus = Path(corpus_dir).expanduser().absolute()
-    pdfs = [Path(f).expanduser() for f in files if Path(f).suffix.lower() == ".pdf"]
-    others = [f for f in files if Path(f).suffix.lower() != ".pdf"]
-    if to is not None and (len(pdfs) != 1 or others):
-        raise ParameterError("to", "--to attaches one PDF to a record: give exactly one .pdf "
-                                   "file with it")
-    sources = find_files(others)[0] if others else []
-    errors: list[ThbSearchError] = [e for path in sources for e in iter_file(path)
-                                    if isinstance(e, CorpusFormatError)]
-    placed = _place_documents(corpus, Path(index_dir), pdfs, to, errors, wait, notify, reading)
-    if errors and not skip_invalid:
-        raise CorpusErrors(errors)
-    corpus.mkdir(parents=True, exist_ok=True)
-    copies = _Copies(corpus)
     try:
-        for src in sources:
-            copies.catalogue_file(src)
-        for src, dest in placed:
-            copies.document(src, dest)
-        report = sync(index_dir, [corpus], skip_invalid=skip_invalid, wait=wait,
-                      notify=notify, progress=progress, reading=reading)
-    except BaseException:
-        copies.undo()
+        with ixdir.lock(wait):
+            sources = [s for s in ixdir.read_state().get("sources", [])
+                       if Path(s).exists()] or corpus
+            _prepare(ixdir, sources, notify)
+            if ixdir.exists():
+                reason = ixdir.is_outdated()
+                if reason is None:
+                    return None  # another process built it meanwhile, or it was repaired
+                if notify:
+                    notify(f"{reason}; rebuilding it")
+            elif notify:
+                shown = ", ".join(display_path(Path(p).absolute()) for p in sources)
+                notify(f"no index at {ixdir.shown} yet: building it from {shown}")
+            return _sync_locked(ixdir, sources, True, False, None, None)
+    except (OSError, sqlite3.OperationalError, IndexingError) as exc:
+        if disk_full(exc):
+            raise DiskFullError(disk_full_message(exc, ixdir.root)) from None
         raise
-    copies.done()
-    return AddReport(tuple(copies.copied), tuple(copies.present), report)
-
-
-def _place_documents(corpus: Path, index_dir: Path, pdfs: list[Path], to: str | None,
-                     errors: list[ThbSearchError], wait: float, notify: Notify | None,
-                     reading: Progress | None) -> list[tuple[Path, Path]]:
-    """Where each PDF goes (``corpus/documents/ID/NAME.pdf``), its text read
-    into the index's text store on the way (failures go to ``errors``)."""
-    if not pdfs:
-        return []
-    target = None
-    if to is not None:
-        from .searching import Catalogue
-
-        with Catalogue(index_dir, corpus=[corpus], notify=notify, wait=wait) as catalogue:
-            target = catalogue.get(to).id
-    store = TextStore(IndexDir(index_dir).root)
-    found = Documents()
-    try:
-        identify(pdfs, {}, found)
-        read_texts(pdfs, found, store, reading)  # in worker processes for a batch
-        errors.extend(found.errors)
-        failed = {e.path for e in found.errors if isinstance(e, DocumentError)}
-        placed = []
-        for pdf in pdfs:
-            info = store.info(found.seen[str(pdf)].sha256)
-            if display_path(pdf) in failed or info is None:
-                continue
-            rid = target or own_id(info, store)
-            placed.append((pdf, corpus / DOCUMENTS / rid / pdf.name))
-    finally:
-        store.close()
-    return placed
-
-
-class _Copies:
-    """Files copied into the corpus folder by one ``add``, undone if it fails."""
-
-    def __init__(self, corpus: Path) -> None:
-        self.corpus = corpus
-        self.existing = find_files([corpus])[0] if any(corpus.iterdir()) else []
-        self.copied: list[tuple[str, str]] = []
-        self.present: list[tuple[str, str]] = []
-        self.made: list[Path] = []
-        self.replaced: list[tuple[Path, Path]] = []  # (the old document, kept aside as)
-
-    def catalogue_file(self, src: Path) -> None:
-        if src.is_relative_to(self.corpus.resolve()):
-            self.present.append((display_path(src), display_path(src)))
-            return
-        twin = next((e for e in self.existing if _same_bytes(src, e)), None)
-        if twin is not None:
-            self.present.append((display_path(src), display_path(twin)))
-            return
-        dest = self.corpus / src.name
-        n = 2
-        while dest.exists():
-            dest = self.corpus / f"{src.stem}-{n}{src.suffix}"
-            n += 1
-        self._copy(src, dest)
-        self.existing.append(dest)
-
-    def document(self, src: Path, dest: Path) -> None:
-        """Put ``src`` as ``dest``, the one PDF of its record's folder."""
-        folder = dest.parent
-        others = sorted(p for p in folder.glob("*.pdf")) if folder.is_dir() else []
-        same = next((p for p in others if _same_bytes(src, p)), None)
-        if same is not None:
-            self.present.append((display_path(src), display_path(same)))
-            return
-        folder.mkdir(parents=True, exist_ok=True)
-        for old in others:  # the record's earlier document: set aside until indexed
-            aside = old.with_name("." + old.name + ".replaced")
-            os.replace(old, aside)
-            self.replaced.append((old, aside))
-        self._copy(src, dest)
-
-    def _copy(self, src: Path, dest: Path) -> None:
-        tmp = dest.with_name("." + dest.name + ".part")
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dest)
-        self.made.append(dest)
-        self.copied.append((display_path(src), display_path(dest)))
-
-    def undo(self) -> None:
-        for path in self.made:
-            with contextlib.suppress(OSError):
-                path.unlink()
-        for old, aside in self.replaced:
-            with contextlib.suppress(OSError):
-                os.replace(aside, old)
-        for path in self.made:  # an empty documents/ID/ folder of this add
-            with contextlib.suppress(OSError):
-                path.parent.rmdir()
-
-    def done(self) -> None:
-        for _, aside in self.replaced:
-            with contextlib.suppress(OSError):
-                aside.unlink()

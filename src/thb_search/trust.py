@@ -23,6 +23,7 @@ import hmac
 import json
 import os
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,8 @@ KEY_FILE = "index.key"
 #: (the lexicon is signed; its journal comes and goes).
 _UNSIGNED_SUFFIXES = ("-journal", "-wal", "-shm", ".tmp")
 _UNSIGNED_NAMES = {MANIFEST, "MAIN_WRITELOCK"}
+#: The mark of a signed file that a later commit no longer uses.
+SUPERSEDED = "superseded"
 
 
 def key() -> bytes:
@@ -92,20 +95,24 @@ def _read(gen: Path) -> dict[str, Any] | None:
     return data
 
 
-def sign(gen: Path) -> None:
+def sign(gen: Path, superseded: Iterable[str] = ()) -> None:
     """Sign a generation's files as they are now (hashing only the files that
-    changed since the last signature)."""
+    changed since the last signature).  Files named in ``superseded`` are
+    about to be removed: the signature holds without them."""
     old = _read(gen)
     signed = old["files"] if old and hmac.compare_digest(str(old.get("hmac", "")),
                                                           _mac(old["files"])) else {}
+    gone = set(superseded)
     files: dict[str, Any] = {}
     for path in _files(gen):
         seen = _seen(path)
         before = signed.get(path.name)
-        if before and before[1:] == seen:
-            files[path.name] = before
+        if before and before[1:5] == seen:
+            files[path.name] = before[:5]
         else:
             files[path.name] = [_sha256(path), *seen]
+        if path.name in gone:
+            files[path.name].append(SUPERSEDED)
     tmp = gen / (MANIFEST + ".tmp")
     with open(tmp, "w", encoding="utf-8") as handle:
         json.dump({"files": files, "hmac": _mac(files)}, handle, sort_keys=True)
@@ -114,8 +121,35 @@ def sign(gen: Path) -> None:
     os.replace(tmp, gen / MANIFEST)
 
 
-def verify(gen: Path) -> str | None:
-    """Why a generation is not to be opened (None: it is this user's, intact)."""
+def superseded(gen: Path) -> list[Path]:
+    """The files of a generation that its signature marks as superseded."""
+    data = _read(gen)
+    if data is None:
+        return []
+    return [gen / n for n, entry in data["files"].items() if entry[5:] == [SUPERSEDED]]
+
+
+def unsigned(gen: Path) -> list[Path]:
+    """The files of a validly signed generation that its signature does not
+    cover: what a writer killed (or failed) before signing left behind."""
+    data = _read(gen)
+    if data is None or not hmac.compare_digest(str(data.get("hmac", "")),
+                                               _mac(data["files"])):
+        return []
+    return [p for p in _files(gen) if p.name not in data["files"]]
+
+
+#: Files of a generation that hold no pickle and are derived from Whoosh's
+#: files (or a cache of words): a commit cut off before its signature may have
+#: rewritten them, and they can be made again from the signed Whoosh files.
+DERIVED = ("thb-state.json", "lexicon.sqlite", "facets-")
+
+
+def verify(gen: Path, *, derived: bool = True) -> str | None:
+    """Why a generation is not to be opened (None: it is this user's, intact).
+
+    With ``derived=False`` the files in :data:`DERIVED` are not checked: what
+    is left is whether Whoosh's files (the ones that are unpickled) are safe."""
     data = _read(gen)
     if data is None:
         return "it is not signed by this user's thb-search (built elsewhere, or by an " \
@@ -130,9 +164,13 @@ def verify(gen: Path) -> str | None:
     if extra:
         return f"its table of contents {extra[0]} is not signed"
     for name, entry in files.items():
+        if not derived and name.startswith(DERIVED):
+            continue
         path = present.get(name)
         if path is None:
+            if entry[5:] == [SUPERSEDED]:
+                continue  # removed after the commit that replaced it was signed
             return f"a signed file is missing ({name})"
-        if _seen(path) != entry[1:] and _sha256(path) != entry[0]:
+        if _seen(path) != entry[1:5] and _sha256(path) != entry[0]:
             return f"a file was changed after it was signed ({name})"
     return None

@@ -241,6 +241,32 @@ class FastSegmentWriter(SegmentWriter):
                 pdr.close()
 
 
+    def _commit_toc(self, segments: list[Any]) -> None:
+        """Whoosh's commit, minus its removal of the files the new table of
+        contents no longer uses: those stay until the commit is signed
+        (:func:`superseded`), so that a commit cut off before its signature
+        can be taken back to the previous one."""
+        from whoosh.index import TOC
+
+        TOC(self.schema, segments, self.generation).write(self.storage, self.indexname)
+
+
+def superseded(ix: Any) -> list[str]:
+    """Names of the files of ``ix``'s folder that its latest table of contents
+    does not use (older tables of contents, segments merged or emptied)."""
+    from whoosh.index import TOC
+
+    gen = ix.latest_generation()
+    live = {s.segment_id() for s in ix._segments()}
+    tocs, segs = TOC._pattern(ix.indexname), TOC._segment_pattern(ix.indexname)
+    names = []
+    for name in ix.storage:
+        toc, seg = tocs.match(name), segs.match(name)
+        if (toc and int(toc.group(1)) != gen) or (seg and seg.group(1) not in live):
+            names.append(name)
+    return sorted(names)
+
+
 def fast_writer(ix: Any, *, lock: bool = True) -> FastSegmentWriter:
     """A segment writer whose postings stay in memory; ``lock=False`` for the
     writers of a bulk build, whose segments another writer commits."""

@@ -11,6 +11,7 @@ Whoosh's internals, is in :mod:`thb_search.whoosh_internals`.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import queue
@@ -124,8 +125,15 @@ def _build_segments(ix: whoosh_index.Index, docs: Iterable[dict[str, Any]],
             writer = None
     finally:
         if writer is not None:
-            writer.cancel()
+            cancel(writer)
     return segments
+
+
+def cancel(writer: Any) -> None:
+    """Drop what ``writer`` wrote, keeping the error that stopped it: a writer
+    that failed half-way (a full disk) may fail again while cancelling."""
+    with contextlib.suppress(Exception):
+        writer.cancel()
 
 
 def write_new_index(ix: whoosh_index.Index, docs: Iterable[dict[str, Any]], total: int,
@@ -157,7 +165,7 @@ def write_new_index(ix: whoosh_index.Index, docs: Iterable[dict[str, Any]], tota
             lexicon = lexicon_entries(words)
         commit_segments(main, segments)
     except BaseException:
-        main.cancel()
+        cancel(main)
         raise
     release(main)
     return lexicon
