@@ -221,6 +221,10 @@ def _parallel(ix: whoosh_index.Index, docs: Iterable[dict[str, Any]], total: int
             w.join(timeout=5)
             if w.is_alive():
                 w.terminate()
+        for q in [*jobs, results]:
+            # Batches a dead worker never read must not hold this process at exit.
+            q.cancel_join_thread()
+            q.close()
 
 
 def _put(q: Any, item: Any, workers: list[Any]) -> None:
@@ -238,8 +242,18 @@ def _worker(folder: str, indexname: str, jobs: Any, results: Any, k: int) -> Non
         load_nltk()
         ix = whoosh_index.open_dir(folder, indexname)
 
+        parent = multiprocessing.parent_process()
+
         def batches() -> Iterator[dict[str, Any]]:
-            while (batch := jobs.get()) is not None:
+            while True:
+                try:
+                    batch = jobs.get(timeout=1.0)
+                except queue.Empty:
+                    if parent is not None and not parent.is_alive():
+                        os._exit(1)  # the indexing process was killed: nothing to do
+                    continue
+                if batch is None:
+                    return
                 yield from batch
 
         with collecting_words() as words:
