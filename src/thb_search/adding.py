@@ -110,7 +110,7 @@ def add_files(
     except BaseException as exc:
         copies.journal.undo()
         if isinstance(exc, OSError) and disk_full(exc):
-            raise DiskFullError(disk_full_message(exc, corpus)) from None
+            raise DiskFullError(disk_full_message(corpus)) from None
         raise
     copies.journal.finish()
     return AddReport(tuple(copies.copied), tuple(copies.present), report)

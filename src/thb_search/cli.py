@@ -45,6 +45,10 @@ def handle_errors(func: F) -> F:
             _fail(str(exc), 2)
         except ThbSearchError as exc:
             _fail(str(exc), 1)
+        except OSError as exc:  # a file the command could not read or write
+            where = f"{exc.filename}: " if exc.filename else ""
+            _fail(f"{where}{exc.strerror or exc}: check that it exists and that you may "
+                  "read and write it, then run the command again", 1)
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             sys.exit(130)

@@ -126,7 +126,7 @@ def sync(
                 raise
     except (OSError, sqlite3.OperationalError, IndexingError) as exc:
         if disk_full(exc):
-            raise DiskFullError(disk_full_message(exc, ixdir.root)) from None
+            raise DiskFullError(disk_full_message(ixdir.root)) from None
         raise
 
 
@@ -164,12 +164,10 @@ def disk_full(exc: BaseException) -> bool:
             or any(os.strerror(code) in text for code in _FULL))
 
 
-def disk_full_message(exc: BaseException, where: Path) -> str:
-    """A one-line message for a full disk: what, where, what to do."""
-    name = getattr(exc, "filename", None)
-    what = f" writing {display_path(Path(name))}" if name else ""
+def disk_full_message(where: Path) -> str:
+    """A one-line message for a full disk: where, what to do."""
     return (f"the disk holding {display_path(where)} is full, or a write to it failed (the "
-            f"file size limit, an I/O error){what}: free some space there and run the command "
+            "file size limit, an I/O error): free some space there and run the command "
             "again; nothing was lost and the index is as it was before this command")
 
 
@@ -373,5 +371,5 @@ def ensure_index(
             return _sync_locked(ixdir, sources, True, False, None, None)
     except (OSError, sqlite3.OperationalError, IndexingError) as exc:
         if disk_full(exc):
-            raise DiskFullError(disk_full_message(exc, ixdir.root)) from None
+            raise DiskFullError(disk_full_message(ixdir.root)) from None
         raise
