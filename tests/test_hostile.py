@@ -329,15 +329,23 @@ def test_any_search_gives_results_or_a_clear_error(catalogue: Catalogue, query: 
     check_search(catalogue, query, options)
 
 
-@pytest.mark.xfail(strict=True, raises=UnicodeEncodeError, reason=(
-    "found by this fuzzing, not fixed here (query/lexicon code is outside this change): a "
-    "query word with a lone surrogate (a command-line argument that is not UTF-8) reaches "
-    "Lexicon.term, whose SQLite lookup cannot encode it; query.parse should refuse or "
-    "replace it"))
 @settings(FAST, max_examples=EXAMPLES)
 @given(SURROGATE_TEXT.map(lambda t: "traf" + t))
 def test_a_query_with_a_lone_surrogate(catalogue: Catalogue, query: str) -> None:
     check_search(catalogue, query, {})
+
+
+def test_a_query_that_is_not_utf8_is_a_usage_error(bundled_index: Path) -> None:
+    import subprocess
+    import sys
+
+    command = Path(sys.executable).with_name("thb-search")
+    result = subprocess.run([command, b"traf\xffficking", "--index", bundled_index],
+                            capture_output=True)
+    assert result.returncode == 2
+    assert result.stderr.decode() == (
+        "Error: the query is not UTF-8 text (character 5 is a byte that no character has): "
+        "type it again, with the terminal set to UTF-8\n")
 
 
 @FAST

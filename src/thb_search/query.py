@@ -335,6 +335,11 @@ def _word(text: str, fieldname: str | None, pos: int) -> Word:
     return Word(text, fieldname)
 
 
+#: Lone surrogates: what Python makes of bytes that are not UTF-8 (a command
+#: line typed in another encoding); no index or database can hold them.
+_NOT_TEXT = re.compile("[\ud800-\udfff]")
+
+
 def parse(q: str, match: str = "all", literal: bool = False) -> Node | None:
     """Parse a query string into a syntax tree (None for an empty query).
 
@@ -344,6 +349,11 @@ def parse(q: str, match: str = "all", literal: bool = False) -> Node | None:
     """
     if match not in ("all", "any"):
         raise ValueError(f"match must be 'all' or 'any', not {match!r}")
+    bad = _NOT_TEXT.search(q)
+    if bad:
+        raise QuerySyntaxError(
+            f"the query is not UTF-8 text (character {bad.start() + 1} is a byte that no "
+            "character has): type it again, with the terminal set to UTF-8")
     text = normalize_chars(q)
     if literal:
         text = " ".join(w.lower() if w in ("AND", "OR", "NOT") else w
