@@ -1,7 +1,8 @@
 """Catalogue files: finding them, reading them a line at a time, duplicates.
 
 Formats are chosen by file extension (:data:`FORMATS`; the readers are in
-:mod:`thb_search.formats`) and yield the same :class:`~thb_search.records.Record`.
+:mod:`thb_search.listing` and :mod:`thb_search.formats`) and yield the same
+:class:`~thb_search.records.Record`.
 A publication met in several files is resolved to one record
 (:func:`resolve`).  Nothing here touches the index.
 """
@@ -15,7 +16,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .errors import CorpusFormatError, CorpusNotFoundError
-from .formats import READERS, FileResult
+from .formats import FileResult, read_csv, read_jsonl
+from .listing import read_listing
 from .records import (
     MAX_RECORD_BYTES,
     LongLine,
@@ -34,6 +36,7 @@ __all__ = ["DOCUMENTS", "FORMATS", "MAX_FILE_BYTES", "MAX_RECORD_BYTES", "Copy",
 
 #: File extensions read as catalogue files, and their format.
 FORMATS = {".txt": "listing", ".jsonl": "jsonl", ".csv": "csv"}
+READERS = {"listing": read_listing, "jsonl": read_jsonl, "csv": read_csv}
 #: The folder of a catalogue folder that holds publications' documents
 #: (see :mod:`thb_search.documents`), not catalogue files.
 DOCUMENTS = "documents"
