@@ -172,3 +172,17 @@ def test_english_table_gives_the_chain_s_terms_for_every_word() -> None:
     """After a change to the analysis, regenerate the table with
     ``python scripts/update_english_terms.py``; this test only compares."""
     _check_english(_english_table())
+
+
+def test_tokenising_is_never_cut_off_by_nltks_time_limit(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """NLTK limits each match of a pattern by wall-clock time (5 s by default),
+    which a long page can pass on a busy machine: indexing would fail."""
+    import nltk.redos
+
+    from thb_search.analysis import load_nltk, word_spans
+
+    load_nltk()
+    monkeypatch.setattr(nltk.redos, "DEFAULT_TIMEOUT", 1e-9)
+    text = "Forced labour in supply chains. " * 20_000
+    assert len(list(word_spans(text))) == 100_000

@@ -80,11 +80,18 @@ def load_nltk() -> None:
     """Import the NLTK parts used here: the Snowball English stemmer and the
     regexp tokeniser (neither needs downloaded data)."""
     if not _nltk:
+        from nltk import redos
         from nltk.stem.snowball import EnglishStemmer
         from nltk.tokenize import RegexpTokenizer
 
+        tokenizer = RegexpTokenizer(WORD_PATTERN)
+        # NLTK bounds each match of a caller's pattern by 5 s of wall-clock time
+        # (a ReDoS backstop), which a long document's page can pass on a busy
+        # machine, failing the whole run.  This pattern is this module's own and
+        # matches in linear time: it is compiled as NLTK would, without the limit.
+        tokenizer._regexp = redos.compile(WORD_PATTERN, tokenizer._flags, timeout=None)
         _nltk["stemmer"] = EnglishStemmer()
-        _nltk["tokenizer"] = RegexpTokenizer(WORD_PATTERN)
+        _nltk["tokenizer"] = tokenizer
 
 
 def add_term_source(source: Callable[[str], str | None]) -> None:

@@ -36,8 +36,11 @@ from .whoosh_internals import (
 POOL_BYTES = 120 * 1024 * 1024
 #: A bulk build of fewer documents stays in this process.
 PARALLEL_MIN_DOCS = 5_000
-#: Documents sent to a worker at a time.
+#: Documents sent to a worker at a time, or fewer when their PDFs' words
+#: reach BATCH_WORDS: a batch is held (as Python lists) in this process, in
+#: its queue and in the worker, so it is bounded by size, not only by count.
 BATCH_DOCS = 500
+BATCH_WORDS = 1_000_000
 
 Progress = Callable[[int, int], None]
 
@@ -183,14 +186,15 @@ def _parallel(ix: whoosh_index.Index, docs: Iterable[dict[str, Any]], total: int
         w.start()
     try:
         batch: list[dict[str, Any]] = []
-        sent = nbatch = 0
+        sent = nbatch = words = 0
         for doc in docs:
             batch.append(doc)
-            if len(batch) == BATCH_DOCS:
+            words += doc.get("body_len", 0)
+            if len(batch) == BATCH_DOCS or words >= BATCH_WORDS:
                 _put(jobs[nbatch % procs], batch, workers)
                 sent += len(batch)
                 nbatch += 1
-                batch = []
+                batch, words = [], 0
                 if progress:
                     progress(sent, total)
         if batch:
