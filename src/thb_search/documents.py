@@ -44,6 +44,7 @@ __all__ = ["DOCUMENTS", "Attachment", "Documents", "attach", "extract_into", "fi
 from .errors import CorpusFormatError, DocumentError
 from .records import Record, clean_text
 from .texts import DocumentText, TextStore
+from .workers import die_with_parent
 
 #: Documents read in this process below this many (worker processes above).
 PARALLEL_MIN = 4
@@ -143,7 +144,7 @@ def read_texts(paths: Sequence[Path], found: Documents, store: TextStore,
         return
     with tempfile.TemporaryDirectory(prefix="thb-texts-") as tmp, \
             concurrent.futures.ProcessPoolExecutor(
-                max_workers=min(os.cpu_count() or 1, 4),
+                max_workers=min(os.cpu_count() or 1, 4), initializer=die_with_parent,
                 mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = {pool.submit(_extract_to_file, str(path), str(Path(tmp) / sha)): (sha, path)
                    for sha, path in todo.items()}

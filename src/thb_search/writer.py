@@ -30,6 +30,7 @@ from .whoosh_internals import (
     finish_segment,
     release,
 )
+from .workers import die_with_parent
 
 #: Approximate bytes of postings a bulk-build writer holds before it writes
 #: them out as a segment (bounds each process's memory at any catalogue size).
@@ -242,6 +243,7 @@ def _put(q: Any, item: Any, workers: list[Any]) -> None:
 
 def _worker(folder: str, indexname: str, jobs: Any, results: Any, k: int) -> None:
     """A worker process: write the batches of its queue into segments."""
+    die_with_parent()
     try:
         load_nltk()
         ix = whoosh_index.open_dir(folder, indexname)
