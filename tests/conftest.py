@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -101,3 +105,20 @@ def corpus_copy(tmp_path: Path) -> Path:
     folder = tmp_path / "corpus"
     shutil.copytree(BUNDLED, folder)
     return folder
+
+
+@contextlib.contextmanager
+def lock_held_elsewhere(index: Path) -> Iterator[int]:
+    """The index's writer lock held by another process (its pid) meanwhile."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys\n"
+         "from thb_search.indexdir import IndexDir\n"
+         "with IndexDir(sys.argv[1]).lock():\n"
+         "    print('held', flush=True)\n"
+         "    sys.stdin.readline()\n", str(index)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        yield holder.pid
+    finally:
+        holder.communicate("done\n")

@@ -22,6 +22,7 @@ from conftest import (
     OSR,
     SUPPLY_CHAINS,
     THREE_ACTION_AREAS,
+    lock_held_elsewhere,
 )
 from thb_search import Catalogue
 from thb_search.citations import to_bibtex, to_csl_json, to_ris
@@ -190,7 +191,7 @@ def test_index_given_files_only(runner: CliRunner, tmp_path: Path) -> None:
 def test_locked_index_fails_after_wait(runner: CliRunner, where: list[str],
                                        tmp_path: Path) -> None:
     run(runner, "index", *where)
-    with IndexDir(tmp_path / "index").lock():
+    with lock_held_elsewhere(tmp_path / "index"):
         result = run(runner, "index", "--wait", "0.2", *where)
     assert result.exit_code == 1
     assert result.stderr.startswith(f"Error: the index at {tmp_path / 'index'}/ is being written "

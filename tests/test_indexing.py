@@ -18,6 +18,7 @@ from conftest import (
     SUPPLY_CHAINS,
     TERRORISM,
     UKRAINE,
+    lock_held_elsewhere,
 )
 from thb_search import Catalogue, sync
 from thb_search.adding import add_files
@@ -257,7 +258,7 @@ def test_a_failing_document_cancels_the_writer(tmp_path: Path, corpus_copy: Path
 def test_second_writer_waits_then_fails_clearly(tmp_path: Path, corpus_copy: Path) -> None:
     index = tmp_path / "index"
     sync(index, [corpus_copy])
-    with IndexDir(index).lock():
+    with lock_held_elsewhere(index) as holder:
         start = time.monotonic()
         with pytest.raises(IndexLockedError) as err:
             sync(index, [corpus_copy], wait=0.3)
@@ -267,7 +268,7 @@ def test_second_writer_waits_then_fails_clearly(tmp_path: Path, corpus_copy: Pat
             assert len(cat) == 10
     assert str(err.value) == (
         f"the index at {index}/ is being written by another thb-search process (process "
-        f"{os.getpid()}); waited 0.3 s. Try again when it has finished, or wait longer with "
+        f"{holder}); waited 0.3 s. Try again when it has finished, or wait longer with "
         "--wait SECONDS")
     assert sync(index, [corpus_copy], wait=0).total == 10
 
@@ -342,8 +343,30 @@ def test_add_files_removes_its_copies_when_indexing_fails(tmp_path: Path,
     sync(index, [corpus_copy])
     new = tmp_path / "new.jsonl"
     new.write_text(NEW_JSONL, encoding="utf-8")
-    with IndexDir(index).lock(), pytest.raises(IndexLockedError):
+    with lock_held_elsewhere(index), pytest.raises(IndexLockedError):
         add_files(corpus_copy, index, [new], wait=0)
+    assert sorted(p.name for p in corpus_copy.iterdir()) == ["osce-thb-publications.txt"]
+
+
+def test_add_files_takes_back_its_copies_when_indexing_fails(
+        tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import thb_search.adding as adding
+
+    index = tmp_path / "index"
+    sync(index, [corpus_copy])
+    new = tmp_path / "new.jsonl"
+    new.write_text(NEW_JSONL, encoding="utf-8")
+    seen: list[list[str]] = []
+
+    def failing_sync(*args: object, **kwargs: object) -> None:
+        seen.append(sorted(p.name for p in corpus_copy.iterdir()))
+        raise IndexingError("the indexing failed")
+
+    monkeypatch.setattr(adding, "sync", failing_sync)
+    with pytest.raises(IndexingError):
+        add_files(corpus_copy, index, [new])
+    assert seen == [[f".thb-add-{os.getpid()}.json", "new.jsonl",
+                     "osce-thb-publications.txt"]]
     assert sorted(p.name for p in corpus_copy.iterdir()) == ["osce-thb-publications.txt"]
 
 

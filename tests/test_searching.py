@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -514,3 +516,20 @@ def test_a_catalogue_kept_open_follows_removals_and_merges(tmp_path) -> None:  #
             sync(tmp_path / "ix", [corpus])
             assert (cycle, cat.search("shelter").total, len(cat)) == (cycle, 120, 120)
             assert cat.get("r1-0").title == "Shelter report 1 0"
+
+
+def test_words_no_publication_has_do_not_grow_a_long_lived_catalogue(
+        bundled_index: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server's catalogue meets words without end (typos, probes): what it
+    remembers of them stays bounded."""
+    import thb_search.analysis as analysis
+    import thb_search.engine as engine
+
+    monkeypatch.setattr(engine, "CACHE_BYTES", 64 * engine.ENTRY_BYTES)
+    monkeypatch.setattr(analysis, "MAX_REMEMBERED", 500)
+    with Catalogue(bundled_index) as cat:
+        for n in range(1500):
+            assert cat.search(f"zqx{n}vk", facets=False).total == 0
+        cache = cat._latest().engine._cache
+        assert 0 < len(cache) <= 64
+    assert len(analysis._TERMS) <= 500

@@ -85,7 +85,17 @@ def add_files(
     another.  If indexing fails, the copies are removed and replaced
     documents put back, so corpus and index stay in step.
     """
-    corpus = Path(corpus_dir).expanduser().absolute()
+    # One add (or index) at a time: the names it chooses in the folder, and
+    # its journal, are its own until it is done.
+    with IndexDir(index_dir).lock(wait):
+        return _add_locked(Path(corpus_dir).expanduser().absolute(), index_dir, files, to,
+                           skip_invalid, wait, notify, progress, reading)
+
+
+def _add_locked(corpus: Path, index_dir: str | os.PathLike[str],
+                files: Sequence[str | os.PathLike[str]], to: str | None, skip_invalid: bool,
+                wait: float, notify: Notify | None, progress: Progress | None,
+                reading: Progress | None) -> AddReport:
     pdfs = [Path(f).expanduser() for f in files if Path(f).suffix.lower() == ".pdf"]
     others = [f for f in files if Path(f).suffix.lower() != ".pdf"]
     if to is not None and (len(pdfs) != 1 or others):

@@ -72,6 +72,8 @@ _nltk: dict[str, Any] = {}
 # folded word -> index term (None for a stopword): every word this process has
 # analysed or looked up.
 _TERMS: dict[str, str | None] = {}
+#: Words remembered at most (some 30 MB); past it, memory starts afresh.
+MAX_REMEMBERED = 200_000
 # Lookups of terms computed before (an open index's lexicon).
 _TERM_SOURCES: list[Callable[[str], str | None]] = []
 
@@ -236,6 +238,8 @@ def term_for(word: str) -> str | None:
                 break
         else:
             term = english_term(word) or _compute_term(word)
+    if len(_TERMS) >= MAX_REMEMBERED:  # a long-lived process meets words without end
+        _TERMS.clear()
     _TERMS[word] = term
     return term
 

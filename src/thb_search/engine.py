@@ -48,6 +48,8 @@ from .schema import (
 CACHE_BYTES = 128 * 1024 * 1024
 #: Bytes of phrase (and word pair) occurrences a reader keeps cached.
 PHRASE_CACHE_BYTES = 32 * 1024 * 1024
+#: What an entry of the postings cache costs at least (its key and arrays).
+ENTRY_BYTES = 1024
 
 #: ``read(field, term, positions, pos_bits)``: a term's (documents, weights, position keys).
 ReadPostings = Callable[[str, str, bool, int],
@@ -79,7 +81,9 @@ class TermData:
 
     @property
     def nbytes(self) -> int:
-        return self.docs.nbytes + self.weights.nbytes + self.keys.nbytes
+        # An absent term (a word no publication has) still takes room: counted,
+        # so that a stream of unknown words cannot grow the cache without end.
+        return max(ENTRY_BYTES, self.docs.nbytes + self.weights.nbytes + self.keys.nbytes)
 
 
 class Engine:

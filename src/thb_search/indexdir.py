@@ -130,8 +130,8 @@ class IndexDir:
             return outdated
         gen = self.current()
         problem = verify(gen) if gen else None
-        if problem and self.writer_active():
-            self.wait_for_writer()  # a commit being signed
+        if problem:
+            self.wait_for_writer()  # a commit being signed (or one just signed)
             gen = self.current()
             problem = verify(gen) if gen else None
         if problem:
@@ -150,6 +150,8 @@ class IndexDir:
             if problem is None:
                 return gen
             if not self.writer_active():
+                if self.current() != gen or verify(gen) is None:
+                    continue  # the writer finished (signed, or swapped) meanwhile
                 raise IndexCorruptError(
                     f"the index at {self.shown} is not opened: {problem}: rebuild it from the "
                     "catalogue with 'thb-search index --rebuild'")
@@ -163,7 +165,11 @@ class IndexDir:
 
     @contextlib.contextmanager
     def lock(self, wait: float = DEFAULT_WAIT) -> Iterator[None]:
-        """Hold the writer lock, waiting up to ``wait`` seconds for another writer."""
+        """Hold the writer lock, waiting up to ``wait`` seconds for another writer
+        (a process that holds it already just goes on)."""
+        if self.root in _HELD:
+            yield
+            return
         self.root.mkdir(parents=True, exist_ok=True)
         path = self.root / LOCK_FILE
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)

@@ -116,9 +116,14 @@ class Catalogue:
         of title, summary, body; all by default) are where words that name no
         field of their own are looked for.
         """
-        snapshot = self._latest()
+        snapshot = self._latest()  # one state for the filters' values and the search
+
+        def resolve(facet: str, value: str) -> list[str]:
+            values = list(snapshot.arrays.values(facet)) if facet != "year" else []
+            return resolve_value(values, facet, value)
+
         request = retrieval.SearchRequest(
-            query, self.resolve_filters(office, theme, type, year, since, until), sort,
+            query, resolve_filters(resolve, office, theme, type, year, since, until), sort,
             limit, page, match, explain, facets,
             retrieval.search_fields(fields))
         return retrieval.search(snapshot, request)

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import time
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
+
+from whoosh.index import EmptyIndexError
 
 from .analysis import add_term_source, remove_term_source
 from .corpus import display_path
@@ -30,7 +33,7 @@ from .results import Publication
 from .schema import RANK_FIELD
 from .texts import TextStore
 from .trust import verify
-from .whoosh_internals import read_postings
+from .whoosh_internals import open_columns, read_postings
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,10 @@ def _words(terms: Any) -> list[str]:
     return [t for t in out if t != SUMMARY_MARK]
 
 
+#: Tries to open a state that commits keep replacing under the reader.
+_ATTEMPTS = 50
+
+
 class Snapshot:
     """The index as last committed: reader, arrays, engine, lexicons."""
 
@@ -79,6 +86,7 @@ class Snapshot:
         self._ix = ix
         self._searcher = searcher
         reader = searcher.reader()
+        open_columns(reader)  # before a later commit can remove merged-away files
         self.arrays: FacetIndex = open_for(reader, gen, reader.generation())
         self.engine = Engine(partial(read_postings, reader), self.arrays)
         self.terms = ReaderTerms(reader)
@@ -93,8 +101,23 @@ class Snapshot:
             raise IndexOutdatedError(
                 f"{outdated}: rebuild it with 'thb-search index --rebuild' (with --index "
                 f"{ixdir.shown.rstrip('/')})")
-        ix = ixdir.open()
-        return cls(ixdir, Path(ix.storage.folder), ix, ix.searcher())
+        for attempt in range(_ATTEMPTS):
+            ix = ixdir.open()
+            searcher = None
+            try:
+                searcher = ix.searcher()
+                return cls(ixdir, Path(ix.storage.folder), ix, searcher)
+            except (OSError, EmptyIndexError):
+                # A commit removed files of the state being opened, or a rebuild
+                # swapped generations, between reading its name and its files.
+                if searcher is not None:
+                    searcher.close()
+                if attempt == _ATTEMPTS - 1:
+                    raise IndexCorruptError(
+                        f"the index at {ixdir.shown} kept changing while it was opened: "
+                        "try again (is a process writing it in a loop?)") from None
+                time.sleep(0.02)
+        raise AssertionError("unreachable")
 
     def fresh(self) -> Snapshot:
         """This snapshot if nothing was committed since, else the latest one
@@ -113,15 +136,13 @@ class Snapshot:
             problem = verify(gen)
             if (not saved or problem) and self.dir.writer_active():
                 return self
-            if problem:
+            if problem and verify(gen):  # not signed meanwhile by a writer now done
                 raise IndexCorruptError(f"the index at {self.dir.shown} is not opened: "
                                         f"{problem}: rebuild it with 'thb-search index "
                                         "--rebuild'")
-            # A new searcher, not Whoosh's refresh(): refresh() reuses the old
-            # reader's segments, even those a merge has since replaced.
-            latest = Snapshot(self.dir, gen, self._ix, self._ix.searcher())
-        else:
-            latest = Snapshot.open(self.dir)
+        # A new searcher, not Whoosh's refresh(): refresh() reuses the old
+        # reader's segments, even those a merge has since replaced.
+        latest = Snapshot.open(self.dir)
         self.close()
         return latest
 

@@ -149,7 +149,18 @@ def verify(gen: Path, *, derived: bool = True) -> str | None:
     """Why a generation is not to be opened (None: it is this user's, intact).
 
     With ``derived=False`` the files in :data:`DERIVED` are not checked: what
-    is left is whether Whoosh's files (the ones that are unpickled) are safe."""
+    is left is whether Whoosh's files (the ones that are unpickled) are safe.
+    A file that vanishes while it is checked (a commit removing what it
+    superseded) makes the check start again, with the new signature."""
+    for _ in range(5):
+        try:
+            return _verify(gen, derived)
+        except FileNotFoundError:
+            continue
+    return "its files kept changing while they were checked"
+
+
+def _verify(gen: Path, derived: bool) -> str | None:
     data = _read(gen)
     if data is None:
         return "it is not signed by this user's thb-search (built elsewhere, or by an " \

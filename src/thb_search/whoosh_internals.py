@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import whoosh
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, STORED_COLUMN, W3Codec
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import SegmentWriter
 
@@ -58,6 +58,28 @@ _LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
 
 # ---------------------------------------------------------------------------
 # Reading
+
+
+def open_columns(reader: Any) -> None:
+    """Open every column file of ``reader``'s segments now.  Whoosh opens them
+    on first use, and a later commit removes the files of segments it merged
+    away: a reader of the state before it must hold them open already."""
+    for leaf, _ in reader.leaf_readers():
+        perdoc, segment = getattr(leaf, "_perdoc", None), getattr(leaf, "_segment", None)
+        if perdoc is None or segment is None or not hasattr(perdoc, "_colfiles"):
+            continue
+        prefix = segment.make_filename("").rstrip(".") + "."
+        for name in list(leaf._storage):
+            if name.startswith(prefix) and name.endswith(".col"):
+                field = name[len(prefix):-len(".col")]
+                if field not in perdoc._colfiles:
+                    perdoc._colfiles[field] = perdoc._get_column_file(field)
+                # Whoosh checks that a file exists before it reads its first
+                # stored fields or lengths: read them through the open file.
+                column = (STORED_COLUMN if field == "_stored" else LENGTHS_COLUMN
+                          if field.startswith("_") and field.endswith("_len") else None)
+                if column is not None and field not in perdoc._readers:
+                    perdoc._readers[field] = perdoc.column_reader(field, column)
 
 
 def read_postings(reader: Any, fieldname: str, text: str, positions: bool = False,
