@@ -130,10 +130,16 @@ class IndexDir:
             return outdated
         gen = self.current()
         problem = verify(gen) if gen else None
-        if problem:
-            self.wait_for_writer()  # a commit being signed (or one just signed)
+        deadline = time.monotonic() + DEFAULT_WAIT
+        while problem and time.monotonic() < deadline:
+            # A commit being signed, or one just signed: look again (until
+            # it is signed, or no writer is left to sign it).
+            active = self.writer_active()
             gen = self.current()
             problem = verify(gen) if gen else None
+            if problem and not active:
+                break
+            time.sleep(0.02)
         if problem:
             return f"the index at {self.shown} is not opened: {problem}"
         return None
@@ -155,13 +161,7 @@ class IndexDir:
                 raise IndexCorruptError(
                     f"the index at {self.shown} is not opened: {problem}: rebuild it from the "
                     "catalogue with 'thb-search index --rebuild'")
-            self.wait_for_writer()
-
-    def wait_for_writer(self, seconds: float = DEFAULT_WAIT) -> None:
-        """Wait (up to ``seconds``) while another process writes the index."""
-        deadline = time.monotonic() + seconds
-        while self.writer_active() and time.monotonic() < deadline:
-            time.sleep(0.05)
+            time.sleep(0.02)  # a commit being signed: look again until it is
 
     @contextlib.contextmanager
     def lock(self, wait: float = DEFAULT_WAIT) -> Iterator[None]:
