@@ -776,13 +776,6 @@ def journal_stage(corpus: Path, pid: int) -> str | None:
         return None
 
 
-def wait_until(condition: Any, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-
-
 def command_add(corpus: Path, index: Path, file: Path, wait: float) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "thb_search", "add", str(file), "--wait", str(wait), "--json",

@@ -402,44 +402,43 @@ def test_damaged_index_is_a_clear_error(tmp_path: Path, corpus_copy: Path) -> No
                         f"signed ({toc.name}); rebuilding it"]
 
 
-def test_a_crashed_worker_is_a_clear_error_and_the_index_stays(
-        tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _rebuild_with_worker(worker: object, expected: type[Exception], tmp_path: Path,
+                        corpus: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Exception]:
+    """A rebuild whose worker processes run ``worker``: it must fail with
+    ``expected`` and leave the index's generation as it was."""
     import thb_search.writer as writer
 
     index = tmp_path / "index"
-    sync(index, [corpus_copy])
+    sync(index, [corpus])
     before = IndexDir(index).current()
     monkeypatch.setattr(writer, "PARALLEL_MIN_DOCS", 1)
     monkeypatch.setattr(writer, "BATCH_DOCS", 3)
-    monkeypatch.setattr(writer, "_worker", _broken_worker)
-    with pytest.raises(IndexingError) as err:
-        sync(index, [corpus_copy], rebuild=True)
-    assert str(err.value) == (
-        "an indexing worker process failed (ValueError: a batch it could not read); the "
-        "index was left as it was: fix the cause and run the command again")
-    assert "Traceback" in err.value.details
+    monkeypatch.setattr(writer, "_worker", worker)
+    with pytest.raises(expected) as err:
+        sync(index, [corpus], rebuild=True)
     assert IndexDir(index).current() == before
     assert [p.name for p in index.iterdir() if p.name.startswith("gen-")] == [before.name]
+    return index, err.value
+
+
+def test_a_crashed_worker_is_a_clear_error_and_the_index_stays(
+        tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, err = _rebuild_with_worker(_broken_worker, IndexingError, tmp_path, corpus_copy,
+                                  monkeypatch)
+    assert str(err) == (
+        "an indexing worker process failed (ValueError: a batch it could not read); the "
+        "index was left as it was: fix the cause and run the command again")
+    assert isinstance(err, IndexingError) and "Traceback" in err.details
 
 
 def test_a_worker_out_of_disk_space_says_the_disk_is_full(
         tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import thb_search.writer as writer
-
-    index = tmp_path / "index"
-    sync(index, [corpus_copy])
-    before = IndexDir(index).current()
-    monkeypatch.setattr(writer, "PARALLEL_MIN_DOCS", 1)
-    monkeypatch.setattr(writer, "BATCH_DOCS", 3)
-    monkeypatch.setattr(writer, "_worker", _failing_worker)
-    with pytest.raises(DiskFullError) as err:
-        sync(index, [corpus_copy], rebuild=True)
-    assert str(err.value) == (
+    index, err = _rebuild_with_worker(_failing_worker, DiskFullError, tmp_path, corpus_copy,
+                                      monkeypatch)
+    assert str(err) == (
         f"the disk holding {index}/ is full, or a write to it failed (the file size limit, "
         "an I/O error): free some space there and run the command again; nothing was lost and "
         "the index is as it was before this command")
-    assert IndexDir(index).current() == before
-    assert [p.name for p in index.iterdir() if p.name.startswith("gen-")] == [before.name]
 
 
 def _broken_worker(folder, indexname, jobs, results, k):  # noqa: ANN001, ANN202
