@@ -20,13 +20,12 @@ from .documents import Documents, identify, own_id, read_texts
 from .errors import (
     CorpusErrors,
     CorpusFormatError,
-    DiskFullError,
     DocumentError,
     ParameterError,
     ThbSearchError,
 )
 from .indexdir import DEFAULT_WAIT, IndexDir
-from .indexing import IndexReport, Notify, Progress, disk_full, disk_full_message, sync
+from .indexing import IndexReport, Notify, Progress, full_disk_reported, sync
 from .journal import Journal
 from .texts import TextStore
 
@@ -109,19 +108,18 @@ def _add_locked(corpus: Path, index_dir: str | os.PathLike[str],
         raise CorpusErrors(errors)
     corpus.mkdir(parents=True, exist_ok=True)
     copies = _Copies(corpus)
-    try:
-        for src in sources:
-            copies.catalogue_file(src)
-        for src, dest in placed:
-            copies.document(src, dest)
-        copies.journal.copying_done()
-        report = sync(index_dir, [corpus], skip_invalid=skip_invalid, wait=wait,
-                      notify=notify, progress=progress, reading=reading)
-    except BaseException as exc:
-        copies.journal.undo()
-        if isinstance(exc, OSError) and disk_full(exc):
-            raise DiskFullError(disk_full_message(corpus)) from None
-        raise
+    with full_disk_reported(corpus):
+        try:
+            for src in sources:
+                copies.catalogue_file(src)
+            for src, dest in placed:
+                copies.document(src, dest)
+            copies.journal.copying_done()
+            report = sync(index_dir, [corpus], skip_invalid=skip_invalid, wait=wait,
+                          notify=notify, progress=progress, reading=reading)
+        except BaseException:
+            copies.journal.undo()
+            raise
     copies.journal.finish()
     return AddReport(tuple(copies.copied), tuple(copies.present), report)
 

@@ -114,20 +114,14 @@ def sync(
     the reading of PDFs' text.
     """
     ixdir = IndexDir(index_dir)
-    try:
-        with ixdir.lock(wait):
-            _prepare(ixdir, paths, notify)
-            try:
-                return _sync_locked(ixdir, paths, rebuild, skip_invalid, notify, progress,
-                                    reading)
-            except BaseException:
-                with contextlib.suppress(Exception):  # else: at the next run
-                    _prepare(ixdir, [], None)
-                raise
-    except (OSError, sqlite3.OperationalError, IndexingError) as exc:
-        if disk_full(exc):
-            raise DiskFullError(disk_full_message(ixdir.root)) from None
-        raise
+    with full_disk_reported(ixdir.root), ixdir.lock(wait):
+        _prepare(ixdir, paths, notify)
+        try:
+            return _sync_locked(ixdir, paths, rebuild, skip_invalid, notify, progress, reading)
+        except BaseException:
+            with contextlib.suppress(Exception):  # else: at the next run
+                _prepare(ixdir, [], None)
+            raise
 
 
 def _prepare(ixdir: IndexDir, paths: Sequence[str | os.PathLike[str]],
@@ -162,6 +156,18 @@ def disk_full(exc: BaseException) -> bool:
     text = str(exc)
     return ("disk is full" in text or "disk I/O error" in text  # SQLite's words for them
             or any(os.strerror(code) in text for code in _FULL))
+
+
+@contextlib.contextmanager
+def full_disk_reported(where: Path) -> Iterator[None]:
+    """Turn a write that failed for want of space (here, in SQLite or in a
+    worker process) into a :class:`DiskFullError` naming ``where``."""
+    try:
+        yield
+    except (OSError, sqlite3.OperationalError, IndexingError) as exc:
+        if disk_full(exc):
+            raise DiskFullError(disk_full_message(where)) from None
+        raise
 
 
 def disk_full_message(where: Path) -> str:
@@ -354,22 +360,17 @@ def ensure_index(
     ixdir = IndexDir(index_dir)
     if ixdir.exists() and not ixdir.is_outdated():
         return None
-    try:
-        with ixdir.lock(wait):
-            sources = [s for s in ixdir.read_state().get("sources", [])
-                       if Path(s).exists()] or corpus
-            _prepare(ixdir, sources, notify)
-            if ixdir.exists():
-                reason = ixdir.is_outdated()
-                if reason is None:
-                    return None  # another process built it meanwhile, or it was repaired
-                if notify:
-                    notify(f"{reason}; rebuilding it")
-            elif notify:
-                shown = ", ".join(display_path(Path(p).absolute()) for p in sources)
-                notify(f"no index at {ixdir.shown} yet: building it from {shown}")
-            return _sync_locked(ixdir, sources, True, False, None, None)
-    except (OSError, sqlite3.OperationalError, IndexingError) as exc:
-        if disk_full(exc):
-            raise DiskFullError(disk_full_message(ixdir.root)) from None
-        raise
+    with full_disk_reported(ixdir.root), ixdir.lock(wait):
+        sources = [s for s in ixdir.read_state().get("sources", [])
+                   if Path(s).exists()] or corpus
+        _prepare(ixdir, sources, notify)
+        if ixdir.exists():
+            reason = ixdir.is_outdated()
+            if reason is None:
+                return None  # another process built it meanwhile, or it was repaired
+            if notify:
+                notify(f"{reason}; rebuilding it")
+        elif notify:
+            shown = ", ".join(display_path(Path(p).absolute()) for p in sources)
+            notify(f"no index at {ixdir.shown} yet: building it from {shown}")
+        return _sync_locked(ixdir, sources, True, False, None, None)
