@@ -5,7 +5,9 @@ fields, the term lexicon), the per-document arrays (:mod:`thb_search.facets`),
 the engine with its postings cache, and the words the index has met.  It
 never changes; :meth:`Snapshot.fresh` returns a new one when a writer has
 committed since, so a long-lived :class:`~thb_search.searching.Catalogue`
-(the web server's) answers every request from the latest commit.
+(the web server's) answers every request from the latest commit.  The new
+one keeps what the old one had read of the segments the commit left alone
+(the engine's caches, see :mod:`thb_search.engine`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import fnmatch
 import re
 import time
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from whoosh.index import EmptyIndexError
 
 from .analysis import add_term_source, remove_term_source
 from .corpus import display_path
-from .engine import Engine
+from .engine import Caches, Engine, Segment
 from .errors import IndexCorruptError, IndexOutdatedError, RecordNotFoundError
 from .facets import FacetIndex, facets_file, open_for
 from .fields import SUMMARY_MARK
@@ -80,7 +81,8 @@ _ATTEMPTS = 50
 class Snapshot:
     """The index as last committed: reader, arrays, engine, lexicons."""
 
-    def __init__(self, ixdir: IndexDir, gen: Path, ix: Any, searcher: Any) -> None:
+    def __init__(self, ixdir: IndexDir, gen: Path, ix: Any, searcher: Any,
+                 caches: Caches | None = None) -> None:
         self.dir = ixdir
         self.gen = gen
         self._ix = ix
@@ -88,14 +90,24 @@ class Snapshot:
         reader = searcher.reader()
         open_columns(reader)  # before a later commit can remove merged-away files
         self.arrays: FacetIndex = open_for(reader, gen, reader.generation())
-        self.engine = Engine(partial(read_postings, reader), self.arrays)
+        leaves = reader.leaf_readers()
+        segments = [Segment(leaf.segment().segment_id(), start, leaf.doc_count_all())
+                    for leaf, start in leaves]
+
+        def read(i: int, field: str, text: str, positions: bool,
+                 bits: int) -> tuple[Any, Any, Any]:
+            return read_postings(leaves[i][0], field, text, positions, bits)
+
+        self.engine = Engine(read, segments, self.arrays, caches)
         self.terms = ReaderTerms(reader)
         self.lexicon = Lexicon(gen)
         add_term_source(self.lexicon.term)  # the index's words need no stemming
         self.texts = TextStore(ixdir.root)
 
     @classmethod
-    def open(cls, ixdir: IndexDir) -> Snapshot:
+    def open(cls, ixdir: IndexDir, previous: Snapshot | None = None) -> Snapshot:
+        """The index as last committed; with ``previous`` (an earlier state of
+        the same index), what that one had read of segments still there is kept."""
         outdated = ixdir.current() is not None and ixdir.schema_problem()
         if outdated:
             raise IndexOutdatedError(
@@ -106,7 +118,10 @@ class Snapshot:
             searcher = None
             try:
                 searcher = ix.searcher()
-                return cls(ixdir, Path(ix.storage.folder), ix, searcher)
+                gen = Path(ix.storage.folder)
+                kept = previous is not None and previous.gen == gen  # not a rebuild
+                return cls(ixdir, gen, ix, searcher,
+                           previous.engine.caches if previous is not None and kept else None)
             except (OSError, EmptyIndexError):
                 # A commit removed files of the state being opened, or a rebuild
                 # swapped generations, between reading its name and its files.
@@ -142,7 +157,7 @@ class Snapshot:
                                         "--rebuild'")
         # A new searcher, not Whoosh's refresh(): refresh() reuses the old
         # reader's segments, even those a merge has since replaced.
-        latest = Snapshot.open(self.dir)
+        latest = Snapshot.open(self.dir, self)
         self.close()
         return latest
 

@@ -1,0 +1,168 @@
+"""A catalogue kept open answers after each commit exactly as a new one does.
+
+A kept-open catalogue keeps what it had read of the segments a commit left
+alone (the engine's caches, carried over); each answer after adds, updates,
+removals, deletions and merges of segments must be the one a catalogue opened
+afresh gives: the same ids in the same order, the same scores and facet
+counts.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from pdfs import pages_pdf
+from thb_search import Catalogue, sync
+
+WORDS = ("border police victim shelter labour market supply chain audit court judge "
+         "witness child online platform debt bondage domestic worker migrant route "
+         "referral hotline survivor network training budget report council mission").split()
+BODY_WORDS = ("zebrafinch albatross harbour ledger border shelter bondage courier "
+              "manifest").split()
+TYPES = ("Report", "Factsheet", "Guide")
+OFFICES = ("Vienna", "Warsaw", "Skopje", "Kyiv")
+
+QUERIES: list[dict[str, object]] = [
+    {"query": "border police"},
+    {"query": "victim shelter", "match": "any"},
+    {"query": "supply chain audit"},
+    {"query": '"debt bondage"'},
+    {"query": "title:court judge"},
+    {"query": 'summary:"migrant route"'},
+    {"query": "report -council"},
+    {"query": "refer*"},
+    {"query": "judg~"},
+    {"query": "zebrafinch"},
+    {"query": '"albatross harbour"'},
+    {"query": "border bondage", "match": "any", "limit": 30},
+    {"query": "body:shelter ledger"},
+    {"query": "child online", "office": ["Warsaw"]},
+    {"query": "network", "type": ["Factsheet"], "year": ["2015-2020"]},
+    {"query": "", "theme": ["Labour"]},
+    {"query": "", "sort": "title", "limit": 20},
+    {"query": "training budget", "sort": "date"},
+    {"query": "hotline", "explain": True},
+    {"query": "mission council court", "page": 2, "limit": 5},
+]
+
+
+def _records(rng: random.Random, ids: range, documents: Path | None = None,
+             tag: str = "") -> list[dict[str, object]]:
+    records = []
+    for i in ids:
+        record: dict[str, object] = {
+            "id": f"r{i:04d}",
+            "title": " ".join(rng.choices(WORDS, k=rng.randint(2, 7))) + tag,
+            "summary": " ".join(rng.choices(WORDS, k=rng.randint(5, 40))),
+            "date": f"20{rng.randint(10, 24)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
+            "type": rng.choice(TYPES),
+            "office": rng.sample(OFFICES, rng.randint(1, 2)),
+            "themes": ["Labour"] if rng.random() < 0.4 else ["Justice"],
+        }
+        if documents is not None and rng.random() < 0.2:
+            pdf = documents / f"r{i:04d}{tag.strip()}.pdf"
+            pages_pdf(pdf, [[" ".join(rng.choices(BODY_WORDS, k=12)) for _ in range(3)]
+                            for _ in range(rng.randint(1, 2))])
+            record["file"] = str(pdf)
+        records.append(record)
+    return records
+
+
+def _write(path: Path, records: list[dict[str, object]]) -> None:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+
+
+def _answers(cat: Catalogue) -> list[object]:
+    out: list[object] = []
+    for q in QUERIES:
+        result = cat.search(**q)  # type: ignore[arg-type]
+        # Hits compare exactly (ids, order, scores, snippets), as do facet counts.
+        out.append((q, result))
+        out.append(cat.ranked_ids(str(q["query"]) or "border", depth=50))
+    ids = [hit.id for hit in cat.search("border", limit=3).hits]
+    out.append([cat.similar(rid) for rid in ids])
+    out.append((len(cat), cat.facets()))
+    return out
+
+
+def _segments(cat: Catalogue) -> dict[str, int]:
+    """Each segment's name and first document number."""
+    return {s.name: s.start for s in cat._latest().engine.layout.segments}
+
+
+def test_a_catalogue_kept_open_answers_as_a_new_one_after_every_commit(
+        tmp_path: Path) -> None:
+    rng = random.Random(12)
+    corpus, documents, index = tmp_path / "corpus", tmp_path / "docs", tmp_path / "index"
+    corpus.mkdir()
+    documents.mkdir()
+    base = _records(rng, range(240), documents)
+    _write(corpus / "base.jsonl", base)
+    sync(index, [corpus])
+
+    def step_add(n: int, count: int = 0) -> None:
+        start = 1000 + 200 * n
+        count = count or rng.randint(2, 6)
+        _write(corpus / f"add-{n}.jsonl",
+               _records(rng, range(start, start + count), documents, f" a{n}"))
+
+    def step_update() -> None:
+        for i in rng.sample(range(len(base)), 6):
+            base[i] = _records(rng, range(i, i + 1), documents, " updated")[0]
+        _write(corpus / "base.jsonl", base)
+
+    def step_remove() -> None:
+        for i in sorted(rng.sample(range(len(base)), 5), reverse=True):
+            del base[i]
+        _write(corpus / "base.jsonl", base)
+
+    # Whoosh merges the small segments once there are five or more, and lists
+    # the others by size: the segment of the 120 records then comes before
+    # the first one, and both move.
+    steps = [
+        lambda: step_add(0, 120), lambda: step_add(1), step_update, lambda: step_add(2),
+        step_remove, lambda: step_add(3), lambda: step_add(4),
+        lambda: (corpus / "add-1.jsonl").unlink(), step_update, lambda: step_add(5),
+        step_remove,
+    ]
+    merged = deleted_only = moved = False
+    with Catalogue(index) as kept:
+        _answers(kept)  # read every posting list the queries need
+        for n, step in enumerate(steps):
+            before = _segments(kept)
+            step()
+            sync(index, [corpus])
+            with Catalogue(index) as fresh:
+                expected = _answers(fresh)
+                after = _segments(fresh)
+            assert kept._latest().engine._cache, "what was read is carried over"
+            answers = _answers(kept)
+            for got, want in zip(answers, expected, strict=True):
+                assert got == want, (n, got)
+            merged |= bool(set(before) - set(after)) and bool(set(after) - set(before))
+            deleted_only |= after == before
+            moved |= any(before[name] != start for name, start in after.items()
+                         if name in before)
+    assert merged, "a commit merged segments"
+    assert deleted_only, "a commit only deleted documents"
+    assert moved, "segments a commit kept moved"
+
+
+@pytest.mark.parametrize("kept", [False, True])
+def test_a_rebuild_starts_afresh(tmp_path: Path, kept: bool) -> None:
+    rng = random.Random(3)
+    corpus = tmp_path / "c.jsonl"
+    _write(corpus, _records(rng, range(50)))
+    sync(tmp_path / "index", [corpus])
+    with Catalogue(tmp_path / "index") as cat:
+        cat.search("border police")
+        _write(corpus, _records(rng, range(50)))
+        sync(tmp_path / "index", [corpus], rebuild=True)
+        if kept:
+            cat.search("border police")
+        with Catalogue(tmp_path / "index") as fresh:
+            assert cat.search("border police") == fresh.search("border police")
