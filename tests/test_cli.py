@@ -456,3 +456,48 @@ def test_serve_on_a_port_in_use_is_a_clear_error(runner: CliRunner, tmp_path: Pa
     assert bad.stderr == ("Error: cannot listen on host 'no.such.host.invalid': no such "
                           "address (use e.g. 127.0.0.1, or 0.0.0.0 for every network "
                           "interface)\n")
+
+
+#: What a plain search must not import (a new process pays for every module):
+#: the writer side and PDF reading (the index exists and is current), NLTK
+#: (the index's lexicon knows the words), worker processes, the web server and
+#: its templates, and what only other commands or formats use.
+NOT_IMPORTED_BY_A_SEARCH = (
+    "nltk", "thb_search.indexing", "thb_search.adding", "thb_search.documents",
+    "thb_search.scan", "thb_search.writer", "thb_search.journal", "thb_search.pdftext",
+    "pypdfium2", "multiprocessing", "concurrent.futures", "thb_search.web", "starlette",
+    "jinja2", "uvicorn", "thb_search.citations", "rispy", "bibtexparser",
+    "thb_search.evaluation",
+)
+_IMPORTS_OF_A_SEARCH = """\
+import json, os, sys
+report = sys.argv.pop(1)
+import thb_search.cli
+loaded_by_the_cli_module = sorted(m for m in ("numpy", "thb_search.searching") if m in sys.modules)
+sys.argv[0] = "thb-search"
+try:
+    thb_search.cli.main()
+finally:
+    with open(report, "w", encoding="utf-8") as f:
+        json.dump({"modules": sorted(sys.modules), "early": loaded_by_the_cli_module,
+                   "openblas": os.environ.get("OPENBLAS_NUM_THREADS")}, f)
+"""
+
+
+def test_a_search_imports_only_what_it_needs(tmp_path: Path, bundled_index: Path) -> None:
+    """``thb-search QUERY`` starts fast because it imports little; this keeps
+    it so (no timing here: the modules themselves are checked)."""
+    report = tmp_path / "modules.json"
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    result = subprocess.run(
+        [sys.executable, "-c", _IMPORTS_OF_A_SEARCH, str(report), "forced labour supply chains",
+         "--format", "jsonl", "--index", str(bundled_index), "--corpus", str(BUNDLED)],
+        capture_output=True, text=True, env=env, cwd=tmp_path, check=False)
+    assert (result.returncode, result.stderr) == (0, ""), result.stderr
+    assert [json.loads(x)["id"] for x in result.stdout.splitlines()] == [
+        SUPPLY_CHAINS, THREE_ACTION_AREAS]
+    seen = json.loads(report.read_text("utf-8"))
+    modules = set(seen["modules"])
+    assert "thb_search.retrieval" in modules  # the search did run here
+    assert sorted(m for m in modules if m in NOT_IMPORTED_BY_A_SEARCH
+                  or m.startswith(tuple(f"{n}." for n in NOT_IMPORTED_BY_A_SEARCH))) == []

@@ -6,14 +6,17 @@ import datetime as dt
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import retrieval
 from .errors import RecordNotFoundError
 from .filters import resolve_filters, resolve_value
 from .indexdir import DEFAULT_WAIT, IndexDir
-from .indexing import Notify, ensure_index
 from .results import FacetCount, Filters, PageText, Publication, SearchResult
 from .snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from .indexing import Notify
 
 
 class Catalogue:
@@ -34,7 +37,12 @@ class Catalogue:
         wait: float = DEFAULT_WAIT,
     ) -> None:
         self.dir = IndexDir(index_dir)
-        if corpus is not None:
+        if corpus is not None and (not self.dir.exists() or self.dir.is_outdated()):
+            # The writer side (indexing, PDF reading, worker processes) is
+            # imported only when there is an index to build: a search of a
+            # usable index does not pay for it (some 15-20 ms of a new process).
+            from .indexing import ensure_index
+
             ensure_index(self.dir.root, corpus, wait=wait, notify=notify)
         self._snapshot: Snapshot | None = Snapshot.open(self.dir)
 
