@@ -501,3 +501,7 @@ def test_a_search_imports_only_what_it_needs(tmp_path: Path, bundled_index: Path
     assert "thb_search.retrieval" in modules  # the search did run here
     assert sorted(m for m in modules if m in NOT_IMPORTED_BY_A_SEARCH
                   or m.startswith(tuple(f"{n}." for n in NOT_IMPORTED_BY_A_SEARCH))) == []
+    # Importing the command imports no numpy, so that main() can keep OpenBLAS
+    # from starting a thread pool that nothing uses.
+    assert seen["early"] == []
+    assert seen["openblas"] == "1"
