@@ -275,29 +275,35 @@ class Attachment:
         return {self.found.seen[str(p)].sha256 for p in self.links.values()}
 
 
-def attach(paths: Sequence[str | os.PathLike[str]], files: dict[str, str], store: TextStore,
-           known: dict[str, Any], progress: Progress | None = None) -> Attachment:
+def attach(paths: Sequence[str | os.PathLike[str]], named: dict[str, str],
+           has_record: Callable[[str], bool], store: TextStore, known: dict[str, Any],
+           progress: Progress | None = None) -> Attachment:
     """Link records to documents and make sure the text of each is in the store.
 
-    ``files`` maps each catalogue record's id to the document its catalogue
-    file names ("" for none); ``known`` is what the index remembers of each
-    document file.  Problems (two documents for a record, unreadable PDFs)
-    are in ``attachment.found.errors``; such records keep no document.
+    ``named`` maps the id of each catalogue record that names its document
+    (a ``file`` key) to that file; ``has_record(id)`` tells whether the
+    catalogue holds a record of that id (a PDF in ``documents/ID/`` with none
+    is a publication of its own); ``known`` is what the index remembers of
+    each document file.  Problems (two documents for a record, unreadable
+    PDFs) are in ``attachment.found.errors``; such records keep no document.
     """
     found = find_documents(paths)
     att = Attachment(store, found)
-    for rid, file in files.items():
+    for rid, file in named.items():
         folder = found.by_id.get(rid)
-        if file and folder and Path(file) != folder:
+        if folder and Path(file) != folder:
             found.errors.append(CorpusFormatError(
                 display_path(Path(file)), None,
                 f"record {rid!r} has two documents, this one and {display_path(folder)}: "
                 "keep one (remove the file key, or the folder)"))
-        elif file or folder:
-            att.links[rid] = Path(file) if file else folder  # type: ignore[arg-type]
+        else:
+            att.links[rid] = Path(file)
+    own: set[str] = set()
     for rid, path in found.by_id.items():
-        if rid not in files:
+        if rid not in named:
             att.links[rid] = path
+            if not has_record(rid):
+                own.add(rid)
     paths_ = sorted(set(att.links.values()))
     identify(paths_, known, found)
     read_texts(paths_, found, store, progress)
@@ -312,6 +318,6 @@ def attach(paths: Sequence[str | os.PathLike[str]], files: dict[str, str], store
             found.warnings.append(
                 f"{shown}: no text layer (a scan?): publication {rid!r} is indexed with its "
                 "record's metadata only")
-        if rid not in files:
+        if rid in own:
             att.own[rid] = own_record(rid, path, info, store)
     return att

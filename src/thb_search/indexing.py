@@ -28,8 +28,8 @@ from .analysis import (
     synonym_lines,
     words_of,
 )
-from .corpus import display_path, resolve
-from .documents import attach
+from .changes import IndexedIds, plan
+from .corpus import display_path
 from .errors import (
     CorpusErrors,
     DiskFullError,
@@ -37,11 +37,12 @@ from .errors import (
     ThbSearchError,
 )
 from .facets import facets_file, save_for
-from .indexdir import DEFAULT_WAIT, STATE_FILE, VERSION_FILE, IndexDir
+from .indexdir import DEFAULT_WAIT, VERSION_FILE, IndexDir
 from .journal import recover
 from .lexicon import Lexicon
-from .scan import documents, scan_catalogue, write_state
+from .scan import documents
 from .schema import SCHEMA_VERSION, build_schema, to_document
+from .state import STATE_FILE, CatalogueState
 from .texts import TextStore
 from .trust import sign, verify
 from .whoosh_internals import fast_writer, superseded
@@ -182,26 +183,14 @@ def _sync_locked(ixdir: IndexDir, paths: Sequence[str | os.PathLike[str]], rebui
                  reading: Progress | None = None) -> IndexReport:
     gen, ix, state = _open_for_sync(ixdir, rebuild, notify)
     full = ix is None
-    scan = scan_catalogue(paths, state.get("files", {}))
-    resolved = {rid: resolve(c if isinstance(c, list) else (c,))
-                for rid, c in scan.copies.items()}
-    scan.copies.clear()
     store = TextStore(ixdir.root)
+    indexed = IndexedIds(ix)
     try:
-        att = attach(paths, {rid: r.winner.file for rid, r in resolved.items()}, store,
-                     state.get("documents", {}), reading)
-        errors = [*scan.errors, *att.found.errors]
+        changes = plan(paths, state, indexed, CatalogueState(gen or ixdir.root), store, reading)
+        errors = [*changes.scan.errors, *changes.att.found.errors]
         if errors and not skip_invalid:
             raise CorpusErrors(errors)
-        fingerprints = {rid: att.fingerprint(rid, r.fingerprint) for rid, r in resolved.items()}
-        fingerprints.update((rid, att.fingerprint(rid, rec.fingerprint()))
-                            for rid, rec in att.own.items())
-        old: dict[str, str] = state.get("records", {})
-        to_add = sorted(rid for rid in fingerprints if full or rid not in old)
-        to_update = [] if full else sorted(rid for rid, fp in fingerprints.items()
-                                           if rid in old and old[rid] != fp)
-        to_remove = [] if full else sorted(rid for rid in old if rid not in fingerprints)
-        sources = [str(Path(p).expanduser().absolute()) for p in paths]
+        scan, resolved, att = changes.scan, changes.resolved, changes.att
 
         def docs(ids: list[str]) -> Iterator[dict[str, Any]]:
             yield from documents(scan, resolved, [i for i in ids if i in resolved], att.extra)
@@ -209,59 +198,65 @@ def _sync_locked(ixdir: IndexDir, paths: Sequence[str | os.PathLike[str]], rebui
                         if i in att.own)
 
         def remember(target: Path, index: whoosh_index.Index) -> None:
-            write_state(target, sources, index.latest_generation(), scan.file_state,
-                        fingerprints, att.seen_state())
+            changes.write_states(target, index.latest_generation())
 
         if full:
-            _rebuild(ixdir, docs(to_add), len(to_add), progress, remember)
+            _rebuild(ixdir, docs(changes.to_add), len(changes.to_add), progress, remember)
+            total = len(changes.to_add)
         else:
             assert ix is not None and gen is not None
+            indexed.close()
             # Every document is built before the writer opens: nothing can fail
             # half-way through a commit.
-            changed = list(docs([*to_add, *to_update]))
-            if changed or to_remove:
-                _update(ix, gen, changed, [*to_update, *to_remove], progress)
-            if (changed or to_remove or sources != state.get("sources") or scan.changed
-                    or state.get("generation") != ix.latest_generation()
-                    or state.get("documents") != att.seen_state()):
+            changed = list(docs([*changes.to_add, *changes.to_update]))
+            if changed or changes.to_remove:
+                _update(ix, gen, changed, [*changes.to_update, *changes.to_remove], progress)
+            if (state is None or changes.new_states or changes.superseded_states
+                    or state.generation != ix.latest_generation()
+                    or changes.state.to_json() != {**state.to_json(),
+                                                   "generation": state.generation}):
                 remember(gen, ix)
-            _seal(ix, gen)
+            else:
+                changes.superseded_states.clear()
+            _seal(ix, gen, changes.superseded_states)
             ixdir.remove_stale(keep=gen)  # leftovers of a crashed rebuild
+            total = int(ix.doc_count())
         store.prune(att.kept())
     finally:
+        indexed.close()
         store.close()
+    merged, superseded_ = changes.state.merged_counts()
     return IndexReport(
-        index=ixdir.shown, total=len(fingerprints), added=len(to_add),
-        updated=len(to_update), removed=len(to_remove),
-        unchanged=len(fingerprints) - len(to_add) - len(to_update),
-        merged=sum(r.merged for r in resolved.values()),
-        superseded=sum(r.superseded for r in resolved.values()), files=len(scan.files),
+        index=ixdir.shown, total=total, added=len(changes.to_add),
+        updated=len(changes.to_update), removed=len(changes.to_remove),
+        unchanged=total - len(changes.to_add) - len(changes.to_update),
+        merged=merged, superseded=superseded_, files=changes.files,
         rebuilt=full, skipped=tuple(errors), warnings=(*scan.warnings, *att.found.warnings),
         documents=len(att.links), documents_read=att.found.read,
     )
 
 
 def _open_for_sync(ixdir: IndexDir, rebuild: bool, notify: Notify | None
-                   ) -> tuple[Path | None, whoosh_index.Index | None, dict[str, Any]]:
+                   ) -> tuple[Path | None, whoosh_index.Index | None, CatalogueState | None]:
     """(live generation, its index, its state); no index (and no state) when
-    the run must build a new generation."""
+    the run must build a new generation; no state when the remembered one does
+    not describe the index's latest commit (every file is then read again)."""
     gen = ixdir.current()
     outdated = ixdir.is_outdated() if gen else None
     if gen is not None and outdated and notify:
         notify(f"{outdated}; rebuilding it")
     if rebuild or gen is None or outdated is not None:
-        return gen, None, {}
-    state = ixdir.read_state(gen)
+        return gen, None, None
+    state = CatalogueState.read(gen)
     try:
         ix = ixdir.open()
     except Exception as exc:  # unpicklable schema, damaged files
         if notify:
             notify(f"the index at {ixdir.shown} cannot be read ({exc}); rebuilding it")
-        return gen, None, {}
-    if state.get("generation") != ix.latest_generation():
+        return gen, None, None
+    if state is not None and state.generation != ix.latest_generation():
         # A crash between a commit and the state write: trust the index itself.
-        state = {"files": {}, "records": _fingerprints_from_index(ix),
-                 "documents": state.get("documents", {})}
+        state = None
     return gen, ix, state
 
 
@@ -284,11 +279,13 @@ def _rebuild(ixdir: IndexDir, docs: Iterator[dict[str, Any]], total: int,
     ixdir.swap(target)
 
 
-def _seal(ix: whoosh_index.Index, gen: Path) -> None:
+def _seal(ix: whoosh_index.Index, gen: Path, states: Sequence[str] = ()) -> None:
     """Sign ``gen`` as it is after a commit, then remove the files that commit
-    superseded (until signed, they are what a cut-off commit goes back to)."""
+    superseded, ``states`` (per-file states) among them (until signed, they
+    are what a cut-off commit goes back to)."""
     latest = facets_file(gen, ix.latest_generation()).name
-    old = [*superseded(ix), *(p.name for p in gen.glob("facets-*.npz") if p.name != latest)]
+    old = [*superseded(ix), *(p.name for p in gen.glob("facets-*.npz") if p.name != latest),
+           *states]
     sign(gen, old)
     for name in old:
         (gen / name).unlink(missing_ok=True)
@@ -338,11 +335,6 @@ def _after_commit(ix: whoosh_index.Index, folder: Path, words: dict[str, str]) -
                      **words})
     finally:
         lexicon.close()
-
-
-def _fingerprints_from_index(ix: whoosh_index.Index) -> dict[str, str]:
-    with ix.searcher() as s:
-        return {d["id"]: d.get("fingerprint", "") for d in s.all_stored_fields()}
 
 
 def ensure_index(

@@ -1,17 +1,11 @@
-"""Reading the catalogue for the indexer, and what is remembered of it.
-
-``thb-state.json`` (in the index generation) remembers, per catalogue file,
-its size, modification time and the records it held (so unchanged files are
-not read again), and, per record, its fingerprint (so unchanged records are
-not written again).  :func:`scan_catalogue` reads changed files and takes
-unchanged ones from that state; :func:`documents` then yields the index
-documents of the records to write, a file at a time.
+"""Reading catalogue files for the indexer: :class:`Scan` reads the files
+that changed (what is remembered of the others is :mod:`thb_search.state`'s,
+what to write :mod:`thb_search.changes`'); :func:`documents` then yields the
+index documents of the records to write, a file at a time.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,17 +16,17 @@ from .corpus import (
     Record,
     Resolved,
     display_path,
-    find_files,
     fingerprint,
     iter_file,
     merged_record,
 )
 from .errors import CorpusFormatError, ThbSearchError
-from .indexdir import STATE_FILE
 from .schema import to_document
 
 #: ``extra(record)``: (fingerprint, analysed body or None, document description or None).
 Extra = Callable[[Record], tuple[str, Any, Any]]
+#: ``progress(done, total)``.
+Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -42,39 +36,6 @@ class FileState:
     size: int
     mtime_ns: int
     copies: list[Copy]
-
-
-def write_state(gen: Path, sources: list[str], generation: int,
-                files: dict[str, FileState], fingerprints: dict[str, str],
-                documents: dict[str, Any] | None = None) -> None:
-    """Write the state a piece at a time (no one string of it all in memory):
-    the catalogue files and what they held, each record's fingerprint, and
-    each document file as last seen (size, modification time, hash)."""
-    def dump(value: Any) -> str:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-    tmp = gen / (STATE_FILE + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(f'{{"sources":{dump(sources)},"generation":{generation},"files":{{')
-        for n, (path, entry) in enumerate(files.items()):
-            f.write(("," if n else "") + f'{dump(path)}:{{"size":{entry.size},'
-                    f'"mtime_ns":{entry.mtime_ns},"copies":[')
-            for start in range(0, len(entry.copies), 10_000):
-                f.write(("," if start else "") + ",".join(
-                    dump([c.id, c.line, c.core_hash, c.offices, c.themes, c.fingerprint,
-                          c.file])
-                    for c in entry.copies[start:start + 10_000]))
-            f.write("]}")
-        f.write('},"records":{')
-        ids = list(fingerprints)
-        for start in range(0, len(ids), 10_000):
-            f.write(("," if start else "") + ",".join(
-                f"{dump(rid)}:{dump(fingerprints[rid])}"
-                for rid in ids[start:start + 10_000]))
-        f.write(f'}},"documents":{dump(documents or {})}}}')
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, gen / STATE_FILE)
 
 
 #: Parsed records kept in memory between reading the catalogue and writing
@@ -140,37 +101,6 @@ class Scan:
             yield from kept
         else:
             yield from (item for item in iter_file(path) if isinstance(item, Record))
-
-
-def scan_catalogue(paths: Sequence[str | os.PathLike[str]], cache: dict[str, Any]) -> Scan:
-    """Read the catalogue: changed files are parsed, unchanged ones taken
-    from ``cache`` (the ``files`` of the last state)."""
-    files, warnings = find_files(paths)
-    scan = Scan(files, warnings=list(warnings))
-    for path in files:
-        key = str(path)
-        st = path.stat()
-        cached = cache.pop(key, None)
-        if cached and cached["size"] == st.st_size and cached["mtime_ns"] == st.st_mtime_ns:
-            copies = [scan.copy(rid, key, line, st.st_mtime_ns, core, offices, themes, fp,
-                                *file)
-                      for rid, line, core, offices, themes, fp, *file in cached["copies"]]
-            scan.file_state[key] = FileState(st.st_size, st.st_mtime_ns, copies)
-        else:
-            # A file with errors is not remembered: it is read (and its errors
-            # reported) again on each run until it is fixed.
-            copies = scan.read(key, st.st_mtime_ns, st.st_size)
-            scan.changed = True
-        for copy in copies:
-            found = scan.copies.get(copy.id)
-            if found is None:
-                scan.copies[copy.id] = copy
-            elif isinstance(found, list):
-                found.append(copy)
-            else:
-                scan.copies[copy.id] = [found, copy]
-    scan.changed = scan.changed or bool(cache)  # files the last run read are gone
-    return scan
 
 
 def documents(scan: Scan, resolved: dict[str, Resolved | Copy], ids: list[str],

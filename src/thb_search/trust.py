@@ -142,7 +142,7 @@ def unsigned(gen: Path) -> list[Path]:
 #: Files of a generation that hold no pickle and are derived from Whoosh's
 #: files (or a cache of words): a commit cut off before its signature may have
 #: rewritten them, and they can be made again from the signed Whoosh files.
-DERIVED = ("thb-state.json", "lexicon.sqlite", "facets-")
+DERIVED = ("thb-state.json", "state-", "lexicon.sqlite", "facets-")
 
 
 def verify(gen: Path, *, derived: bool = True) -> str | None:
