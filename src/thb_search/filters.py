@@ -10,7 +10,6 @@ Filters combine with OR within one facet and AND across facets.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
 from collections.abc import Callable, Iterable, Sequence
 
@@ -93,6 +92,8 @@ def resolve_value(values: Sequence[str], facet: str, value: str) -> list[str]:
             facet, value,
             f"--{facet} {value!r} is ambiguous: it matches {listing(found)}; give more "
             "of the name", found)
+    import difflib  # only for this message: a search with known values does not load it
+
     closest = difflib.get_close_matches(wanted, [_norm(v) for v in values], n=3, cutoff=0.0)
     by_norm = {_norm(v): v for v in values}
     names = [by_norm[c] for c in closest]

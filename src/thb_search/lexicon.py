@@ -46,7 +46,7 @@ class Lexicon:
 
     def term(self, word: str) -> str | None:
         """The term of ``word``, if the index has met it."""
-        if not self.path.exists():
+        if self._db is None and not self.path.exists():  # once open, no stat a word
             return None
         with self._lock:
             row = self._connect().execute(
