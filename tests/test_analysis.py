@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -127,16 +129,36 @@ def test_analysis_is_deterministic_and_never_fails(text: str) -> None:
         assert 0 <= piece.start < piece.end <= len(text)
 
 
-@given(st.text(max_size=200))
+@given(st.text(max_size=200) | st.text(st.characters(max_codepoint=127), max_size=200))
 def test_regexp_spans_equal_nltk_tokeniser_spans(text: str) -> None:
     from nltk.tokenize import RegexpTokenizer
 
-    from thb_search.analysis import _WORD_RE, WORD_PATTERN, normalize_chars
+    from thb_search.analysis import WORD_PATTERN, _word_re, normalize_chars
 
-    expected = list(RegexpTokenizer(WORD_PATTERN).span_tokenize(normalize_chars(text)))
-    assert [(m.start(), m.end()) for m in _WORD_RE.finditer(normalize_chars(text))] == expected
+    normal = normalize_chars(text)
+    expected = list(RegexpTokenizer(WORD_PATTERN).span_tokenize(normal))
+    assert [(m.start(), m.end()) for m in _word_re(normal).finditer(normal)] == expected
     load_nltk()
     assert list(word_spans(text)) == expected
+
+
+def test_re_and_regex_agree_on_every_ascii_character() -> None:
+    """Why ASCII text may be tokenised with ``re`` (no ``regex`` import): each
+    ASCII character is a word character for both or for neither, and the
+    pattern then matches alike."""
+    import regex
+
+    from thb_search.analysis import WORD_PATTERN, _word_re
+
+    ascii_chars = [chr(i) for i in range(128)]
+    word = [c for c in ascii_chars if re.fullmatch(r"[^\W_]", c)]
+    assert word == [c for c in ascii_chars if regex.fullmatch(r"[^\W_]", c)]
+    assert "".join(word) == "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+    text = "".join(ascii_chars) + " co-operation's -x- a--b 'quoted' it's"
+    assert _word_re(text).pattern == WORD_PATTERN and isinstance(_word_re(text), re.Pattern)
+    assert _word_re(text).findall(text) == regex.findall(
+        WORD_PATTERN, text, regex.UNICODE | regex.MULTILINE | regex.DOTALL)
+    assert not isinstance(_word_re("Dačić"), re.Pattern)  # regex beyond ASCII
 
 
 def _english_table() -> list[str]:

@@ -30,8 +30,6 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-import regex
-
 #: Bump when the tokens produced for some text change: indexes built with
 #: another version are rebuilt automatically.
 ANALYSIS_VERSION = 3
@@ -60,8 +58,14 @@ _FOLD_EXTRA = str.maketrans(
 #: A word: letters/digits, with internal hyphens or apostrophes.
 WORD_PATTERN = r"[^\W_]+(?:['-][^\W_]+)*"
 # NLTK's RegexpTokenizer compiles its pattern with the ``regex`` module (an NLTK
-# dependency) and these flags; so does the fallback, so both agree exactly.
-_WORD_RE = regex.compile(WORD_PATTERN, regex.UNICODE | regex.MULTILINE | regex.DOTALL)
+# dependency) and these flags; so does the fallback, so both agree exactly.  On
+# ASCII text ``re`` finds exactly the same words (the same 62 letters and digits
+# are word characters; a test checks every ASCII character), so ``regex``, some
+# 8 ms of a new process's start, is imported only for the first text that is
+# not ASCII (none of the bundled catalogue's, once quotes and dashes are
+# normalised).
+_ASCII_WORD_RE = re.compile(WORD_PATTERN, re.MULTILINE | re.DOTALL)
+_UNICODE_WORD_RE: list[Any] = []
 _ACRONYM_PLURAL = re.compile(r"[A-Z]{2,6}s")
 
 # NLTK is imported on first need: importing the nltk package takes 0.2-0.8 s,
@@ -291,18 +295,30 @@ class Piece:
     end: int
 
 
+def _word_re(text: str) -> Any:
+    """The word pattern compiled for ``text`` (``re`` for ASCII text, else ``regex``)."""
+    if text.isascii():
+        return _ASCII_WORD_RE
+    if not _UNICODE_WORD_RE:
+        import regex
+
+        _UNICODE_WORD_RE.append(
+            regex.compile(WORD_PATTERN, regex.UNICODE | regex.MULTILINE | regex.DOTALL))
+    return _UNICODE_WORD_RE[0]
+
+
 def word_spans(text: str) -> Iterator[tuple[int, int]]:
     """Character spans of the words of ``text``.
 
     NLTK's regexp tokeniser once NLTK is loaded (always when indexing); before
-    that, the same pattern through ``re`` (what that tokeniser does itself; a
-    test checks that both give the same spans).
+    that, the same pattern compiled as that tokeniser compiles it (with ``re``
+    for ASCII text; a test checks that all give the same spans).
     """
     text = normalize_chars(text)
     tokenizer = _nltk.get("tokenizer")
     if tokenizer is not None:
         return tokenizer.span_tokenize(text)
-    return ((m.start(), m.end()) for m in _WORD_RE.finditer(text))
+    return ((m.start(), m.end()) for m in _word_re(text).finditer(text))
 
 
 def split_word(raw: str) -> list[str]:
@@ -338,7 +354,7 @@ def word_tokens(text: str) -> list[str]:
     tokenizer = _nltk.get("tokenizer")
     if tokenizer is not None:
         return tokenizer.tokenize(text)
-    return _WORD_RE.findall(text)
+    return _word_re(text).findall(text)
 
 
 def _term_positions(tokens: Iterable[str]) -> Iterator[tuple[int, str, int]]:
