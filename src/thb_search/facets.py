@@ -29,7 +29,7 @@ from .results import FacetCount
 from .schema import FACET_FIELDS, RANK_FIELD
 from .whoosh_internals import read_lengths, read_postings
 
-__all__ = ["FacetCount", "FacetIndex", "facets_file", "open_for", "save_for"]
+__all__ = ["FacetCount", "FacetIndex", "facets_file", "open_for", "save_for", "update_for"]
 
 
 class _Facet:
@@ -54,6 +54,28 @@ class _Facet:
                    np.concatenate(docs) if docs else np.zeros(0, np.int32),
                    np.concatenate(ords) if ords else np.zeros(0, np.int32), size)
 
+    def patched(self, moved: np.ndarray, fresh: list[tuple[Any, int, int]], fieldname: str,
+                size: int) -> _Facet:
+        """This facet after a commit (see :meth:`FacetIndex.patched`): pairs of
+        documents carried over moved, those of ``fresh`` segments read."""
+        values = list(self.values)
+        ordinal = dict(self.ordinal)
+        where = moved[self.docs]
+        keep = where >= 0
+        docs, ords = [where[keep]], [self.ords[keep]]
+        for segment, offset, _ in fresh:
+            for raw in segment.lexicon(fieldname):
+                value = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+                i = ordinal.get(value)
+                if i is None:
+                    i = ordinal[value] = len(values)
+                    values.append(value)
+                ids = read_postings(segment, fieldname, value)[0] + offset
+                docs.append(ids)
+                ords.append(np.full(len(ids), i, dtype=np.int32))
+        return _Facet(values, np.concatenate(docs).astype(np.int32),
+                      np.concatenate(ords).astype(np.int32), size)
+
     def mask(self, values: list[str]) -> np.ndarray:
         """Documents holding any of ``values``."""
         wanted = np.zeros(len(self.values) + 1, dtype=bool)
@@ -73,8 +95,12 @@ class FacetIndex:
 
     def __init__(self, live: np.ndarray, datenum: np.ndarray, title_rank: np.ndarray,
                  id_rank: np.ndarray, lengths: np.ndarray, facets: dict[str, _Facet],
-                 body_lengths: np.ndarray | None = None) -> None:
+                 body_lengths: np.ndarray | None = None,
+                 segments: list[tuple[str, int]] | None = None,
+                 keys: dict[str, _Keys] | None = None) -> None:
         self.size = len(live)
+        self.segments = segments  # (Whoosh segment id, documents) in document order
+        self.keys = keys  # the distinct title and id sort keys the ranks number
         self.live = live
         self.datenum = datenum
         self.title_rank = title_rank  # each document's rank in title order (equal titles: equal)
@@ -93,14 +119,75 @@ class FacetIndex:
         live = np.zeros(size, dtype=bool)
         live[np.fromiter(reader.all_doc_ids(), dtype=np.int64)] = True
         datenum = np.fromiter(reader.column_reader("datenum"), dtype=np.int32, count=size)
-        title_rank = _dense_rank(reader.column_reader("title_sort"), size)
-        id_rank = _dense_rank(reader.column_reader("id_sort"), size)
+        title_rank, title_keys = _dense_rank(reader.column_reader("title_sort"), size)
+        id_rank, id_keys = _dense_rank(reader.column_reader("id_sort"), size)
         lengths = read_lengths(reader, RANK_FIELD)
         body_lengths = np.fromiter(reader.column_reader("body_len"), dtype=np.int64,
                                    count=size)
         facets = {name: _Facet.from_reader(reader, field, size)
                   for name, field in FACET_FIELDS.items()}
-        return cls(live, datenum, title_rank, id_rank, lengths, facets, body_lengths)
+        return cls(live, datenum, title_rank, id_rank, lengths, facets, body_lengths,
+                   _segments(reader), {"title_sort": title_keys, "id_sort": id_keys})
+
+    def patched(self, reader: Any) -> FacetIndex | None:
+        """The arrays of ``reader``, a later commit of the index these are of:
+        those of the segments it still has are carried over (moved to their
+        new place, deletions applied), only new segments are read.  None when
+        that would not pay (most documents are new) or these arrays cannot say."""
+        if self.segments is None or self.keys is None:
+            return None
+        leaves = _leaves(reader)
+        segments = _segments(reader)
+        size = sum(n for _, n in segments)
+        where, start = {}, 0
+        for name, n in self.segments:
+            where[name] = (start, n)
+            start += n
+        moved = np.full(self.size, -1, dtype=np.int64)
+        fresh: list[tuple[Any, int, int]] = []  # (segment reader, start, documents)
+        for (segment, offset), (name, n) in zip(leaves, segments, strict=True):
+            old = where.get(name)
+            if old is not None and old[1] == n:
+                moved[old[0]:old[0] + n] = np.arange(offset, offset + n)
+            else:
+                fresh.append((segment, offset, n))
+        if sum(n for *_, n in fresh) > max(1_000, size // 5):
+            return None
+        kept = np.flatnonzero(moved >= 0)
+        to = moved[kept]
+
+        def carry(values: np.ndarray) -> np.ndarray:
+            out = np.zeros(size, dtype=values.dtype)
+            out[to] = values[kept]
+            return out
+
+        datenum, lengths = carry(self.datenum), carry(self.lengths)
+        body_lengths = carry(self.body_lengths)
+        live = np.ones(size, dtype=bool)
+        for segment, offset in leaves:
+            if segment.has_deletions():
+                gone = np.fromiter(segment.segment().deleted_docs(), dtype=np.int64)
+                live[offset + gone] = False
+        for segment, offset, n in fresh:
+            datenum[offset:offset + n] = np.fromiter(segment.column_reader("datenum"),
+                                                     dtype=np.int32, count=n)
+            lengths[offset:offset + n] = read_lengths(segment, RANK_FIELD)
+            body_lengths[offset:offset + n] = np.fromiter(segment.column_reader("body_len"),
+                                                          dtype=np.int64, count=n)
+        ranks, keys = {}, {}
+        for column, old_rank in (("title_sort", self.title_rank), ("id_sort", self.id_rank)):
+            new_keys = [(offset, list(segment.column_reader(column)))
+                        for segment, offset, _ in fresh]
+            keys[column], shift = self.keys[column].insert(
+                {k for _, ks in new_keys for k in ks})
+            rank = carry(shift(old_rank))
+            for offset, ks in new_keys:
+                rank[offset:offset + len(ks)] = [keys[column].find(k) for k in ks]
+            ranks[column] = rank
+        facets = {name: self._facets[name].patched(moved, fresh, field, size)
+                  for name, field in FACET_FIELDS.items()}
+        return FacetIndex(live, datenum, ranks["title_sort"], ranks["id_sort"], lengths, facets,
+                          body_lengths, segments, keys)
 
     def save(self, path: Path) -> None:
         arrays: dict[str, np.ndarray] = {"live": self.live, "datenum": self.datenum,
@@ -111,6 +198,12 @@ class FacetIndex:
             arrays[f"{name}.values"] = np.array(facet.values, dtype=str)
             arrays[f"{name}.docs"] = facet.docs
             arrays[f"{name}.ords"] = facet.ords
+        if self.segments is not None and self.keys is not None:
+            arrays["segments"] = np.array([name for name, _ in self.segments], dtype=str)
+            arrays["segment_sizes"] = np.array([n for _, n in self.segments], dtype=np.int64)
+            for column, k in self.keys.items():
+                arrays[f"{column}.keys"] = k.data
+                arrays[f"{column}.offsets"] = k.offsets
         tmp = path.with_name(path.name + ".tmp.npz")
         np.savez(tmp, **arrays)
         tmp.replace(path)
@@ -123,8 +216,14 @@ class FacetIndex:
             facets = {name: _Facet([str(v) for v in data[f"{name}.values"]],
                                    data[f"{name}.docs"], data[f"{name}.ords"], size)
                       for name in FACET_FIELDS}
+            segments = keys = None
+            if "segments" in data:
+                segments = [(str(name), int(n)) for name, n in
+                            zip(data["segments"], data["segment_sizes"], strict=True)]
+                keys = {column: _Keys(data[f"{column}.keys"], data[f"{column}.offsets"])
+                        for column in ("title_sort", "id_sort")}
             return cls(live, data["datenum"], data["title_rank"], data["id_rank"],
-                       data["lengths"], facets, data["body_lengths"])
+                       data["lengths"], facets, data["body_lengths"], segments, keys)
 
     def facet(self, name: str) -> _Facet:
         return self._facets[name]
@@ -186,12 +285,82 @@ class FacetIndex:
         return [(int(d), float(v)) for d, v in zip(docs[order], s[order], strict=True)]
 
 
-def _dense_rank(column: Any, size: int) -> np.ndarray:
-    """Each document's rank among the column's sorted distinct values."""
+def _dense_rank(column: Any, size: int) -> tuple[np.ndarray, _Keys]:
+    """Each document's rank among the column's sorted distinct values, and those values."""
     values = np.array(list(column), dtype=object)
     if not size:
-        return np.zeros(0, dtype=np.int32)
-    return np.unique(values, return_inverse=True)[1].astype(np.int32).reshape(size)
+        return np.zeros(0, dtype=np.int32), _Keys.of([])
+    distinct, inverse = np.unique(values, return_inverse=True)
+    return inverse.astype(np.int32).reshape(size), _Keys.of(list(distinct))
+
+
+class _Keys:
+    """Sorted distinct sort keys (bytes) in one buffer: what the ranks of a
+    sort column number, so that a commit's new keys can be ranked among them
+    without reading every document's key again."""
+
+    def __init__(self, data: np.ndarray, offsets: np.ndarray) -> None:
+        self.data = data  # uint8: the keys one after the other
+        self.offsets = offsets  # int64: where each starts, and the end
+
+    @classmethod
+    def of(cls, keys: list[bytes]) -> _Keys:
+        data = np.frombuffer(b"".join(keys), dtype=np.uint8)
+        offsets = np.zeros(len(keys) + 1, dtype=np.int64)
+        np.cumsum([len(k) for k in keys], out=offsets[1:])
+        return cls(data, offsets)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def key(self, i: int) -> bytes:
+        return self.data[self.offsets[i]:self.offsets[i + 1]].tobytes()
+
+    def _bisect(self, key: bytes) -> int:
+        low, high = 0, len(self)
+        while low < high:
+            mid = (low + high) // 2
+            if self.key(mid) < key:
+                low = mid + 1
+            else:
+                high = mid
+        return low
+
+    def find(self, key: bytes) -> int:
+        """The rank of a key these hold."""
+        return self._bisect(key)
+
+    def insert(self, keys: set[bytes]) -> tuple[_Keys, Any]:
+        """These keys with ``keys`` added, and how an old rank becomes a new one."""
+        places = []
+        for k in sorted(keys):
+            at = self._bisect(k)
+            if at == len(self) or self.key(at) != k:
+                places.append((at, k))
+        if not places:
+            return self, lambda ranks: ranks
+        at = np.array([a for a, _ in places], dtype=np.int64)
+        added = [k for _, k in places]
+        data = np.insert(self.data, np.repeat(self.offsets[at], [len(k) for k in added]),
+                         np.frombuffer(b"".join(added), dtype=np.uint8))
+        lengths = np.insert(np.diff(self.offsets), at, [len(k) for k in added])
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+
+        def shift(ranks: np.ndarray) -> np.ndarray:
+            return (ranks + np.searchsorted(at, ranks, side="right")).astype(ranks.dtype)
+
+        return _Keys(data, offsets), shift
+
+
+def _leaves(reader: Any) -> list[tuple[Any, int]]:
+    return list(reader.leaf_readers())
+
+
+def _segments(reader: Any) -> list[tuple[str, int]]:
+    """(segment id, documents) of each of the reader's segments, in order."""
+    return [(segment.segment().segment_id(), segment.doc_count_all())
+            for segment, _ in _leaves(reader)]
 
 
 def facets_file(folder: Path, generation: int) -> Path:
@@ -203,6 +372,22 @@ def save_for(ix: Any, folder: Path) -> None:
     older generations are removed once the commit is signed)."""
     with ix.reader() as reader:
         FacetIndex.from_reader(reader).save(facets_file(folder, ix.latest_generation()))
+
+
+def update_for(ix: Any, folder: Path, previous: int) -> None:
+    """Save the arrays of the index's latest generation, patched from those
+    of generation ``previous`` when they are there (see
+    :meth:`FacetIndex.patched`), else computed."""
+    with ix.reader() as reader:
+        index = None
+        try:
+            old = FacetIndex.load(facets_file(folder, previous))
+            index = old.patched(reader)
+        except (OSError, KeyError, ValueError):
+            pass
+        if index is None:
+            index = FacetIndex.from_reader(reader)
+        index.save(facets_file(folder, ix.latest_generation()))
 
 
 def open_for(reader: Any, folder: Path, generation: int) -> FacetIndex:

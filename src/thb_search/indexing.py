@@ -36,7 +36,7 @@ from .errors import (
     IndexingError,
     ThbSearchError,
 )
-from .facets import facets_file, save_for
+from .facets import facets_file, save_for, update_for
 from .indexdir import DEFAULT_WAIT, VERSION_FILE, IndexDir
 from .journal import recover
 from .lexicon import Lexicon
@@ -297,12 +297,13 @@ def _update(ix: whoosh_index.Index, gen: Path, docs: list[dict[str, Any]],
     # Words the index has met need no stemming (nor NLTK's import).
     known = Lexicon(gen)
     add_term_source(known.term)
+    previous = ix.latest_generation()
     try:
         lexicon = _write(ix, docs, delete_ids, progress)
     finally:
         remove_term_source(known.term)
         known.close()
-    _after_commit(ix, gen, lexicon)
+    _after_commit(ix, gen, lexicon, previous)
 
 
 def _write(ix: whoosh_index.Index, docs: list[dict[str, Any]], delete_ids: list[str],
@@ -325,16 +326,23 @@ def _write(ix: whoosh_index.Index, docs: list[dict[str, Any]], delete_ids: list[
     return lexicon_entries(words)
 
 
-def _after_commit(ix: whoosh_index.Index, folder: Path, words: dict[str, str]) -> None:
-    """Save what searches load fast: facet arrays and the lexicon (the words
-    of the documents, and those of the synonyms every query is checked against)."""
-    save_for(ix, folder)
-    lexicon = Lexicon(folder)
-    try:
-        lexicon.add({**lexicon_entries(words_of(e for g in synonym_lines() for e in g)),
-                     **words})
-    finally:
-        lexicon.close()
+def _after_commit(ix: whoosh_index.Index, folder: Path, words: dict[str, str],
+                  previous: int | None = None) -> None:
+    """Save what searches load fast: facet arrays (patched from those of the
+    ``previous`` commit when there is one) and the lexicon (the words of the
+    documents; a new index also gets those of the synonyms every query is
+    checked against)."""
+    if previous is None:
+        save_for(ix, folder)
+        words = {**lexicon_entries(words_of(e for g in synonym_lines() for e in g)), **words}
+    else:
+        update_for(ix, folder, previous)
+    if words:
+        lexicon = Lexicon(folder)
+        try:
+            lexicon.add(words)
+        finally:
+            lexicon.close()
 
 
 def ensure_index(

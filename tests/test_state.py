@@ -1,0 +1,191 @@
+"""Work proportional to what changed: per-file state, patched facet arrays."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from thb_search import Catalogue, sync
+from thb_search.facets import FacetIndex, facets_file
+from thb_search.indexdir import IndexDir
+from thb_search.schema import FACET_FIELDS
+from thb_search.state import STATE_FILE, CatalogueState
+
+OFFICES = ["OSCE Secretariat", "ODIHR", "OSCE Mission to Moldova"]
+THEMES = ["Labour exploitation", "Child trafficking", "Victim assistance"]
+
+#: Paths opened while :func:`opened` watches (an audit hook cannot be removed:
+#: it records only while the list is there).
+_WATCH: list[list[str]] = []
+
+
+def _audit(event: str, args: tuple) -> None:
+    if event == "open" and _WATCH and isinstance(args[0], (str, Path)):
+        _WATCH[-1].append(str(args[0]))
+
+
+sys.addaudithook(_audit)
+
+
+class opened:  # noqa: N801 - a context manager read like a function
+    """Every file opened (for reading or writing) within the block."""
+
+    def __enter__(self) -> list[str]:
+        _WATCH.append([])
+        return _WATCH[-1]
+
+    def __exit__(self, *exc: object) -> None:
+        _WATCH.pop()
+
+
+def records(start: int, count: int) -> str:
+    return "\n".join(json.dumps({
+        "id": f"rec-{n:05d}", "title": f"Report {n} on labour exploitation in supply chains",
+        "date": f"{2000 + n % 25}-{1 + n % 12:02d}-{1 + n % 28:02d}",
+        "type": "Study / report" if n % 3 else "Guide / manual / handbook",
+        "office": OFFICES[n % 3], "themes": [THEMES[n % 3], THEMES[(n + 1) % 3]][: 1 + n % 2],
+        "summary": f"Finding {n}: recruitment fees, debt bondage and wage theft (case {n % 7}).",
+    }) for n in range(start, start + count)) + "\n"
+
+
+@pytest.fixture
+def two_files(tmp_path: Path) -> tuple[Path, Path]:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "big.jsonl").write_text(records(0, 400), encoding="utf-8")
+    (corpus / "other.jsonl").write_text(records(400, 50), encoding="utf-8")
+    index = tmp_path / "index"
+    sync(index, [corpus])
+    return corpus, index
+
+
+def _state_files(index: Path) -> dict[str, tuple[int, int, bytes]]:
+    gen = IndexDir(index).current()
+    assert gen is not None
+    return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns, p.read_bytes())
+            for p in gen.glob("state-*.json")}
+
+
+def test_adding_ten_reads_no_other_catalogue_file_and_rewrites_no_other_state(
+        two_files: tuple[Path, Path]) -> None:
+    corpus, index = two_files
+    before = _state_files(index)
+    assert len(before) == 2
+    (corpus / "new.jsonl").write_text(records(1000, 10), encoding="utf-8")
+    with opened() as paths:
+        report = sync(index, [corpus])
+    assert (report.added, report.updated, report.removed, report.total) == (10, 0, 0, 460)
+    catalogue_read = sorted({Path(p).name for p in paths if p.startswith(str(corpus))})
+    assert catalogue_read == ["new.jsonl"]
+    states_opened = {Path(p).name for p in paths if Path(p).name.startswith("state-")}
+    after = _state_files(index)
+    assert {n: after[n] for n in before} == before  # not rewritten, not even touched
+    (new_state,) = set(after) - set(before)
+    assert states_opened == {new_state, new_state + ".tmp"}  # written, never read back
+    copies = json.loads(after[new_state][2])["copies"]
+    assert [c[0] for c in copies] == [f"rec-{n:05d}" for n in range(1000, 1010)]
+    with Catalogue(index) as cat:
+        assert cat.search("finding 1004").hits[0].id == "rec-01004"
+
+
+def test_changing_one_file_rewrites_its_state_only(two_files: tuple[Path, Path]) -> None:
+    corpus, index = two_files
+    before = _state_files(index)
+    text = (corpus / "other.jsonl").read_text("utf-8").replace("Finding 420:", "Result 420:")
+    (corpus / "other.jsonl").write_text(text, encoding="utf-8")
+    with opened() as paths:
+        report = sync(index, [corpus])
+    assert (report.added, report.updated, report.removed, report.unchanged) == (0, 1, 0, 449)
+    assert sorted({Path(p).name for p in paths if p.startswith(str(corpus))}) == ["other.jsonl"]
+    after = _state_files(index)
+    assert len(set(before) & set(after)) == 1  # big.jsonl's state, untouched
+    (kept,) = set(before) & set(after)
+    assert after[kept] == before[kept]
+
+
+def test_a_duplicate_across_files_is_resolved_with_the_unchanged_copy(
+        two_files: tuple[Path, Path]) -> None:
+    corpus, index = two_files
+    # rec-00007 of big.jsonl again, in a new file, with one more office: merged.
+    copy = json.loads(records(7, 1))
+    copy["office"] = [copy["office"], "OSCE Mission to Serbia"]
+    (corpus / "dup.jsonl").write_text(json.dumps(copy) + "\n", encoding="utf-8")
+    report = sync(index, [corpus])
+    assert (report.added, report.updated, report.merged, report.total) == (0, 1, 1, 450)
+    state = CatalogueState.read(IndexDir(index).current())
+    assert state is not None
+    assert state.shared["rec-00007"][:2] == [1, 0]
+    with Catalogue(index) as cat:
+        assert cat.get("rec-00007").offices == ("ODIHR", "OSCE Mission to Serbia")
+    # Removing the duplicate's file takes the record back to its one copy.
+    (corpus / "dup.jsonl").unlink()
+    report = sync(index, [corpus])
+    assert (report.updated, report.merged, report.total) == (1, 0, 450)
+    with Catalogue(index) as cat:
+        assert cat.get("rec-00007").offices == ("ODIHR",)
+
+
+def test_removing_a_file_removes_its_records(two_files: tuple[Path, Path]) -> None:
+    corpus, index = two_files
+    (corpus / "other.jsonl").unlink()
+    report = sync(index, [corpus])
+    assert (report.removed, report.total, report.files) == (50, 400, 1)
+    gen = IndexDir(index).current()
+    data = json.loads((gen / STATE_FILE).read_text("utf-8"))
+    assert [Path(p).name for p in data["files"]] == ["big.jsonl"]
+    assert len(list(gen.glob("state-*.json"))) == 1
+
+
+def _dense(ranks: np.ndarray) -> np.ndarray:
+    return np.unique(ranks, return_inverse=True)[1].reshape(len(ranks))
+
+
+def _same_arrays(patched: FacetIndex, fresh: FacetIndex) -> None:
+    assert patched.size == fresh.size
+    for name in ("live", "datenum", "lengths", "body_lengths"):
+        assert np.array_equal(getattr(patched, name), getattr(fresh, name)), name
+    # Ranks may leave gaps (keys of documents since deleted): the same order.
+    assert np.array_equal(_dense(patched.title_rank), fresh.title_rank)
+    assert np.array_equal(_dense(patched.id_rank), fresh.id_rank)
+    everything = np.ones(fresh.size, dtype=bool)
+    for name in FACET_FIELDS:
+        assert patched.counts(name, everything) == fresh.counts(name, everything), name
+        for value in fresh.values(name):
+            assert np.array_equal(patched.mask(name, [value]), fresh.mask(name, [value]))
+
+
+def _each_commit(corpus: Path, index: Path) -> Iterator[str]:
+    (corpus / "a.jsonl").write_text(records(2000, 10), encoding="utf-8")
+    yield "add 10"
+    (corpus / "b.jsonl").write_text(records(3000, 3), encoding="utf-8")
+    yield "add 3 (the small segments are merged)"
+    big = (corpus / "big.jsonl").read_text("utf-8").splitlines()
+    (corpus / "big.jsonl").write_text("\n".join(big[:-5]) + "\n", encoding="utf-8")
+    yield "remove 5 (deletions only)"
+    text = (corpus / "a.jsonl").read_text("utf-8").replace("Report 2003", "Zebra report 2003")
+    (corpus / "a.jsonl").write_text(text.replace("ODIHR", "OSCE Mission to Kosovo"), "utf-8")
+    yield "update: new title order, new office value"
+    (corpus / "c.jsonl").write_text(records(4000, 200), encoding="utf-8")
+    yield "add 200"
+
+
+def test_patched_facet_arrays_equal_computed_ones(two_files: tuple[Path, Path],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus, index = two_files
+    computed = FacetIndex.from_reader
+    for step in _each_commit(corpus, index):
+        with monkeypatch.context() as m:
+            m.setattr(FacetIndex, "from_reader", None)  # a commit patches, never computes
+            sync(index, [corpus])
+        ixdir = IndexDir(index)
+        gen = ixdir.current()
+        ix = ixdir.open()
+        with ix.reader() as reader:
+            saved = FacetIndex.load(facets_file(gen, ix.latest_generation()))
+            assert saved.segments is not None, step
+            _same_arrays(saved, computed(reader))
