@@ -131,6 +131,68 @@ NOTES = """\
 """
 
 
+def _find(rows: list[dict[str, Any]], label: str) -> dict[str, Any]:
+    return next((r for r in rows if r["label"] == label and "skipped" not in r), {})
+
+
+def _get(row: dict[str, Any], *keys: str) -> float | None:
+    value: Any = row
+    for key in keys:
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return float(value)
+
+
+def targets(results: dict[str, Any]) -> list[list[str]]:
+    """Issue 12's targets, each with the figures it compares (thb-search
+    against the other engines of the same run) and whether it is met."""
+    rows = results["rows"]
+    thb, cli = _find(rows, "thb-search (API)"), _find(rows, "thb-search (CLI)")
+    whoosh, fts5 = _find(rows, "Whoosh groupedby"), _find(rows, "SQLite FTS5")
+    tantivy = _find(rows, "Tantivy")
+    big = results["size"] >= 1_000_000
+    out: list[list[str]] = []
+
+    def check(what: str, ours: float | None, bound: float | None, shown: str,
+              fmt: Any, at_most: bool = True) -> None:
+        if ours is None or bound is None:
+            out.append([what, DASH, DASH, "not measured"])
+            return
+        met = ours <= bound if at_most else ours >= bound
+        out.append([what, fmt(ours), f"{'≤' if at_most else '≥'} {fmt(bound)} ({shown})",
+                    "met" if met else "**not met**"])
+
+    def times(row: dict[str, Any], factor: float, *keys: str) -> float | None:
+        value = _get(row, *keys)
+        return None if value is None else value * factor
+
+    check("Add 10 records (s)", _get(thb, "add", "seconds"),
+          1.0 if big else times(tantivy, 3, "add", "seconds"),
+          "1 s at 1M" if big else "3 × Tantivy", _s)
+    check("Slowest search during / right after the add (ms)",
+          _get(thb, "add", "slowest_search_ms"), times(thb, 3, "add", "median_search_ms"),
+          "3 × the median", _ms)
+    if not big:
+        check("New process, CLI (s)", _get(cli, "cold", "median"),
+              times(fts5, 1.5, "cold", "median"), "1.5 × FTS5", _s)
+        check("Index size (MB)", times(thb, 2**-20, "build", "index_bytes"),
+              times(whoosh, 1.2 * 2**-20, "build", "index_bytes"), "1.2 × Whoosh", _mb)
+        check("Indexing (docs/s)", _get(thb, "build", "docs_per_s"),
+              times(fts5, 0.5, "build", "docs_per_s"), "half of FTS5", _int, at_most=False)
+    check("Indexing peak RSS (MB)", _get(thb, "build", "peak_rss_mb"),
+          2048.0 if big else 1024.0, "2 GiB at 1M" if big else "1 GiB", _mb)
+    if big:
+        check("Top-10 + facets p95 (ms)", _get(thb, "latency", "facets_ms", "p95"), 150.0,
+              "150 ms at 1M", _ms)
+    else:
+        check("Top-10 + facets p50 (ms)", _get(thb, "latency", "facets_ms", "p50"),
+              times(tantivy, 2, "latency", "facets_ms", "p50"), "2 × Tantivy", _ms)
+        check("Top-10 + facets p95 (ms)", _get(thb, "latency", "facets_ms", "p95"),
+              _get(tantivy, "latency", "facets_ms", "p95"), "Tantivy", _ms)
+    return out
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The report: main table, notes, incremental add, new-process details."""
     rows = results["rows"]
@@ -151,6 +213,9 @@ def markdown(results: dict[str, Any]) -> str:
         lines += _table(["Engine", "Add (s)", "Documents", "Searches during add (ok / failed)",
                          "Search during and right after, median / slowest (ms)"], add_rows)
         lines.append("")
+    lines += ["### Targets (issue 12: thb-search against the other engines of this run)", ""]
+    lines += _table(["Target", "thb-search", "Bound", ""], targets(results))
+    lines.append("")
     header, body = _cold_rows(results)
     if len(header) > 1:
         runs = next(r["cold"]["runs"] for r in rows if "cold" in r)
