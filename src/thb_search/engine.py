@@ -87,11 +87,30 @@ class DocumentArrays(Protocol):
 @dataclass(frozen=True)
 class Segment:
     """A segment of the index: its name (Whoosh never reuses one), the number of
-    its first document and how many documents it holds (deleted ones included)."""
+    its first document, how many documents it holds (deleted ones included)
+    and how many of those are deleted (a commit only ever adds deletions, so
+    the same count is the same documents)."""
 
     name: str
     start: int
     count: int
+    deleted: int = 0
+
+
+@dataclass
+class _Move:
+    """Documents ``lo`` to ``hi`` of an earlier commit are documents ``lo +
+    shift`` to ``hi + shift`` now; ``deleted``: some were deleted since."""
+
+    lo: int
+    hi: int
+    shift: int
+    deleted: bool
+
+    def within(self, values: np.ndarray, bits: int) -> tuple[int, int]:
+        """The slice of sorted ``values`` (``document << bits | ...``) in the range."""
+        lo, hi = np.searchsorted(values, [self.lo << bits, self.hi << bits])
+        return int(lo), int(hi)
 
 
 class Layout:
@@ -101,6 +120,25 @@ class Layout:
     def __init__(self, segments: Sequence[Segment]) -> None:
         self.segments = tuple(segments)
         self.by_name = {s.name: s for s in self.segments}
+
+    def moves(self, old: Layout) -> list[_Move | int]:
+        """How to make what was read on ``old`` what this layout reads: for
+        each run of segments, where its documents were (a :class:`_Move`), or
+        the number of a segment that is new (to be read)."""
+        out: list[_Move | int] = []
+        for i, segment in enumerate(self.segments):
+            before = old.by_name.get(segment.name)
+            if before is None:
+                out.append(i)
+                continue
+            shift, deleted = segment.start - before.start, segment.deleted != before.deleted
+            last = out[-1] if out else None
+            if (isinstance(last, _Move) and last.hi == before.start and last.shift == shift
+                    and not (deleted or last.deleted)):
+                last.hi += before.count  # the next segment, moved alike: one run
+            else:
+                out.append(_Move(before.start, before.start + before.count, shift, deleted))
+        return out
 
 
 V = TypeVar("V")
@@ -197,6 +235,7 @@ class Engine:
         bodies = self.body_lengths[self.live & (self.body_lengths > 0)]
         self.avg_body = float(bodies.sum()) / len(bodies) if len(bodies) else 1.0
         self._mark: np.ndarray | None = None
+        self._moves: dict[Layout, list[_Move | int]] = {}
 
     # -- postings ------------------------------------------------------------
 
@@ -208,28 +247,38 @@ class Engine:
         if entry is not None and entry.layout is self.layout:
             return entry.value
         bits = BODY_POS_BITS if field == BODY_FIELD else POS_BITS
+        if entry is None:
+            moves: list[_Move | int] = list(range(len(self.layout.segments)))
+            old = None
+        else:  # read on an earlier commit: carried over
+            moves, old = self._moves_from(entry.layout), entry.value
         docs, weights, keys = [], [], []
-        for i, segment in enumerate(self.layout.segments):
-            before = entry.layout.by_name.get(segment.name) if entry is not None else None
-            if entry is not None and before is not None:
-                # Read on an earlier commit: what it holds of this segment, moved
-                # to where the segment starts now (deletions are masked below).
-                old, shift = entry.value, segment.start - before.start
-                lo, hi = _within(old.docs, before)
-                docs.append(old.docs[lo:hi] + shift)
-                weights.append(old.weights[lo:hi])
-                lo, hi = _within(old.keys, before, bits)
-                keys.append(old.keys[lo:hi] + (shift << bits))
+        for move in moves:
+            if isinstance(move, int):  # a segment not read yet
+                d, w, k = self._read(move, field, text, True, bits)
+                if len(d):
+                    start = self.layout.segments[move].start
+                    d, k = d + start, (k + (start << bits) if k is not None else _EMPTY)
+                    alive, k_alive = self.live[d], self.live[k >> bits]
+                    docs.append(d[alive])
+                    weights.append(w[alive])
+                    keys.append(k[k_alive])
                 continue
-            d, w, k = self._read(i, field, text, True, bits)
-            if len(d):
-                docs.append(d + segment.start)
-                weights.append(w)
-                keys.append(k + (segment.start << bits) if k is not None else _EMPTY)
-        all_docs, all_keys = _join(docs), _join(keys)
-        alive = self.live[all_docs]
-        data = TermData(all_docs[alive], _join(weights, _EMPTY_F)[alive],
-                        all_keys[self.live[all_keys >> bits]])
+            assert old is not None
+            lo, hi = move.within(old.docs, 0)
+            k_lo, k_hi = move.within(old.keys, bits)
+            d, w, k = old.docs[lo:hi], old.weights[lo:hi], old.keys[k_lo:k_hi]
+            if move.shift:
+                d, k = d + move.shift, k + (move.shift << bits)
+            if move.deleted:
+                alive = self.live[d]
+                d, w, k = d[alive], w[alive], k[self.live[k >> bits]]
+            docs.append(d)
+            weights.append(w)
+            keys.append(k)
+        data = TermData(_join(docs, old.docs if old is not None else None),
+                        _join(weights, old.weights if old is not None else _EMPTY_F),
+                        _join(keys, old.keys if old is not None else None))
         self._cache.put(key, self.layout, data, data.nbytes)
         return data
 
@@ -351,19 +400,26 @@ class Engine:
         bits = BODY_POS_BITS if field == BODY_FIELD else POS_BITS
         if entry is None:
             keys = self._phrase_within(terms, field, None)
-        else:  # found on an earlier commit: shifted to this one, new segments looked at
+        else:  # found on an earlier commit: carried over, new segments looked at
             parts = []
-            for segment in self.layout.segments:
-                before = entry.layout.by_name.get(segment.name)
-                if before is None:
-                    parts.append(self._phrase_within(terms, field, segment))
+            for move in self._moves_from(entry.layout):
+                if isinstance(move, int):
+                    parts.append(self._phrase_within(terms, field, self.layout.segments[move]))
                     continue
-                lo, hi = _within(entry.value, before, bits)
-                parts.append(entry.value[lo:hi] + ((segment.start - before.start) << bits))
-            keys = _join(parts)
-            keys = keys[self.live[keys >> bits]]
+                lo, hi = move.within(entry.value, bits)
+                part = entry.value[lo:hi]
+                if move.shift:
+                    part = part + (move.shift << bits)
+                parts.append(part[self.live[part >> bits]] if move.deleted else part)
+            keys = _join(parts, entry.value)
         self._phrases.put(key, self.layout, keys, keys.nbytes)
         return keys
+
+    def _moves_from(self, old: Layout) -> list[_Move | int]:
+        moves = self._moves.get(old)
+        if moves is None:
+            moves = self._moves[old] = self.layout.moves(old)
+        return moves
 
     def _phrase_within(self, terms: tuple[str, ...], field: str,
                        segment: Segment | None) -> np.ndarray:
@@ -374,7 +430,8 @@ class Engine:
             keys = self.term(text, field).keys
             if segment is None:
                 return keys
-            lo, hi = _within(keys, segment, bits)
+            lo, hi = np.searchsorted(keys, [segment.start << bits,
+                                            (segment.start + segment.count) << bits])
             return keys[lo:hi]
 
         keys = keys_of(terms[0])
@@ -495,18 +552,18 @@ def _holds(docs: np.ndarray, docnum: int) -> bool:
     return i < len(docs) and int(docs[i]) == docnum
 
 
-def _within(values: np.ndarray, segment: Segment, bits: int = 0) -> tuple[int, int]:
-    """The slice of sorted document numbers (or keys, ``document << bits | ...``)
-    that lie in ``segment``."""
-    lo, hi = np.searchsorted(values, [segment.start << bits,
-                                      (segment.start + segment.count) << bits])
-    return int(lo), int(hi)
-
-
-def _join(parts: list[np.ndarray], empty: np.ndarray = _EMPTY) -> np.ndarray:
+def _join(parts: list[np.ndarray], whole: np.ndarray | None = None) -> np.ndarray:
+    """The parts as one array: ``whole`` itself when the one part is all of
+    it (nothing moved, nothing new); a part of an array is copied, so that
+    the cache never holds on to a bigger array than it counts."""
     if not parts:
-        return empty
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+        return _EMPTY if whole is None else whole[:0].copy()
+    if len(parts) > 1:
+        return np.concatenate(parts)
+    part = parts[0]
+    if whole is not None and part.base is whole and len(part) == len(whole):
+        return whole
+    return part.copy() if part.base is not None else part
 
 
 def _intersect_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -91,7 +91,8 @@ class Snapshot:
         open_columns(reader)  # before a later commit can remove merged-away files
         self.arrays: FacetIndex = open_for(reader, gen, reader.generation())
         leaves = reader.leaf_readers()
-        segments = [Segment(leaf.segment().segment_id(), start, leaf.doc_count_all())
+        segments = [Segment(leaf.segment().segment_id(), start, leaf.doc_count_all(),
+                            leaf.doc_count_all() - leaf.doc_count())
                     for leaf, start in leaves]
 
         def read(i: int, field: str, text: str, positions: bool,
