@@ -210,11 +210,7 @@ def find_files(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[Path], lis
     for raw in paths:
         path = Path(raw).expanduser()
         if path.is_dir():
-            for sub in sorted(path.rglob("*")):
-                rel = sub.relative_to(path)
-                if (any(part.startswith(".") for part in rel.parts) or not sub.is_file()
-                        or rel.parts[0] == DOCUMENTS):
-                    continue
+            for sub in _walk(path):
                 if sub.suffix.lower() in FORMATS:
                     files[sub.resolve()] = None
                 elif sub.name.lower() not in ("readme", "readme.md", "readme.txt"):
@@ -229,6 +225,19 @@ def find_files(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[Path], lis
         else:
             raise CorpusNotFoundError(f"{raw}: no such file or folder")
     return list(files), warnings
+
+
+def _walk(folder: Path) -> list[Path]:
+    """The files of ``folder`` and its subfolders, sorted; hidden files and
+    folders, and the documents folder (PDFs, walked by the indexer apart),
+    are not entered."""
+    found = []
+    for root, dirs, names in os.walk(folder):
+        top = root == str(folder)
+        dirs[:] = [d for d in dirs if not d.startswith(".") and not (top and d == DOCUMENTS)]
+        found.extend(Path(root, n) for n in names
+                     if not n.startswith(".") and not (top and n == DOCUMENTS))
+    return sorted(p for p in found if p.is_file())
 
 
 def read_records(paths: Sequence[str | os.PathLike[str]]) -> Iterator[Record]:

@@ -209,21 +209,24 @@ class FacetIndex:
         tmp.replace(path)
 
     @classmethod
-    def load(cls, path: Path) -> FacetIndex:
+    def load(cls, path: Path, *, keys: bool = False) -> FacetIndex:
+        """The arrays saved at ``path``; with ``keys``, also the sort keys a
+        commit patches them with (a reader needs only the ranks)."""
         with np.load(path, allow_pickle=False) as data:
             live = data["live"]
             size = len(live)
             facets = {name: _Facet([str(v) for v in data[f"{name}.values"]],
                                    data[f"{name}.docs"], data[f"{name}.ords"], size)
                       for name in FACET_FIELDS}
-            segments = keys = None
+            segments = sort_keys = None
             if "segments" in data:
                 segments = [(str(name), int(n)) for name, n in
                             zip(data["segments"], data["segment_sizes"], strict=True)]
-                keys = {column: _Keys(data[f"{column}.keys"], data[f"{column}.offsets"])
-                        for column in ("title_sort", "id_sort")}
+                if keys:
+                    sort_keys = {c: _Keys(data[f"{c}.keys"], data[f"{c}.offsets"])
+                                 for c in ("title_sort", "id_sort")}
             return cls(live, data["datenum"], data["title_rank"], data["id_rank"],
-                       data["lengths"], facets, data["body_lengths"], segments, keys)
+                       data["lengths"], facets, data["body_lengths"], segments, sort_keys)
 
     def facet(self, name: str) -> _Facet:
         return self._facets[name]
@@ -381,7 +384,7 @@ def update_for(ix: Any, folder: Path, previous: int) -> None:
     with ix.reader() as reader:
         index = None
         try:
-            old = FacetIndex.load(facets_file(folder, previous))
+            old = FacetIndex.load(facets_file(folder, previous), keys=True)
             index = old.patched(reader)
         except (OSError, KeyError, ValueError):
             pass
