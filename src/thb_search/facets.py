@@ -37,9 +37,14 @@ class _Facet:
                  size: int) -> None:
         self.values = values
         self.ordinal = {v: i for i, v in enumerate(values)}
-        self.docs = docs
+        if len(docs) > 1 and bool(np.any(docs[1:] < docs[:-1])):
+            order = np.lexsort((ords, docs))
+            docs, ords = docs[order], ords[order]
+        self.docs = docs  # in document order: a document's values are one run
         self.ords = ords
         self.size = size
+        self._starts: np.ndarray | None = None
+        self._split: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @classmethod
     def from_reader(cls, reader: Any, fieldname: str, size: int) -> _Facet:
@@ -62,7 +67,7 @@ class _Facet:
         ordinal = dict(self.ordinal)
         where = moved[self.docs]
         keep = where >= 0
-        docs, ords = [where[keep]], [self.ords[keep]]
+        docs, ords = [], []
         for segment, offset, _ in fresh:
             for raw in segment.lexicon(fieldname):
                 value = raw.decode("utf-8") if isinstance(raw, bytes) else raw
@@ -73,8 +78,11 @@ class _Facet:
                 ids = read_postings(segment, fieldname, value)[0] + offset
                 docs.append(ids)
                 ords.append(np.full(len(ids), i, dtype=np.int32))
-        return _Facet(values, np.concatenate(docs).astype(np.int32),
-                      np.concatenate(ords).astype(np.int32), size)
+        new_docs = np.concatenate(docs).astype(np.int32) if docs else np.zeros(0, np.int32)
+        new_ords = np.concatenate(ords).astype(np.int32) if ords else np.zeros(0, np.int32)
+        order = np.lexsort((new_ords, new_docs))  # the new documents' runs, after the others
+        return _Facet(values, np.concatenate([where[keep].astype(np.int32), new_docs[order]]),
+                      np.concatenate([self.ords[keep], new_ords[order]]), size)
 
     def mask(self, values: list[str]) -> np.ndarray:
         """Documents holding any of ``values``."""
@@ -86,8 +94,51 @@ class _Facet:
         out[self.docs[wanted[self.ords]]] = True
         return out
 
+    @property
+    def starts(self) -> np.ndarray:
+        """Where each document's run of values starts (and the end)."""
+        if self._starts is None:
+            starts = np.zeros(self.size + 1, dtype=np.int64)
+            np.cumsum(np.bincount(self.docs, minlength=self.size), out=starts[1:])
+            self._starts = starts
+        return self._starts
+
+    @property
+    def split(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each document's first value (``len(values)``: none), and the pairs
+        of the values after the first (few: most documents have one)."""
+        if self._split is None:
+            starts = self.starts
+            has = starts[1:] > starts[:-1]
+            first = np.full(self.size, len(self.values), dtype=np.int32)
+            first[has] = self.ords[starts[:-1][has]]
+            later = np.ones(len(self.docs), dtype=bool)
+            later[starts[:-1][has]] = False
+            self._split = (first, self.docs[later], self.ords[later])
+        return self._split
+
     def counts(self, mask: np.ndarray) -> np.ndarray:
-        return np.bincount(self.ords[mask[self.docs]], minlength=len(self.values))
+        """How many documents of ``mask`` hold each value: from the runs of
+        the documents in it when they are few, else from every document's
+        first value and the few later ones."""
+        m = len(self.values)
+        docs = np.flatnonzero(mask)
+        if len(docs) * 4 > self.size:
+            first, more_docs, more_ords = self.split
+            counts = np.bincount(first[mask], minlength=m + 1)[:m]
+            if len(more_docs):
+                counts += np.bincount(more_ords[mask[more_docs]], minlength=m)
+            return counts
+        starts = self.starts
+        first = starts[docs]
+        lengths = starts[docs + 1] - first
+        total = int(lengths.sum())
+        if total == len(docs) and bool(np.all(lengths == 1)):
+            at = first  # one value each
+        else:
+            ends = np.cumsum(lengths)
+            at = np.arange(total) + np.repeat(first - (ends - lengths), lengths)
+        return np.bincount(self.ords[at], minlength=m)
 
 
 class FacetIndex:

@@ -1,0 +1,47 @@
+"""Facet counts: every way of counting gives the counts of the pairs themselves."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from thb_search.facets import _Facet
+
+
+def naive(docs: np.ndarray, ords: np.ndarray, mask: np.ndarray, m: int) -> np.ndarray:
+    counts = np.zeros(m, dtype=np.int64)
+    for d, o in zip(docs.tolist(), ords.tolist(), strict=True):
+        if mask[d]:
+            counts[o] += 1
+    return counts
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_counts_equal_the_pairs_counted_one_by_one(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    size, m = 3_000, 17
+    # 0 to 3 values a document (no value: a publication with no type, say),
+    # given in value order as a facet's postings are read.
+    per_doc = [sorted(rng.choice(m, size=rng.integers(0, 4), replace=False).tolist())
+               for _ in range(size)]
+    pairs = sorted((o, d) for d, values in enumerate(per_doc) for o in values)
+    ords = np.array([o for o, _ in pairs], dtype=np.int32)
+    docs = np.array([d for _, d in pairs], dtype=np.int32)
+    facet = _Facet([f"v{i}" for i in range(m)], docs, ords, size)
+    assert bool(np.all(facet.docs[1:] >= facet.docs[:-1]))  # kept in document order
+    for density in (0.0, 0.0005, 0.01, 0.2, 0.26, 0.5, 1.0):
+        mask = rng.random(size) < density
+        assert facet.counts(mask).tolist() == naive(docs, ords, mask, m).tolist(), density
+    for values in (["v3"], ["v0", "v16"], ["nothing"], []):
+        wanted = {facet.ordinal[v] for v in values if v in facet.ordinal}
+        expected = [any(o in wanted for o in per_doc[d]) for d in range(size)]
+        assert facet.mask(values).tolist() == expected
+
+
+def test_one_value_each() -> None:
+    docs = np.array([2, 0, 1, 3], dtype=np.int32)
+    ords = np.array([0, 1, 1, 2], dtype=np.int32)
+    facet = _Facet(["a", "b", "c"], docs, ords, 5)  # document 4 has none
+    assert facet.counts(np.array([True, False, True, False, True])).tolist() == [1, 1, 0]
+    assert facet.counts(np.ones(5, dtype=bool)).tolist() == [1, 2, 1]
+    assert facet.counts(np.zeros(5, dtype=bool)).tolist() == [0, 0, 0]
