@@ -37,17 +37,18 @@ BODY_POS_MASK = (1 << BODY_POS_BITS) - 1
 
 #: Bump when the schema changes; with ANALYSIS_VERSION it decides whether an
 #: existing index can be used or must be rebuilt from the catalogue.
-SCHEMA_VERSION = f"7.{ANALYSIS_VERSION}"
+SCHEMA_VERSION = f"8.{ANALYSIS_VERSION}"
 
 #: Facet name -> the index field that holds it.
 FACET_FIELDS = dict(zip(FACETS, ("office", "themes", "type", "year"), strict=True))
 
 
 class PositionArray(formats.Positions):
-    """Positions stored as raw 32-bit unsigned integers (Whoosh's own
-    ``Positions`` pickles a list of deltas).  A block of postings then turns
-    into numpy arrays without a Python step per posting, which is what makes
-    phrases and word pairs fast to match (see :mod:`thb_search.engine`)."""
+    """Positions as raw 32-bit unsigned integers (Whoosh's own ``Positions``
+    pickles a list of deltas).  A block of postings then turns into numpy
+    arrays without a Python step per posting, which is what makes phrases
+    and word pairs fast to match (see :mod:`thb_search.engine`); on disk the
+    codec stores them 16 bits wide where they fit (:mod:`thb_search.blocks`)."""
 
     def encode(self, poslist: Any) -> bytes:
         return array("I", poslist).tobytes()

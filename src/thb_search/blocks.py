@@ -1,0 +1,240 @@
+"""The bytes of a block of postings, as thb-search's codec stores them.
+
+Whoosh's W3 codec pickles each block of up to 128 postings as a tuple of
+Python objects: a position list costs about 20 bytes of pickle framing
+besides its own bytes (pickle protocol 2 turns each ``bytes`` into a call of
+``_codecs.encode``), a weight 9 bytes, a document number 2 to 5.  That made
+a posting of the ranking field 36 bytes on average at 100,000 records, for
+about 6 bytes of information.  Here a block is a few numpy arrays, each of
+the narrowest unsigned width its values fit:
+
+* a 2-byte layout (below);
+* document numbers as the ``n - 1`` gaps between them (the block's last
+  document number is in the block's header, so a one-posting block stores
+  no number at all);
+* weights: nothing when all are 1.0, else whichever is smallest of one
+  float32 for all, one uint8 or uint16 each (whole-number weights, which is
+  what term frequencies are) or one float32 each;
+* values, by kind (:data:`POSITIONS`, a fixed size, or variable):
+  positions as a count per posting (nothing when every count is 1) and the
+  positions themselves, uint16 when the block's largest fits, else uint32;
+  fixed-size values concatenated (one value when all are equal); other
+  values as their lengths (uint32) and their concatenated bytes.
+
+Decoding is a handful of ``numpy.frombuffer`` calls per block, without a
+Python step per posting.  Every weight and value decodes to exactly what
+was encoded (weights as float32, which is how Whoosh holds them in a block).
+This module knows nothing of Whoosh; :mod:`thb_search.whoosh_internals`
+puts these blocks into Whoosh's postings files.
+"""
+
+from __future__ import annotations
+
+import sys
+from array import array
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+#: The value kind of positional fields: each value is the raw uint32 positions
+#: of one posting (:class:`thb_search.schema.PositionArray`).
+POSITIONS = "positions"
+#: The value kind of formats whose values differ in size (other than positions).
+VARIABLE = "variable"
+
+# Widths: code -> dtype (little-endian, unsigned).
+_UINT = (np.dtype("<u1"), np.dtype("<u2"), np.dtype("<u4"))
+_U32 = np.dtype("<u4")
+_F32 = np.dtype("<f4")
+#: The same widths as the standard library's array codes.
+_CODES = ("B", "H", "I")
+_SWAP = sys.byteorder == "big"
+assert array("I").itemsize == 4 and array("f").itemsize == 4
+
+# Weight codes.
+_W_ONE, _W_SAME, _W_U8, _W_U16, _W_F32 = range(5)
+# Value codes.
+_V_NONE, _V_FIXED, _V_VARIABLE, _V_POSITIONS = range(4)
+
+
+def _width(top: int) -> int:
+    """The code of the narrowest unsigned width that holds ``top``."""
+    return 0 if top < 0x100 else 1 if top < 0x10000 else 2
+
+
+@dataclass(frozen=True)
+class Block:
+    """A decoded block: document numbers, weights and the values' parts.
+
+    ``counts``/``positions`` for :data:`POSITIONS`; ``blob`` (and ``lengths``
+    for :data:`VARIABLE`) for other values; ``None`` where a block has none.
+    """
+
+    ids: np.ndarray  # int64, ascending
+    weights: np.ndarray  # float32
+    counts: np.ndarray | None = None  # int64: positions of each posting
+    positions: np.ndarray | None = None  # int64, posting after posting
+    lengths: np.ndarray | None = None  # int64: bytes of each value (VARIABLE)
+    blob: bytes | None = None  # the values' bytes (fixed size or VARIABLE)
+
+    def values(self, size: int | str | None) -> tuple[bytes | None, ...]:
+        """Each posting's value as the field's format encodes it (uint32
+        positions; the fixed-size or variable bytes), for Whoosh's matchers."""
+        n = len(self.ids)
+        if self.counts is not None and self.positions is not None:
+            raw = self.positions.astype(np.uint32).tobytes()
+            ends = np.concatenate(([0], np.cumsum(self.counts) * 4)).tolist()
+            return tuple(raw[ends[i]:ends[i + 1]] for i in range(n))
+        if self.blob is None:
+            return (None,) * n
+        if self.lengths is not None:
+            ends = np.concatenate(([0], np.cumsum(self.lengths))).tolist()
+            return tuple(self.blob[ends[i]:ends[i + 1]] for i in range(n))
+        assert isinstance(size, int) and size > 0
+        if len(self.blob) == size:  # one value for all
+            return (self.blob,) * n
+        return tuple(self.blob[i:i + size] for i in range(0, n * size, size))
+
+
+def encode(ids: Sequence[int], weights: Sequence[float], values: Sequence[bytes],
+           kind: int | str) -> bytes:
+    """The bytes of a block (its last document number, ``ids[-1]``, is kept
+    by the caller: :func:`decode` needs it back).
+
+    ``kind`` is :data:`POSITIONS`, :data:`VARIABLE` or the values' fixed size
+    in bytes (0: the format has no values; ``values`` is then ignored).
+    Written with the standard library's arrays: most blocks hold a few
+    postings, where numpy's per-call cost would dominate.
+    """
+    n = len(ids)
+    if n == 0:
+        raise ValueError("a block holds at least one posting")
+    if len(weights) != n:
+        raise ValueError("a block needs one weight per posting")
+    parts: list[bytes] = []
+    # Document numbers: the gaps.
+    idw = 0
+    if n > 1:
+        gaps = [b - a for a, b in zip(ids, ids[1:], strict=False)]
+        if min(gaps) <= 0:
+            raise ValueError("document numbers of a block must increase")
+        idw = _width(max(gaps))
+        parts.append(_pack(_CODES[idw], gaps))
+    # Weights, as float32 (as Whoosh's writer holds them).
+    w = weights if isinstance(weights, array) and weights.typecode == "f" else array("f", weights)
+    wcode, wbytes = _encode_weights(w)
+    parts.append(wbytes)
+    # Values.
+    vcode = flags = 0
+    if kind == POSITIONS:
+        vcode = _V_POSITIONS
+        flags, vbytes = _encode_positions(values)
+        parts.append(vbytes)
+    elif kind == VARIABLE:
+        vcode = _V_VARIABLE
+        parts.append(_pack("I", [len(v) for v in values]))
+        parts.append(b"".join(values))
+    elif kind:
+        assert isinstance(kind, int)
+        vcode = _V_FIXED
+        if any(len(v) != kind for v in values):
+            raise ValueError(f"values of a fixed-size format must be {kind} bytes")
+        first = values[0]
+        if all(v == first for v in values):
+            flags = 1
+            parts.append(bytes(first))
+        else:
+            parts.append(b"".join(values))
+    return bytes((idw | wcode << 2, vcode | flags << 2)) + b"".join(parts)
+
+
+def _pack(code: str, numbers: Sequence[int] | array) -> bytes:
+    """Little-endian bytes of unsigned ``numbers`` (array ``code``)."""
+    a = array(code, numbers)
+    if _SWAP:
+        a.byteswap()
+    return a.tobytes()
+
+
+def _encode_weights(w: array) -> tuple[int, bytes]:
+    if all(x == 1.0 for x in w):
+        return _W_ONE, b""
+    n = len(w)
+    first = w[0]
+    options = []
+    if all(x == first for x in w):
+        options.append((4, _W_SAME, _pack("f", w[:1])))
+    if all(x >= 0 and x.is_integer() for x in w):
+        top = max(w)
+        if top < 0x100:
+            options.append((n, _W_U8, _pack("B", [int(x) for x in w])))
+        elif top < 0x10000:
+            options.append((2 * n, _W_U16, _pack("H", [int(x) for x in w])))
+    options.append((4 * n, _W_F32, _pack("f", w)))
+    _, code, data = min(options, key=lambda o: o[0])
+    return code, data
+
+
+def _encode_positions(values: Sequence[bytes]) -> tuple[int, bytes]:
+    """flags (bit 0: uint32 positions; bits 1-2: the counts' width, 0 when
+    every count is 1) and the bytes of counts and positions."""
+    pos = array("I")
+    pos.frombytes(b"".join(values))  # the format's raw (native) uint32
+    parts = []
+    ccode = 0
+    if len(pos) != len(values) or any(len(v) != 4 for v in values):
+        if any(len(v) % 4 for v in values):
+            raise ValueError("positions must be whole uint32 values")
+        counts = [len(v) >> 2 for v in values]
+        ccode = 1 + _width(max(counts))
+        parts.append(_pack(_CODES[ccode - 1], counts))
+    wide = int(len(pos) > 0 and max(pos) >= 0x10000)
+    parts.append(pos.tobytes() if wide and not _SWAP else _pack(_CODES[1 + wide], pos))
+    return wide | ccode << 1, b"".join(parts)
+
+
+def decode(data: bytes, n: int, last_id: int, size: int | str | None = None) -> Block:
+    """The block of ``n`` postings whose bytes are ``data`` and whose last
+    document number is ``last_id``; ``size``: the values' fixed size (needed
+    only for fixed-size values)."""
+    idw, wcode = data[0] & 3, data[0] >> 2
+    vcode, flags = data[1] & 3, data[1] >> 2
+    at = 2
+    # Document numbers.
+    ids = np.empty(n, dtype=np.int64)
+    ids[-1] = last_id
+    if n > 1:
+        gaps = np.frombuffer(data, dtype=_UINT[idw], count=n - 1, offset=at)
+        at += gaps.nbytes
+        ids[:-1] = last_id - np.cumsum(gaps[::-1].astype(np.int64))[::-1]
+    # Weights.
+    if wcode == _W_ONE:
+        weights = np.ones(n, dtype=np.float32)
+    elif wcode == _W_SAME:
+        weights = np.full(n, np.frombuffer(data, dtype=_F32, count=1, offset=at)[0])
+        at += 4
+    else:
+        dtype = (_UINT[0], _UINT[1], _F32)[wcode - _W_U8]
+        weights = np.frombuffer(data, dtype=dtype, count=n, offset=at).astype(np.float32)
+        at += n * dtype.itemsize
+    # Values.
+    if vcode == _V_POSITIONS:
+        wide, ccode = flags & 1, flags >> 1
+        if ccode:
+            cdtype = _UINT[ccode - 1]
+            counts = np.frombuffer(data, dtype=cdtype, count=n, offset=at).astype(np.int64)
+            at += n * cdtype.itemsize
+        else:
+            counts = np.ones(n, dtype=np.int64)
+        pdtype = _UINT[1 + wide]
+        total = int(counts.sum())
+        positions = np.frombuffer(data, dtype=pdtype, count=total, offset=at).astype(np.int64)
+        return Block(ids, weights, counts=counts, positions=positions)
+    if vcode == _V_VARIABLE:
+        lengths = np.frombuffer(data, dtype=_U32, count=n, offset=at).astype(np.int64)
+        at += 4 * n
+        return Block(ids, weights, lengths=lengths, blob=bytes(data[at:]))
+    if vcode == _V_FIXED:
+        return Block(ids, weights, blob=bytes(data[at:]))
+    return Block(ids, weights)

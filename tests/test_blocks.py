@@ -1,0 +1,135 @@
+"""The codec's blocks: exact bytes, and every block decodes to what was encoded."""
+
+from __future__ import annotations
+
+from array import array
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from thb_search import blocks
+from thb_search.blocks import POSITIONS, VARIABLE
+
+
+def pos(*positions: int) -> bytes:
+    """A value of the positional fields (PositionArray's encoding)."""
+    return array("I", positions).tobytes()
+
+
+def round_trip(ids: list[int], weights: list[float], values: list[bytes],
+               kind: int | str) -> blocks.Block:
+    data = blocks.encode(ids, weights, values, kind)
+    block = blocks.decode(data, len(ids), ids[-1])
+    assert block.ids.tolist() == ids
+    assert block.weights.dtype == np.float32
+    assert block.weights.tolist() == np.asarray(weights, dtype=np.float32).tolist()
+    size = kind if isinstance(kind, int) else None
+    if kind != 0:
+        assert block.values(size) == tuple(values)
+    else:
+        assert block.values(size) == (None,) * len(ids)
+    return block
+
+
+def test_a_one_posting_block_is_four_bytes() -> None:
+    # layout (1-byte gaps, weights all 1.0), (positions, 16 bits, counts all 1), position 7
+    assert blocks.encode([5], [1.0], [pos(7)], POSITIONS) == b"\x00\x03\x07\x00"
+    block = blocks.decode(b"\x00\x03\x07\x00", 1, 5)
+    assert block.ids.tolist() == [5] and block.weights.tolist() == [1.0]
+    assert block.counts.tolist() == [1] and block.positions.tolist() == [7]
+
+
+def test_exact_bytes_of_gaps_weights_counts_and_wide_positions() -> None:
+    data = blocks.encode([10, 11, 300], [2.0, 3.0, 1.0], [pos(1), pos(2, 65536), pos(3)],
+                         POSITIONS)
+    assert data == bytes([
+        0x01 | 2 << 2,  # 16-bit gaps, uint8 weights
+        0x03 | (1 | 1 << 1) << 2,  # positions: 32-bit, uint8 counts
+        1, 0, 33, 1,  # gaps 1, 289
+        2, 3, 1,  # weights
+        1, 2, 1,  # counts
+        1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 1, 0, 3, 0, 0, 0])  # positions
+
+
+@pytest.mark.parametrize("position", [0, 255, 256, 65535, 65536, 2**20 - 1, 2**32 - 1])
+def test_positions_at_the_edges_of_their_widths(position: int) -> None:
+    block = round_trip([0, 1], [1.0, 1.0], [pos(position), pos(0, position)], POSITIONS)
+    assert block.positions.tolist() == [position, 0, position]
+    assert block.counts.tolist() == [1, 2]
+
+
+def test_positions_fit_16_bits_until_65535() -> None:
+    narrow = blocks.encode([0], [1.0], [pos(65535)], POSITIONS)
+    wide = blocks.encode([0], [1.0], [pos(65536)], POSITIONS)
+    assert (len(narrow), len(wide)) == (4, 6)
+
+
+def test_empty_and_long_position_lists() -> None:
+    # a body field: a frequent word of a long document, far into it
+    body = pos(*range(3_000_000, 3_000_000 + 70_000))
+    block = round_trip([0, 1, 2, 3], [1.0, 7.0, 70_000.0, 0.0], [pos(), pos(9), body, pos()],
+                       POSITIONS)
+    assert block.counts.tolist() == [0, 1, 70_000, 0]
+    assert len(block.positions) == 70_001
+
+
+@pytest.mark.parametrize("gap", [1, 255, 256, 65535, 65536, 2**32 - 2])
+def test_document_gaps_at_the_edges_of_their_widths(gap: int) -> None:
+    round_trip([0, gap, gap + 1], [1.0] * 3, [pos(1)] * 3, POSITIONS)
+
+
+def test_document_numbers_must_increase() -> None:
+    with pytest.raises(ValueError, match="increase"):
+        blocks.encode([3, 3], [1.0, 1.0], [pos(1), pos(2)], POSITIONS)
+
+
+@pytest.mark.parametrize(("weights", "size"), [
+    ([1.0, 1.0, 1.0], 0),  # all 1.0: nothing
+    ([2.5, 2.5, 2.5], 4),  # the same for all: one float32
+    ([0.0, 2.0, 255.0], 3),  # whole numbers: uint8
+    ([1.0, 256.0, 65535.0], 6),  # uint16
+    ([1.0, 65536.0, 2.0], 12),  # float32
+    ([0.5, 1.0, 1.5], 12),  # float32
+    ([1e-7, 3.4e38, 1.0], 12),  # float32
+])
+def test_weights_take_the_smallest_exact_form(weights: list[float], size: int) -> None:
+    data = blocks.encode([0, 1, 2], weights, [], 0)
+    assert len(data) == 2 + 2 + size
+    round_trip([0, 1, 2], weights, [], 0)
+
+
+def test_fixed_size_values() -> None:
+    one = (1).to_bytes(4, "little")
+    same = blocks.encode([0, 1, 2], [1.0] * 3, [one] * 3, 4)
+    assert same == b"\x00\x05" + b"\x01\x01" + one  # one value for all
+    round_trip([0, 1, 2], [1.0] * 3, [one] * 3, 4)
+    round_trip([0, 1, 2], [1.0] * 3, [one, b"\x02\x00\x00\x00", one], 4)
+    with pytest.raises(ValueError, match="4 bytes"):
+        blocks.encode([0], [1.0], [b"\x01"], 4)
+
+
+def test_variable_values_and_none() -> None:
+    round_trip([1, 5], [1.0, 2.0], [b"", b"\x00\xffabc"], VARIABLE)
+    assert blocks.encode([7], [1.0], [b"ignored"], 0) == b"\x00\x00"
+    round_trip([7], [1.0], [b"ignored"], 0)
+
+
+POSTINGS = st.lists(
+    st.tuples(st.integers(1, 2**20), st.floats(0, 1e6, width=32),
+              st.lists(st.integers(0, 2**32 - 1), max_size=5)),
+    min_size=1, max_size=130)
+
+
+@settings(max_examples=300, deadline=None)
+@given(POSTINGS, st.integers(0, 2**31))
+def test_any_block_of_positions_round_trips(postings: list[tuple[int, float, list[int]]],
+                                            start: int) -> None:
+    ids, doc = [], start
+    for gap, _, _ in postings:
+        doc += gap
+        ids.append(doc)
+    block = round_trip(ids, [w for _, w, _ in postings], [pos(*p) for _, _, p in postings],
+                       POSITIONS)
+    assert block.positions.tolist() == [x for _, _, p in postings for x in p]

@@ -1,0 +1,116 @@
+"""thb-search's codec against Whoosh's: the same postings, read by Whoosh's
+own readers, through either of its writers, merged or compressed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from whoosh import index as whoosh_index
+from whoosh.codec.whoosh3 import W3Codec
+from whoosh.writing import SegmentWriter
+
+from conftest import BUNDLED
+from thb_search.corpus import read_records
+from thb_search.fields import body_postings
+from thb_search.schema import BODY_POS_BITS, POS_BITS, build_schema, to_document
+from thb_search.whoosh_internals import CODEC, ThbCodec, fast_writer, read_postings
+
+#: Pages of a document long enough for body positions beyond 16 bits.
+PAGES = [" ".join(f"trafficking victim{i % 7} shelter" for i in range(n)) for n in
+         (9_000, 14_000, 1)]
+
+
+def documents() -> list[dict[str, Any]]:
+    records = list(read_records([BUNDLED]))
+    docs = []
+    for copy in range(30):
+        for k, record in enumerate(records):
+            body = body_postings(PAGES) if (copy + k) % 29 == 0 else None
+            docs.append(to_document(record, record.fingerprint(), body))
+    return docs
+
+
+DOCS = documents()
+
+
+def build(folder: Path, how: str, codec: Any = None, docs: list[dict[str, Any]] = DOCS) -> Any:
+    folder.mkdir()
+    ix = whoosh_index.create_in(str(folder), build_schema())
+    writer = SegmentWriter(ix, codec=codec, compound=False) if how == "whoosh" else fast_writer(ix)
+    for doc in docs:
+        writer.add_document(**doc)
+    writer.commit()
+    return ix
+
+
+def contents(ix: Any) -> dict[tuple[str, bytes], Any]:
+    """Every term's postings and statistics as Whoosh's reader gives them,
+    and as read_postings gives them."""
+    out = {}
+    with ix.reader() as r:
+        for field, term in r.all_terms():
+            m = r.postings(field, term)
+            ti = r.term_info(field, term)
+            if field in ("text", "body"):
+                items = list(m.items_as("positions"))
+            else:
+                items = list(m.all_ids())
+            weights = list(r.postings(field, term).items_as("weight"))
+            bits = BODY_POS_BITS if field == "body" else POS_BITS
+            docs, w, keys = read_postings(r, field, term.decode(), positions=field in (
+                "text", "body"), pos_bits=bits)
+            out[field, term] = (items, weights, docs.tolist(), w.tolist(),
+                                None if keys is None else keys.tolist(),
+                                (ti.doc_frequency(), ti.weight(), ti.max_weight(),
+                                 ti.min_length(), ti.max_length(), ti.min_id(), ti.max_id()))
+        stored = [r.stored_fields(d) for d in range(r.doc_count_all())]
+    return {"terms": out, "stored": stored}
+
+
+def test_whoosh_reads_what_the_codec_writes_as_what_w3_writes(tmp_path: Path) -> None:
+    w3 = contents(build(tmp_path / "w3", "whoosh", W3Codec()))
+    assert contents(build(tmp_path / "generic", "whoosh", CODEC)) == w3  # a posting at a time
+    assert contents(build(tmp_path / "fast", "fast")) == w3  # a block at a time
+    assert contents(build(tmp_path / "zlib", "whoosh", ThbCodec(compression=1))) == w3
+    # Positions run on from page to page: 27,000 words, 42,000, then 3.
+    body = [v for (field, _), v in w3["terms"].items() if field == "body"]
+    assert max(p for items, *_ in body for _, positions in items for p in positions) == 69_002
+    assert max(int(np.max(np.asarray(v[4]) & ((1 << BODY_POS_BITS) - 1))) for v in body) == 69_002
+
+
+def test_records_postings_take_a_quarter_of_w3s(tmp_path: Path) -> None:
+    def size(folder: Path) -> int:
+        return sum(p.stat().st_size for p in folder.glob("*.pst"))
+
+    records = [doc for doc in DOCS if "body" not in doc]
+    build(tmp_path / "w3", "whoosh", W3Codec(compression=0), records)
+    build(tmp_path / "ours", "fast", docs=records)
+    assert size(tmp_path / "ours") * 4 < size(tmp_path / "w3")
+
+
+def test_merged_segments_keep_the_postings(tmp_path: Path) -> None:
+    one = build(tmp_path / "one", "fast")
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    ix = whoosh_index.create_in(str(folder), build_schema())
+    for start in range(0, len(DOCS), 100):
+        writer = fast_writer(ix)
+        for doc in DOCS[start:start + 100]:
+            writer.add_document(**doc)
+        writer.commit(merge=False)
+    assert len(ix._segments()) == 3
+    writer = fast_writer(ix)
+    writer.commit(optimize=True)  # Whoosh merges them through the codec's matchers
+    ix = whoosh_index.open_dir(str(folder))
+    assert len(ix._segments()) == 1
+    assert {type(s.codec()) for s in ix._segments()} == {ThbCodec}
+    assert contents(ix) == contents(one)
+
+
+@pytest.mark.parametrize("how", ["whoosh", "fast"])
+def test_segments_name_the_codec(tmp_path: Path, how: str) -> None:
+    ix = build(tmp_path / how, how, CODEC, DOCS[:5])
+    assert [type(s.codec()) for s in ix._segments()] == [ThbCodec]
