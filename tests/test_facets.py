@@ -45,3 +45,45 @@ def test_one_value_each() -> None:
     assert facet.counts(np.array([True, False, True, False, True])).tolist() == [1, 1, 0]
     assert facet.counts(np.ones(5, dtype=bool)).tolist() == [1, 2, 1]
     assert facet.counts(np.zeros(5, dtype=bool)).tolist() == [0, 0, 0]
+
+
+def _ranked(keys: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    from thb_search.facets import _spaced_rank
+
+    return _spaced_rank(keys, len(keys))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_new_keys_are_ranked_among_the_old_as_a_full_ranking_would(seed: int) -> None:
+    from thb_search.facets import _place
+
+    rng = np.random.default_rng(seed)
+    words = [b"", b"a", b"ab", b"b", b"m", b"mm", b"z", b"zz", b"\xc3\xa9"]
+    old = [words[i] for i in rng.integers(0, len(words), 40)]
+    new = [words[i] for i in rng.integers(0, len(words), 12)] + [b"mma", b"mmb", b"\x00"]
+    ranks, in_order = _ranked(old)
+    column = old + new
+    placed = _place(column, np.concatenate([ranks, np.zeros(len(new), np.int64)]), in_order,
+                    [(len(old) + i, k) for i, k in enumerate(new)])
+    assert placed is not None
+    got_ranks, got_order = placed
+    dense = np.unique(np.array(column, dtype=object), return_inverse=True)[1]
+    assert np.unique(got_ranks, return_inverse=True)[1].tolist() == dense.tolist()
+    assert sorted(got_order.tolist()) == list(range(len(column)))
+    assert [column[d] for d in got_order] == sorted(column)
+
+
+def test_a_gap_too_small_asks_for_a_full_ranking() -> None:
+    from thb_search.facets import RANK_SPACING, _place
+
+    column = [b"a", b"b"]
+    ranks = np.array([0, RANK_SPACING], dtype=np.int64)
+    in_order = np.array([0, 1], dtype=np.int32)
+    for n in range(25):  # halving the gap between "a" and "b" each time
+        key = b"a" + b"z" * (25 - n)
+        column.append(key)
+        placed = _place(column, np.concatenate([ranks, [0]]), in_order, [(len(column) - 1, key)])
+        if placed is None:
+            break
+        ranks, in_order = placed
+    assert n == 20 and placed is None  # 2^20 apart: 20 keys fit, one after the other

@@ -148,14 +148,17 @@ class FacetIndex:
                  id_rank: np.ndarray, lengths: np.ndarray, facets: dict[str, _Facet],
                  body_lengths: np.ndarray | None = None,
                  segments: list[tuple[str, int]] | None = None,
-                 keys: dict[str, _Keys] | None = None) -> None:
+                 sorted_docs: dict[str, np.ndarray] | None = None) -> None:
         self.size = len(live)
         self.segments = segments  # (Whoosh segment id, documents) in document order
-        self.keys = keys  # the distinct title and id sort keys the ranks number
+        # Documents in title and in id order (what a commit ranks new keys among).
+        self.sorted_docs = sorted_docs
         self.live = live
         self.datenum = datenum
-        self.title_rank = title_rank  # each document's rank in title order (equal titles: equal)
-        self.id_rank = id_rank  # each document's rank in id order
+        # Each document's rank in title order and in id order: equal keys,
+        # equal ranks; ranks are spaced (see RANK_SPACING).
+        self.title_rank = title_rank
+        self.id_rank = id_rank
         self.lengths = lengths  # of the ranking field, for BM25
         # of the body field (0: no document)
         self.body_lengths = (body_lengths if body_lengths is not None
@@ -170,22 +173,22 @@ class FacetIndex:
         live = np.zeros(size, dtype=bool)
         live[np.fromiter(reader.all_doc_ids(), dtype=np.int64)] = True
         datenum = np.fromiter(reader.column_reader("datenum"), dtype=np.int32, count=size)
-        title_rank, title_keys = _dense_rank(reader.column_reader("title_sort"), size)
-        id_rank, id_keys = _dense_rank(reader.column_reader("id_sort"), size)
+        title_rank, title_docs = _spaced_rank(reader.column_reader("title_sort"), size)
+        id_rank, id_docs = _spaced_rank(reader.column_reader("id_sort"), size)
         lengths = read_lengths(reader, RANK_FIELD)
         body_lengths = np.fromiter(reader.column_reader("body_len"), dtype=np.int64,
                                    count=size)
         facets = {name: _Facet.from_reader(reader, field, size)
                   for name, field in FACET_FIELDS.items()}
         return cls(live, datenum, title_rank, id_rank, lengths, facets, body_lengths,
-                   _segments(reader), {"title_sort": title_keys, "id_sort": id_keys})
+                   _segments(reader), {"title_sort": title_docs, "id_sort": id_docs})
 
     def patched(self, reader: Any) -> FacetIndex | None:
         """The arrays of ``reader``, a later commit of the index these are of:
         those of the segments it still has are carried over (moved to their
         new place, deletions applied), only new segments are read.  None when
         that would not pay (most documents are new) or these arrays cannot say."""
-        if self.segments is None or self.keys is None:
+        if self.segments is None or self.sorted_docs is None:
             return None
         leaves = _leaves(reader)
         segments = _segments(reader)
@@ -225,20 +228,19 @@ class FacetIndex:
             lengths[offset:offset + n] = read_lengths(segment, RANK_FIELD)
             body_lengths[offset:offset + n] = np.fromiter(segment.column_reader("body_len"),
                                                           dtype=np.int64, count=n)
-        ranks, keys = {}, {}
+        ranks, sorted_docs = {}, {}
         for column, old_rank in (("title_sort", self.title_rank), ("id_sort", self.id_rank)):
-            new_keys = [(offset, list(segment.column_reader(column)))
-                        for segment, offset, _ in fresh]
-            keys[column], shift = self.keys[column].insert(
-                {k for _, ks in new_keys for k in ks})
-            rank = carry(shift(old_rank))
-            for offset, ks in new_keys:
-                rank[offset:offset + len(ks)] = [keys[column].find(k) for k in ks]
-            ranks[column] = rank
+            old = moved[self.sorted_docs[column]]
+            placed = _place(reader.column_reader(column), carry(old_rank), old[old >= 0],
+                            [(offset + i, key) for segment, offset, _ in fresh
+                             for i, key in enumerate(segment.column_reader(column))])
+            if placed is None:
+                return None
+            ranks[column], sorted_docs[column] = placed
         facets = {name: self._facets[name].patched(moved, fresh, field, size)
                   for name, field in FACET_FIELDS.items()}
         return FacetIndex(live, datenum, ranks["title_sort"], ranks["id_sort"], lengths, facets,
-                          body_lengths, segments, keys)
+                          body_lengths, segments, sorted_docs)
 
     def save(self, path: Path) -> None:
         arrays: dict[str, np.ndarray] = {"live": self.live, "datenum": self.datenum,
@@ -249,35 +251,34 @@ class FacetIndex:
             arrays[f"{name}.values"] = np.array(facet.values, dtype=str)
             arrays[f"{name}.docs"] = facet.docs
             arrays[f"{name}.ords"] = facet.ords
-        if self.segments is not None and self.keys is not None:
+        if self.segments is not None and self.sorted_docs is not None:
             arrays["segments"] = np.array([name for name, _ in self.segments], dtype=str)
             arrays["segment_sizes"] = np.array([n for _, n in self.segments], dtype=np.int64)
-            for column, k in self.keys.items():
-                arrays[f"{column}.keys"] = k.data
-                arrays[f"{column}.offsets"] = k.offsets
+            for column, docs in self.sorted_docs.items():
+                arrays[f"{column}.sorted"] = docs
         tmp = path.with_name(path.name + ".tmp.npz")
         np.savez(tmp, **arrays)
         tmp.replace(path)
 
     @classmethod
-    def load(cls, path: Path, *, keys: bool = False) -> FacetIndex:
-        """The arrays saved at ``path``; with ``keys``, also the sort keys a
-        commit patches them with (a reader needs only the ranks)."""
+    def load(cls, path: Path, *, sorted_docs: bool = False) -> FacetIndex:
+        """The arrays saved at ``path``; with ``sorted_docs``, also the
+        documents in title and id order a commit patches them with (a reader
+        needs only the ranks)."""
         with np.load(path, allow_pickle=False) as data:
             live = data["live"]
             size = len(live)
             facets = {name: _Facet([str(v) for v in data[f"{name}.values"]],
                                    data[f"{name}.docs"], data[f"{name}.ords"], size)
                       for name in FACET_FIELDS}
-            segments = sort_keys = None
+            segments = in_order = None
             if "segments" in data:
                 segments = [(str(name), int(n)) for name, n in
                             zip(data["segments"], data["segment_sizes"], strict=True)]
-                if keys:
-                    sort_keys = {c: _Keys(data[f"{c}.keys"], data[f"{c}.offsets"])
-                                 for c in ("title_sort", "id_sort")}
+                if sorted_docs:
+                    in_order = {c: data[f"{c}.sorted"] for c in ("title_sort", "id_sort")}
             return cls(live, data["datenum"], data["title_rank"], data["id_rank"],
-                       data["lengths"], facets, data["body_lengths"], segments, sort_keys)
+                       data["lengths"], facets, data["body_lengths"], segments, in_order)
 
     def facet(self, name: str) -> _Facet:
         return self._facets[name]
@@ -339,72 +340,73 @@ class FacetIndex:
         return [(int(d), float(v)) for d, v in zip(docs[order], s[order], strict=True)]
 
 
-def _dense_rank(column: Any, size: int) -> tuple[np.ndarray, _Keys]:
-    """Each document's rank among the column's sorted distinct values, and those values."""
+#: Ranks of sort keys are this far apart when computed, so that a commit can
+#: rank a new key between two others without renumbering the rest (about 20
+#: new keys in one gap; then the arrays are computed again).
+RANK_SPACING = 1 << 20
+
+
+def _spaced_rank(column: Any, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each document's rank among the column's sorted distinct values (times
+    RANK_SPACING), and the documents in that order."""
     values = np.array(list(column), dtype=object)
     if not size:
-        return np.zeros(0, dtype=np.int32), _Keys.of([])
-    distinct, inverse = np.unique(values, return_inverse=True)
-    return inverse.astype(np.int32).reshape(size), _Keys.of(list(distinct))
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int32)
+    dense = np.unique(values, return_inverse=True)[1].reshape(size)
+    return (dense.astype(np.int64) * RANK_SPACING,
+            np.argsort(dense, kind="stable").astype(np.int32))
 
 
-class _Keys:
-    """Sorted distinct sort keys (bytes) in one buffer: what the ranks of a
-    sort column number, so that a commit's new keys can be ranked among them
-    without reading every document's key again."""
-
-    def __init__(self, data: np.ndarray, offsets: np.ndarray) -> None:
-        self.data = data  # uint8: the keys one after the other
-        self.offsets = offsets  # int64: where each starts, and the end
-
-    @classmethod
-    def of(cls, keys: list[bytes]) -> _Keys:
-        data = np.frombuffer(b"".join(keys), dtype=np.uint8)
-        offsets = np.zeros(len(keys) + 1, dtype=np.int64)
-        np.cumsum([len(k) for k in keys], out=offsets[1:])
-        return cls(data, offsets)
-
-    def __len__(self) -> int:
-        return len(self.offsets) - 1
-
-    def key(self, i: int) -> bytes:
-        return self.data[self.offsets[i]:self.offsets[i + 1]].tobytes()
-
-    def _bisect(self, key: bytes) -> int:
-        low, high = 0, len(self)
+def _place(column: Any, ranks: np.ndarray, in_order: np.ndarray,
+           new: list[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Rank new documents among the others: ``ranks`` holds those of the
+    others (``in_order``, sorted by rank), ``new`` the new documents' keys;
+    each key is found by bisecting the others' keys (read from ``column``,
+    a few reads a key).  Returns the ranks and the documents in order, or
+    None when two keys left no room between them."""
+    if not new:
+        return ranks, in_order
+    if not len(in_order):
+        return None
+    new.sort(key=lambda pair: pair[1])
+    found: list[tuple[int, int, bytes]] = []  # (place among the others, doc, key)
+    for doc, key in new:
+        low, high = 0, len(in_order)
         while low < high:
             mid = (low + high) // 2
-            if self.key(mid) < key:
+            if column[int(in_order[mid])] < key:
                 low = mid + 1
             else:
                 high = mid
-        return low
-
-    def find(self, key: bytes) -> int:
-        """The rank of a key these hold."""
-        return self._bisect(key)
-
-    def insert(self, keys: set[bytes]) -> tuple[_Keys, Any]:
-        """These keys with ``keys`` added, and how an old rank becomes a new one."""
-        places = []
-        for k in sorted(keys):
-            at = self._bisect(k)
-            if at == len(self) or self.key(at) != k:
-                places.append((at, k))
-        if not places:
-            return self, lambda ranks: ranks
-        at = np.array([a for a, _ in places], dtype=np.int64)
-        added = [k for _, k in places]
-        data = np.insert(self.data, np.repeat(self.offsets[at], [len(k) for k in added]),
-                         np.frombuffer(b"".join(added), dtype=np.uint8))
-        lengths = np.insert(np.diff(self.offsets), at, [len(k) for k in added])
-        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-
-        def shift(ranks: np.ndarray) -> np.ndarray:
-            return (ranks + np.searchsorted(at, ranks, side="right")).astype(ranks.dtype)
-
-        return _Keys(data, offsets), shift
+        found.append((low, doc, key))
+    # New keys between the same two neighbours share that gap evenly.
+    i = 0
+    while i < len(found):
+        place = found[i][0]
+        j = i
+        while j < len(found) and found[j][0] == place:
+            j += 1
+        group = found[i:j]  # keys above the one before ``place``, at most the one at it
+        low_rank = ranks[in_order[place - 1]] if place else ranks[in_order[0]] - RANK_SPACING
+        high_rank = (ranks[in_order[place]] if place < len(in_order)
+                     else ranks[in_order[-1]] + RANK_SPACING)
+        if place < len(in_order):
+            top = column[int(in_order[place])]
+            for _, doc, key in group:
+                if key == top:
+                    ranks[doc] = high_rank
+            group = [g for g in group if g[2] != top]
+        distinct = list(dict.fromkeys(key for _, _, key in group))
+        if distinct and high_rank - low_rank <= len(distinct):
+            return None
+        step = (high_rank - low_rank) // (len(distinct) + 1)
+        rank_of = {key: low_rank + step * (n + 1) for n, key in enumerate(distinct)}
+        for _, doc, key in group:
+            ranks[doc] = rank_of[key]
+        i = j
+    places = np.array([place for place, _, _ in found], dtype=np.int64)
+    docs = np.array([doc for _, doc, _ in found], dtype=np.int32)
+    return ranks, np.insert(in_order, places, docs)
 
 
 def _leaves(reader: Any) -> list[tuple[Any, int]]:
@@ -435,7 +437,7 @@ def update_for(ix: Any, folder: Path, previous: int) -> None:
     with ix.reader() as reader:
         index = None
         try:
-            old = FacetIndex.load(facets_file(folder, previous), keys=True)
+            old = FacetIndex.load(facets_file(folder, previous), sorted_docs=True)
             index = old.patched(reader)
         except (OSError, KeyError, ValueError):
             pass
