@@ -55,11 +55,10 @@ class IndexedIds:
     def all_ids(self) -> set[str]:
         return set(self._everything())
 
-    def docnum(self, rid: str) -> int | None:
+    def _docnum(self, rid: str) -> int | None:
+        """The live document of ``rid`` (the id term of a deleted one may remain)."""
         if self._reader is None:
             return None
-        if self._all is not None:
-            return 0 if rid in self._all else None
         key = rid.encode("utf-8")
         for segment, offset in self._reader.leaf_readers():
             if ("id", key) in segment:
@@ -69,7 +68,9 @@ class IndexedIds:
         return None
 
     def indexed(self, rid: str) -> bool:
-        return self.docnum(rid) is not None
+        if self._all is not None:
+            return rid in self._all
+        return self._docnum(rid) is not None
 
     def fingerprints(self, ids: Iterable[str]) -> dict[str, str]:
         """Fingerprints of those of ``ids`` the index holds."""
@@ -81,7 +82,7 @@ class IndexedIds:
             return {rid: everything[rid] for rid in ids if rid in everything}
         out = {}
         for rid in ids:
-            docnum = self.docnum(rid)
+            docnum = self._docnum(rid)
             if docnum is not None:
                 out[rid] = self._reader.stored_fields(docnum).get("fingerprint", "")
         return out
