@@ -153,6 +153,9 @@ def _same_arrays(patched: FacetIndex, fresh: FacetIndex) -> None:
     # the same order.
     assert np.array_equal(_dense(patched.title_rank), _dense(fresh.title_rank))
     assert np.array_equal(_dense(patched.id_rank), _dense(fresh.id_rank))
+    for by in ("date", "title"):  # saved by the commit, sorted here
+        assert "date" in patched._orders
+        assert patched.order(fresh.live, by).tolist() == fresh.order(fresh.live, by).tolist()
     everything = np.ones(fresh.size, dtype=bool)
     for name in FACET_FIELDS:
         assert patched.counts(name, everything) == fresh.counts(name, everything), name

@@ -141,6 +141,10 @@ class _Facet:
         return np.bincount(self.ords[at], minlength=m)
 
 
+#: The orders a browse can list publications in (see :meth:`FacetIndex.order`).
+ORDERS = ("date", "title")
+
+
 class FacetIndex:
     """Facet and sort arrays of one index reader."""
 
@@ -239,8 +243,10 @@ class FacetIndex:
             ranks[column], sorted_docs[column] = placed
         facets = {name: self._facets[name].patched(moved, fresh, field, size)
                   for name, field in FACET_FIELDS.items()}
-        return FacetIndex(live, datenum, ranks["title_sort"], ranks["id_sort"], lengths, facets,
-                          body_lengths, segments, sorted_docs)
+        index = FacetIndex(live, datenum, ranks["title_sort"], ranks["id_sort"], lengths, facets,
+                           body_lengths, segments, sorted_docs)
+        index._patched_orders(self, moved)
+        return index
 
     def save(self, path: Path) -> None:
         arrays: dict[str, np.ndarray] = {"live": self.live, "datenum": self.datenum,
@@ -251,6 +257,8 @@ class FacetIndex:
             arrays[f"{name}.values"] = np.array(facet.values, dtype=str)
             arrays[f"{name}.docs"] = facet.docs
             arrays[f"{name}.ords"] = facet.ords
+        for by in ORDERS:
+            arrays[f"order.{by}"] = self.everything(by)
         if self.segments is not None and self.sorted_docs is not None:
             arrays["segments"] = np.array([name for name, _ in self.segments], dtype=str)
             arrays["segment_sizes"] = np.array([n for _, n in self.segments], dtype=np.int64)
@@ -277,8 +285,12 @@ class FacetIndex:
                             zip(data["segments"], data["segment_sizes"], strict=True)]
                 if sorted_docs:
                     in_order = {c: data[f"{c}.sorted"] for c in ("title_sort", "id_sort")}
-            return cls(live, data["datenum"], data["title_rank"], data["id_rank"],
-                       data["lengths"], facets, data["body_lengths"], segments, in_order)
+            index = cls(live, data["datenum"], data["title_rank"], data["id_rank"],
+                        data["lengths"], facets, data["body_lengths"], segments, in_order)
+            for by in ORDERS:
+                if f"order.{by}" in data:
+                    index._orders[by] = data[f"order.{by}"]
+            return index
 
     def facet(self, name: str) -> _Facet:
         return self._facets[name]
@@ -305,18 +317,58 @@ class FacetIndex:
             return [FacetCount(int(v), c) for v, c in pairs]
         return [FacetCount(v, c) for v, c in pairs]
 
+    def _order_keys(self, by: str) -> tuple[np.ndarray, ...]:
+        """The sort keys of an order, most significant first."""
+        if by == "date":
+            return (-self.datenum.astype(np.int64), self.title_rank, self.id_rank)
+        return (self.title_rank, -self.datenum.astype(np.int64), self.id_rank)
+
+    def everything(self, by: str) -> np.ndarray:
+        """Every document (deleted ones too) in the order ``by``; saved by the
+        writer with the arrays, else sorted once per reader."""
+        found = self._orders.get(by)
+        if found is None:
+            found = self._orders[by] = np.lexsort(self._order_keys(by)[::-1]).astype(np.int32)
+        return found
+
     def order(self, mask: np.ndarray, by: str) -> np.ndarray:
         """Document numbers of ``mask`` sorted by date (newest first, then
         title, then id) or by title (then newest first, then id)."""
-        everything = self._orders.get(by)
-        if everything is None:
-            if by == "date":
-                keys = (self.id_rank, self.title_rank, -self.datenum)
-            else:
-                keys = (self.id_rank, -self.datenum, self.title_rank)
-            # Sorted once per reader; each browse then only filters it.
-            everything = self._orders[by] = np.lexsort(keys)
+        everything = self.everything(by)
         return everything[mask[everything]]
+
+    def _patched_orders(self, old: FacetIndex, moved: np.ndarray) -> None:
+        """The orders of these arrays from those of ``old``: documents carried
+        over keep their order (their ranks did not change), new ones are
+        placed by bisection (or, when they are many, everything is sorted
+        again on first use)."""
+        for by in ORDERS:
+            if by not in old._orders:
+                continue
+            where = moved[old._orders[by]]
+            carried = where[where >= 0].astype(np.int32)
+            present = np.zeros(self.size, dtype=bool)
+            present[carried] = True
+            new = np.flatnonzero(~present)
+            if len(new) > 1_000:
+                continue
+            keys = self._order_keys(by)
+
+            def key(doc: int, keys: tuple[np.ndarray, ...] = keys) -> tuple[int, ...]:
+                return tuple(int(k[doc]) for k in keys)
+
+            places = []
+            for doc in sorted(new.tolist(), key=key):
+                low, high, wanted = 0, len(carried), key(doc)
+                while low < high:
+                    mid = (low + high) // 2
+                    if key(int(carried[mid])) < wanted:
+                        low = mid + 1
+                    else:
+                        high = mid
+                places.append((low, doc))
+            self._orders[by] = np.insert(carried, [p for p, _ in places],
+                                         np.array([d for _, d in places], dtype=np.int32))
 
     def top(self, mask: np.ndarray, scores: np.ndarray, k: int | None,
             coverage: np.ndarray | None = None) -> list[tuple[int, float]]:
