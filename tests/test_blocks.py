@@ -42,7 +42,7 @@ def test_a_one_posting_block_is_four_bytes() -> None:
 
 
 def test_exact_bytes_of_gaps_weights_counts_and_wide_positions() -> None:
-    data = blocks.encode([10, 11, 300], [2.0, 3.0, 1.0], [pos(1), pos(2, 65536), pos(3)],
+    data = blocks.encode([10, 11, 300], [2.0, 3.0, 1.0], [pos(1), pos(2, 70000), pos(3)],
                          POSITIONS)
     assert data == bytes([
         0x01 | 2 << 2,  # 16-bit gaps, uint8 weights
@@ -50,7 +50,30 @@ def test_exact_bytes_of_gaps_weights_counts_and_wide_positions() -> None:
         1, 0, 33, 1,  # gaps 1, 289
         2, 3, 1,  # weights
         1, 2, 1,  # counts
-        1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 1, 0, 3, 0, 0, 0])  # positions
+        1, 0, 0, 0, 2, 0, 0, 0, 0x70, 0x11, 1, 0, 3, 0, 0, 0])  # positions
+
+
+def test_wide_positions_of_a_posting_as_gaps() -> None:
+    # a body: positions beyond 16 bits, close to each other within a posting
+    values = [pos(1), pos(70_000, 70_100, 70_300), pos(), pos(100_000, 165_535)]
+    data = blocks.encode([0, 1, 2, 3], [1.0] * 4, values, POSITIONS)
+    assert data == bytes([
+        0x00,  # 8-bit document gaps, weights all 1.0
+        0x03 | (1 | 1 << 1 | 1 << 3 | 1 << 4) << 2,  # wide, uint8 counts, 16-bit gaps
+        1, 1, 1,  # document gaps
+        1, 3, 0, 2,  # counts
+        1, 0, 0, 0, 0x70, 0x11, 1, 0, 0xa0, 0x86, 1, 0,  # first positions
+        100, 0, 200, 0, 0xff, 0xff])  # gaps after them
+    block = round_trip([0, 1, 2, 3], [1.0] * 4, values, POSITIONS)
+    assert block.positions.tolist() == [1, 70_000, 70_100, 70_300, 100_000, 165_535]
+    narrow = blocks.encode([0], [1.0], [pos(70_000, 70_001, 70_255)], POSITIONS)
+    assert narrow == b"\x00" + bytes([0x03 | (1 | 1 << 1 | 1 << 3) << 2, 3]) + (
+        pos(70_000) + bytes([1, 254]))  # 8-bit gaps
+    # a gap beyond 16 bits, or positions out of order: 32-bit positions
+    for far in ([70_000, 135_536], [70_001, 70_000]):
+        data = blocks.encode([0], [1.0], [pos(*far)], POSITIONS)
+        assert data[1] == 0x03 | (1 | 1 << 1) << 2 and data[3:] == pos(*far)
+        round_trip([0], [1.0], [pos(*far)], POSITIONS)
 
 
 @pytest.mark.parametrize("position", [0, 255, 256, 65535, 65536, 2**20 - 1, 2**32 - 1])
@@ -133,3 +156,19 @@ def test_any_block_of_positions_round_trips(postings: list[tuple[int, float, lis
     block = round_trip(ids, [w for _, w, _ in postings], [pos(*p) for _, _, p in postings],
                        POSITIONS)
     assert block.positions.tolist() == [x for _, _, p in postings for x in p]
+
+
+BODY_POSTINGS = st.lists(
+    st.tuples(st.integers(1, 300), st.integers(0, 300),
+              st.lists(st.integers(0, 70_000), max_size=40)),
+    min_size=1, max_size=130)
+
+
+@settings(max_examples=300, deadline=None)
+@given(BODY_POSTINGS, st.integers(0, 2**32 - 2**22))
+def test_any_block_of_body_positions_round_trips(
+        postings: list[tuple[int, int, list[int]]], base: int) -> None:
+    ids = list(np.cumsum([gap for gap, _, _ in postings]).tolist())
+    values = [pos(*(base + p for p in np.cumsum(steps).tolist())) for _, _, steps in postings]
+    block = round_trip(ids, [float(w) for _, w, _ in postings], values, POSITIONS)
+    assert block.counts.tolist() == [len(steps) for _, _, steps in postings]

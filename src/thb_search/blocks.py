@@ -17,7 +17,9 @@ the narrowest unsigned width its values fit:
   what term frequencies are) or one float32 each;
 * values, by kind (:data:`POSITIONS`, a fixed size, or variable):
   positions as a count per posting (nothing when every count is 1) and the
-  positions themselves, uint16 when the block's largest fits, else uint32;
+  positions themselves, uint16 when the block's largest fits; else (a
+  document's body) each posting's first position as uint32 and the gaps
+  after it as uint8 or uint16 when they fit, else uint32 positions;
   fixed-size values concatenated (one value when all are equal); other
   values as their lengths (uint32) and their concatenated bytes.
 
@@ -177,21 +179,52 @@ def _encode_weights(w: array) -> tuple[int, bytes]:
 
 
 def _encode_positions(values: Sequence[bytes]) -> tuple[int, bytes]:
-    """flags (bit 0: uint32 positions; bits 1-2: the counts' width, 0 when
-    every count is 1) and the bytes of counts and positions."""
+    """flags (bit 0: positions wider than 16 bits; bits 1-2: the counts'
+    width, 0 when every count is 1; bit 3: wide positions as gaps, bit 4:
+    16-bit gaps) and the bytes of counts and positions."""
     pos = array("I")
     pos.frombytes(b"".join(values))  # the format's raw (native) uint32
     parts = []
     ccode = 0
+    counts: list[int] | None = None
     if len(pos) != len(values) or any(len(v) != 4 for v in values):
         if any(len(v) % 4 for v in values):
             raise ValueError("positions must be whole uint32 values")
         counts = [len(v) >> 2 for v in values]
         ccode = 1 + _width(max(counts))
         parts.append(_pack(_CODES[ccode - 1], counts))
-    wide = int(len(pos) > 0 and max(pos) >= 0x10000)
-    parts.append(pos.tobytes() if wide and not _SWAP else _pack(_CODES[1 + wide], pos))
-    return wide | ccode << 1, b"".join(parts)
+    if not pos or max(pos) < 0x10000:
+        parts.append(_pack("H", pos))
+        return ccode << 1, b"".join(parts)
+    gaps = _position_gaps(pos, counts) if counts is not None else None
+    if gaps is not None:
+        firsts, rest, code = gaps
+        parts += [firsts.astype(_U32).tobytes(), rest.astype(_UINT[code]).tobytes()]
+        return 1 | ccode << 1 | 1 << 3 | code << 4, b"".join(parts)
+    parts.append(_pack("I", pos))
+    return 1 | ccode << 1, b"".join(parts)
+
+
+def _position_gaps(pos: array, counts: list[int]) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """Wide positions as each posting's first position and the gaps after it,
+    when the gaps fit 8 or 16 bits and that is smaller than 32-bit positions
+    (a document's body: a word recurs within a few thousand words)."""
+    c = np.asarray(counts, dtype=np.int64)
+    c = c[c > 0]
+    if len(c) == len(pos):
+        return None
+    p = np.frombuffer(pos, dtype=np.uint32).astype(np.int64)
+    starts = np.cumsum(c) - c
+    gaps = np.diff(p, prepend=0)
+    first = np.zeros(len(p), dtype=bool)
+    first[starts] = True
+    rest = gaps[~first]
+    if rest.min() < 0:  # positions out of order: kept as they are
+        return None
+    code = _width(int(rest.max()))
+    if code == 2:
+        return None
+    return p[first], rest, code
 
 
 def decode(data: bytes, n: int, last_id: int, size: int | str | None = None) -> Block:
@@ -220,16 +253,19 @@ def decode(data: bytes, n: int, last_id: int, size: int | str | None = None) -> 
         at += n * dtype.itemsize
     # Values.
     if vcode == _V_POSITIONS:
-        wide, ccode = flags & 1, flags >> 1
+        wide, ccode, as_gaps, gap_width = flags & 1, flags >> 1 & 3, flags >> 3 & 1, flags >> 4
         if ccode:
             cdtype = _UINT[ccode - 1]
             counts = np.frombuffer(data, dtype=cdtype, count=n, offset=at).astype(np.int64)
             at += n * cdtype.itemsize
         else:
             counts = np.ones(n, dtype=np.int64)
-        pdtype = _UINT[1 + wide]
         total = int(counts.sum())
-        positions = np.frombuffer(data, dtype=pdtype, count=total, offset=at).astype(np.int64)
+        if as_gaps:
+            positions = _decode_gaps(data, at, counts, total, _UINT[gap_width])
+        else:
+            positions = np.frombuffer(data, dtype=_UINT[1 + wide], count=total,
+                                      offset=at).astype(np.int64)
         return Block(ids, weights, counts=counts, positions=positions)
     if vcode == _V_VARIABLE:
         lengths = np.frombuffer(data, dtype=_U32, count=n, offset=at).astype(np.int64)
@@ -238,3 +274,21 @@ def decode(data: bytes, n: int, last_id: int, size: int | str | None = None) -> 
     if vcode == _V_FIXED:
         return Block(ids, weights, blob=bytes(data[at:]))
     return Block(ids, weights)
+
+
+def _decode_gaps(data: bytes, at: int, counts: np.ndarray, total: int,
+                 gap_type: np.dtype) -> np.ndarray:
+    """Positions stored as each posting's first one (uint32) and the gaps
+    after it."""
+    c = counts[counts > 0]
+    firsts = np.frombuffer(data, dtype=_U32, count=len(c), offset=at).astype(np.int64)
+    at += 4 * len(c)
+    rest = np.frombuffer(data, dtype=gap_type, count=total - len(c), offset=at)
+    starts = np.cumsum(c) - c
+    steps = np.empty(total, dtype=np.int64)
+    first = np.zeros(total, dtype=bool)
+    first[starts] = True
+    steps[first] = firsts
+    steps[~first] = rest
+    running = np.cumsum(steps)
+    return running - np.repeat(running[starts] - firsts, c)
