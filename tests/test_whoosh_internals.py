@@ -10,13 +10,21 @@ import numpy as np
 import pytest
 from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import W3Codec
+from whoosh.filedb.filestore import RamStorage
 from whoosh.writing import SegmentWriter
 
 from conftest import BUNDLED
 from thb_search.corpus import read_records
 from thb_search.fields import body_postings
 from thb_search.schema import BODY_POS_BITS, POS_BITS, build_schema, to_document
-from thb_search.whoosh_internals import CODEC, ThbCodec, fast_writer, read_postings
+from thb_search.whoosh_internals import (
+    CODEC,
+    DICTIONARY_DOCS,
+    STORED_FIELDS,
+    ThbCodec,
+    fast_writer,
+    read_postings,
+)
 
 #: Pages of a document long enough for body positions beyond 16 bits.
 PAGES = [" ".join(f"trafficking victim{i % 7} shelter" for i in range(n)) for n in
@@ -114,3 +122,28 @@ def test_merged_segments_keep_the_postings(tmp_path: Path) -> None:
 def test_segments_name_the_codec(tmp_path: Path, how: str) -> None:
     ix = build(tmp_path / how, how, CODEC, DOCS[:5])
     assert [type(s.codec()) for s in ix._segments()] == [ThbCodec]
+
+
+@pytest.mark.parametrize("count", [0, 1, DICTIONARY_DOCS - 1, DICTIONARY_DOCS, 250])
+def test_stored_fields_round_trip(count: int) -> None:
+    storage = RamStorage()
+    docs = {d: {"id": f"r{d}", "title": "word " * (d % 7), "pages": list(range(d % 3))}
+            for d in range(0, 2 * count, 2)}  # odd documents store nothing
+    writer = STORED_FIELDS.writer(storage.create_file("col"))
+    for docnum, fields in docs.items():
+        writer.add(docnum, fields)
+    writer.finish(2 * count + 1)
+    writer._dbfile.close()
+    reader = STORED_FIELDS.reader(storage.open_file("col"), 0, storage.file_length("col"),
+                                  2 * count + 1)
+    assert list(reader) == [docs.get(d) for d in range(2 * count + 1)]
+
+
+def test_stored_fields_take_less_than_w3s(tmp_path: Path) -> None:
+    def size(folder: Path) -> int:
+        return sum(p.stat().st_size for p in folder.glob("*_stored.col"))
+
+    records = [doc for doc in DOCS if "body" not in doc]
+    build(tmp_path / "w3", "whoosh", W3Codec(), records)
+    build(tmp_path / "ours", "fast", docs=records)
+    assert size(tmp_path / "ours") * 2 < size(tmp_path / "w3")

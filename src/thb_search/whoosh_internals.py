@@ -11,8 +11,10 @@ are done here a block at a time, through its internals:
   :func:`write_pool`), for indexing.
 
 The codec (:class:`ThbCodec`) is Whoosh's W3 with compact posting blocks
-(:mod:`thb_search.blocks`): at 100,000 records the postings take 38 MB
-instead of W3's 239 MB, and a block decodes straight into numpy arrays.
+(:mod:`thb_search.blocks`) and stored fields compressed with a dictionary
+(:class:`StoredFieldsColumn`): at 100,000 records the postings take 38 MB
+instead of W3's 239 MB (and a block decodes straight into numpy arrays),
+the stored fields 47 MB instead of 76.
 
 These calls (``_terms.matcher``, ``_read_ids``, ``_postwriter``,
 ``_commit_toc``, ...) are not Whoosh's public API, so this module refuses to
@@ -24,6 +26,7 @@ writer and searcher.  Nothing else in thb-search touches Whoosh's internals.
 
 from __future__ import annotations
 
+import pickle
 import struct
 import zlib
 from array import array
@@ -32,12 +35,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import whoosh
+from whoosh import columns
 from whoosh.codec.whoosh3 import (
     LENGTHS_COLUMN,
     STORED_COLUMN,
     WHOOSH3_HEADER_MAGIC,
     W3Codec,
     W3LeafMatcher,
+    W3PerDocReader,
+    W3PerDocWriter,
     W3PostingsWriter,
 )
 from whoosh.reading import CorruptIndexError
@@ -93,15 +99,22 @@ def _value_kind(format_: Any) -> int | str:
 
 
 class ThbCodec(W3Codec):
-    """Whoosh's W3 codec (same files: terms, stored fields, columns), whose
+    """Whoosh's W3 codec (same files: terms, postings, columns), whose
     posting blocks are :mod:`thb_search.blocks` arrays behind a packed header
-    instead of pickled tuples: the postings take a sixth of the room and a
-    block decodes into numpy arrays in a few calls.
+    instead of pickled tuples (the postings take a sixth of the room and a
+    block decodes into numpy arrays in a few calls), and whose stored fields
+    are compressed with a dictionary (:class:`StoredFieldsColumn`).
 
     Whoosh pickles the codec into every segment, so Whoosh's own readers and
     searchers read these postings through :class:`CompactLeafMatcher`.
     Module-level name: moving it is a schema change.
     """
+
+    def per_document_writer(self, storage: Any, segment: Any) -> Any:
+        return ThbPerDocWriter(self, storage, segment)
+
+    def per_document_reader(self, storage: Any, segment: Any) -> Any:
+        return ThbPerDocReader(storage, segment)
 
     def postings_writer(self, dbfile: Any, byteids: bool = False) -> Any:
         if byteids:  # term vectors (unused): W3's blocks
@@ -201,6 +214,104 @@ class CompactLeafMatcher(W3LeafMatcher):
         self._values = self.block().values(self._fixedsize)
 
 
+#: Documents of a segment whose stored fields make its compression
+#: dictionary, and the dictionary's size.
+DICTIONARY_DOCS = 100
+DICTIONARY_BYTES = 16 * 1024
+
+
+class StoredFieldsColumn(columns.Column):
+    """Each document's stored fields as W3 stores them (a pickled dict, zlib
+    level 3), but compressed with a dictionary: the segment's first
+    documents' own fields, kept at the start of the column.  A record is a
+    few hundred bytes, too short for zlib to find much to repeat within it;
+    with the field names, offices, publisher and words of other records to
+    refer to, it compresses to 62% of W3's size (76 -> 47 MB at 100,000
+    records), for about 7 microseconds more to read a document's fields.
+
+    The column: the dictionary's length (uint32) and bytes, then a Whoosh
+    ``VarBytesColumn`` of the compressed documents."""
+
+    def writer(self, dbfile: Any) -> Any:
+        return _StoredFieldsWriter(dbfile)
+
+    def reader(self, dbfile: Any, basepos: int, length: int, doccount: int) -> Any:
+        return _StoredFieldsReader(dbfile, basepos, length, doccount)
+
+
+class _StoredFieldsWriter(columns.ColumnWriter):
+    def __init__(self, dbfile: Any) -> None:
+        self._dbfile = dbfile
+        self._pending: list[tuple[int, bytes]] = []
+        self._child: Any = None
+        self._deflate: Any = None
+
+    def add(self, docnum: int, value: Any) -> None:
+        data = pickle.dumps(value, 2)
+        if self._child is not None:
+            self._child.add(docnum, self._compress(data))
+            return
+        self._pending.append((docnum, data))
+        if len(self._pending) >= DICTIONARY_DOCS:
+            self._start()
+
+    def _start(self) -> None:
+        zdict = b"".join(data for _, data in self._pending)[-DICTIONARY_BYTES:]
+        self._dbfile.write(struct.pack("<I", len(zdict)) + zdict)
+        self._deflate = zlib.compressobj(3, zdict=zdict) if zdict else None
+        self._child = columns.VarBytesColumn().writer(self._dbfile)
+        for docnum, data in self._pending:
+            self._child.add(docnum, self._compress(data))
+        self._pending = []
+
+    def _compress(self, data: bytes) -> bytes:
+        deflate = self._deflate.copy()
+        return deflate.compress(data) + deflate.flush()
+
+    def finish(self, doccount: int) -> None:
+        if self._child is None:
+            self._start()
+        self._child.finish(doccount)
+
+
+class _StoredFieldsReader(columns.ColumnReader):
+    def __init__(self, dbfile: Any, basepos: int, length: int, doccount: int) -> None:
+        super().__init__(dbfile, basepos, length, doccount)
+        (size,) = struct.unpack("<I", dbfile.get(basepos, 4))
+        self._zdict = dbfile.get(basepos + 4, size)
+        start = basepos + 4 + size
+        self._child = columns.VarBytesColumn().reader(dbfile, start, length - (start - basepos),
+                                                      doccount)
+
+    def __getitem__(self, docnum: int) -> Any:
+        data = self._child[docnum]
+        if not data:
+            return None
+        inflate = zlib.decompressobj(zdict=self._zdict)
+        return pickle.loads(inflate.decompress(data) + inflate.flush())
+
+
+#: The stored fields of ThbCodec's segments.
+STORED_FIELDS = StoredFieldsColumn()
+
+
+class ThbPerDocWriter(W3PerDocWriter):
+    """W3's per-document writer, stored fields in :data:`STORED_FIELDS`."""
+
+    def _create_column(self, fieldname: str, column: Any) -> None:
+        super()._create_column(fieldname, STORED_FIELDS if fieldname == "_stored" else column)
+
+
+class ThbPerDocReader(W3PerDocReader):
+    """W3's per-document reader, stored fields from :data:`STORED_FIELDS`."""
+
+    stored_column = STORED_FIELDS
+
+    def stored_fields(self, docnum: int) -> dict[str, Any]:
+        value = self._cached_reader("_stored", STORED_FIELDS)[docnum]
+        return {} if value is None else value
+
+
 # ---------------------------------------------------------------------------
 # Reading
 
@@ -221,7 +332,8 @@ def open_columns(reader: Any) -> None:
                     perdoc._colfiles[field] = perdoc._get_column_file(field)
                 # Whoosh checks that a file exists before it reads its first
                 # stored fields or lengths: read them through the open file.
-                column = (STORED_COLUMN if field == "_stored" else LENGTHS_COLUMN
+                stored = getattr(perdoc, "stored_column", STORED_COLUMN)
+                column = (stored if field == "_stored" else LENGTHS_COLUMN
                           if field.startswith("_") and field.endswith("_len") else None)
                 if column is not None and field not in perdoc._readers:
                     perdoc._readers[field] = perdoc.column_reader(field, column)
