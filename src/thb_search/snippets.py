@@ -4,11 +4,12 @@ matched."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 
 import numpy as np
 
-from .analysis import analyze_pieces
+from .analysis import marked_words
 from .engine import ALL_FIELDS, Engine
 from .plan import Plan
 from .results import Match
@@ -24,25 +25,19 @@ VIA_TERMS = 3
 
 def snippet(text: str, terms: set[str], width: int = SNIPPET_CHARS) -> list[tuple[str, bool]]:
     """The best window of ``text`` (most matched words) with the matches marked."""
-    spans: list[tuple[int, int]] = []
-    found: list[str] = []  # the term of each span
-    if terms:
-        for piece in analyze_pieces(text):
-            if piece.term in terms:
-                if spans and piece.start < spans[-1][1]:
-                    spans[-1] = (spans[-1][0], max(spans[-1][1], piece.end))
-                else:
-                    spans.append((piece.start, piece.end))
-                    found.append(piece.term)
+    words = marked_words(text, terms) if terms else []
+    spans = [(s, e) for s, e, _ in words]
+    found = [t for _, _, t in words]  # the term of each span
     if len(text) <= width:
         start, end = 0, len(text)
     else:
         # The window with the most distinct matched terms, then the most matches.
         best: tuple[int, int] = (-1, -1)
         start = 0
+        ends = [e for _, e in spans]  # increasing: words do not overlap
         for i, (s, _) in enumerate(spans):
-            inside = [t for (_, e2), t in zip(spans[i:], found[i:], strict=True)
-                      if e2 <= s + width - 30]
+            # The spans from the i-th ending within the window.
+            inside = found[i:bisect_right(ends, s + width - 30, lo=i)]
             score = (len(set(inside)), len(inside))
             if score > best:
                 best, start = score, s
@@ -77,12 +72,11 @@ def highlight(text: str, terms: set[str]) -> Parts:
     """All of ``text``, every word of ``terms`` marked."""
     parts: Parts = []
     pos = 0
-    for piece in analyze_pieces(text) if terms else ():
-        if piece.term in terms and piece.start >= pos:
-            if piece.start > pos:
-                parts.append((text[pos:piece.start], False))
-            parts.append((text[piece.start:piece.end], True))
-            pos = piece.end
+    for start, end, _ in marked_words(text, terms) if terms else ():
+        if start > pos:
+            parts.append((text[pos:start], False))
+        parts.append((text[start:end], True))
+        pos = end
     if pos < len(text):
         parts.append((text[pos:], False))
     return parts
