@@ -10,7 +10,7 @@ Layout::
         SCHEMA_VERSION     the schema and analysis it was built with
         *.toc *.trm ...    a Whoosh index (see writer.py)
         thb-state.json     what each catalogue file held; each record's fingerprint
-        facets-<n>.npz     facet, sort and length arrays (facets.py)
+        facets-<n>.arrays  facet, sort and length arrays (facets.py)
         lexicon.sqlite     the words met, with their terms (lexicon.py)
 
 Incremental runs write into the live generation with Whoosh's own atomic

@@ -284,7 +284,7 @@ def _seal(ix: whoosh_index.Index, gen: Path, states: Sequence[str] = ()) -> None
     superseded, ``states`` (per-file states) among them (until signed, they
     are what a cut-off commit goes back to)."""
     latest = facets_file(gen, ix.latest_generation()).name
-    old = [*superseded(ix), *(p.name for p in gen.glob("facets-*.npz") if p.name != latest),
+    old = [*superseded(ix), *(p.name for p in gen.glob("facets-*.arrays") if p.name != latest),
            *states]
     sign(gen, old)
     for name in old:
