@@ -185,6 +185,24 @@ def test_marked_words_with_more_terms_than_words_and_a_full_memory(
     assert len(analysis._MARKED[0].terms) <= 200
 
 
+def test_marked_words_in_threads_with_a_memory_filling_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Threads meeting new words at once (the web server's) each mark every
+    word, while the memory of words is filled and replaced under them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setattr(analysis, "MAX_REMEMBERED", 300)
+    monkeypatch.setattr(analysis, "_MARKED", [analysis._WordTerms()])
+    rng = random.Random(5)
+    cases = []
+    for i in range(400):
+        text = generated_text(rng, ascii_only=i % 2 == 0) + f" w{i} w{i}-x{i}"
+        terms = generated_terms(rng, text) | set(analyze(f"w{i} x{i}"))
+        cases.append((text, terms, reference_snippet(text, terms)))
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda case: snippet(case[0], case[1]), cases))
+    assert got == [expected for _, _, expected in cases]
+
+
 def test_marked_words_with_nltk_loaded() -> None:
     """Once NLTK is loaded, ``analyze_pieces`` tokenises with NLTK's tokeniser;
     ``marked_words`` still finds the same words."""

@@ -23,7 +23,7 @@ import gzip
 import re
 import unicodedata
 from bisect import bisect_left
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Set
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -391,13 +391,18 @@ def analyze_pieces(text: str) -> Iterator[Piece]:
 class _WordTerms:
     """Words met by :func:`marked_words` (characters normalised) with their
     terms, and each term's words: which words of a text can be marked is then
-    a few set intersections, not a lookup per word.  Only grows (a full one is
-    replaced, not cleared), and a word is entered under its terms before it
-    is entered itself, so a thread reading it meanwhile never misses a word."""
+    a few set intersections, not a lookup per word.  At most
+    ``MAX_REMEMBERED`` words (some 28 MB if each had a term of its own, 7 MB
+    for the 74,000 words of 30,000 catalogue records).  Only grows (a full
+    one is replaced, not cleared), and a word is entered under its terms
+    before it is entered itself, so a thread reading it meanwhile never
+    misses a word."""
 
     def __init__(self) -> None:
         self.terms: dict[str, tuple[str, ...]] = {}  # word -> its terms, in analysis order
-        self.words: dict[str, set[str]] = {}  # term -> the words that have it
+        # term -> the words that have it (lists: a third of a set's memory, and
+        # another thread may append while one is read)
+        self.words: dict[str, list[str]] = {}
 
     def add(self, words: Iterable[str]) -> None:
         for word in words:
@@ -406,16 +411,16 @@ class _WordTerms:
             for term in terms:
                 known = self.words.get(term)
                 if known is None:
-                    self.words[term] = {word}
+                    self.words[term] = [word]
                 else:
-                    known.add(word)
+                    known.append(word)
             self.terms[word] = terms
 
 
 _MARKED = [_WordTerms()]
 
 
-def marked_words(text: str, terms: Collection[str]) -> list[tuple[int, int, str]]:
+def marked_words(text: str, terms: Set[str]) -> list[tuple[int, int, str]]:
     """``(start, end, term)`` of each word of ``text`` that has a term in
     ``terms``, in order: the word's first such term as :func:`analyze_pieces`
     yields them (its parts' terms, then the joined form).  For highlighting:
