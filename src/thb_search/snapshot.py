@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from whoosh.index import EmptyIndexError
+from whoosh.reading import TermNotFound
 
 from .analysis import add_term_source, remove_term_source
 from .corpus import display_path
@@ -81,13 +82,14 @@ _ATTEMPTS = 50
 class Snapshot:
     """The index as last committed: reader, arrays, engine, lexicons."""
 
-    def __init__(self, ixdir: IndexDir, gen: Path, ix: Any, searcher: Any,
+    def __init__(self, ixdir: IndexDir, gen: Path, ix: Any, reader: Any,
                  caches: Caches | None = None) -> None:
         self.dir = ixdir
         self.gen = gen
         self._ix = ix
-        self._searcher = searcher
-        reader = searcher.reader()
+        # A reader, not a searcher: a search is thb-search's own (engine.py),
+        # and Whoosh's searcher would import its query and scoring modules.
+        self._reader = reader
         open_columns(reader)  # before a later commit can remove merged-away files
         self.arrays: FacetIndex = open_for(reader, gen, reader.generation())
         leaves = reader.leaf_readers()
@@ -116,18 +118,18 @@ class Snapshot:
                 f"{ixdir.shown.rstrip('/')})")
         for attempt in range(_ATTEMPTS):
             ix = ixdir.open()
-            searcher = None
+            reader = None
             try:
-                searcher = ix.searcher()
+                reader = ix.reader()
                 gen = Path(ix.storage.folder)
                 kept = previous is not None and previous.gen == gen  # not a rebuild
-                return cls(ixdir, gen, ix, searcher,
+                return cls(ixdir, gen, ix, reader,
                            previous.engine.caches if previous is not None and kept else None)
             except (OSError, EmptyIndexError):
                 # A commit removed files of the state being opened, or a rebuild
                 # swapped generations, between reading its name and its files.
-                if searcher is not None:
-                    searcher.close()
+                if reader is not None:
+                    reader.close()
                 if attempt == _ATTEMPTS - 1:
                     raise IndexCorruptError(
                         f"the index at {ixdir.shown} kept changing while it was opened: "
@@ -146,7 +148,7 @@ class Snapshot:
         """
         gen = self.dir.current()
         if gen == self.gen:
-            if self._searcher.up_to_date():
+            if self._ix.latest_generation() == self._reader.generation():
                 return self
             saved = facets_file(gen, self._ix.latest_generation()).exists()
             problem = verify(gen)
@@ -163,7 +165,7 @@ class Snapshot:
         return latest
 
     def close(self) -> None:
-        self._searcher.close()
+        self._reader.close()
         self._close_lexicon()
 
     def _close_lexicon(self) -> None:
@@ -172,11 +174,11 @@ class Snapshot:
         self.texts.close()
 
     def __len__(self) -> int:
-        return self._searcher.doc_count()
+        return self._reader.doc_count()
 
     def publication(self, docnum: int) -> Publication:
         """The publication stored as document ``docnum``."""
-        stored = self._searcher.stored_fields(docnum)
+        stored = self._reader.stored_fields(docnum)
         types = stored.get("type") or []
         document = stored.get("document")
         return Publication(
@@ -192,7 +194,7 @@ class Snapshot:
 
     def document(self, docnum: int) -> StoredDocument | None:
         """What the index holds of a publication's document, if it has one."""
-        stored = self._searcher.stored_fields(docnum)
+        stored = self._reader.stored_fields(docnum)
         document = stored.get("document")
         if not document:
             return None
@@ -203,15 +205,22 @@ class Snapshot:
         """A page of a document, as its text was read (None: no such page)."""
         return self.texts.page(sha256, page)
 
+    def _live(self, rid: str) -> int | None:
+        """The live document of id ``rid`` (a deleted one's id may remain a term)."""
+        try:
+            return self._reader.first_id("id", rid.encode("utf-8"))
+        except TermNotFound:
+            return None
+
     def docnum(self, rid: str) -> int:
         """The document of publication ``rid`` (or of the one id starting with ``rid``)."""
-        docnum = self._searcher.document_number(id=rid)
+        docnum = self._live(rid)
         if docnum is not None:
             return docnum
         found = {}
-        for term in (self._searcher.reader().expand_prefix("id", rid) if rid else ()):
+        for term in (self._reader.expand_prefix("id", rid) if rid else ()):
             text = term.decode("utf-8") if isinstance(term, bytes) else term
-            docnum = self._searcher.document_number(id=text)
+            docnum = self._live(text)
             if docnum is not None:  # not an id of a deleted publication
                 found[text] = docnum
         if len(found) == 1:
