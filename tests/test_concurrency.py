@@ -539,6 +539,16 @@ def test_readers_during_writes_see_only_committed_states(tmp_path: Path) -> None
     assert len(outcome.seen()) >= 3
 
 
+def search_once(catalogue: Any | None, index: Path, **options: Any) -> Any:
+    """One search: on ``catalogue``, kept open, or (None) on one opened for it."""
+    from thb_search import Catalogue
+
+    if catalogue is not None:
+        return catalogue.search(**options)
+    with Catalogue(index) as opened:
+        return opened.search(**options)
+
+
 def small_index(tmp_path: Path, size: int = 30, seed: int = 3) -> tuple[Path, Path,
                                                                         list[dict[str, Any]]]:
     """(corpus, index, records): the first ``size`` of 60 generated records
@@ -586,11 +596,7 @@ def test_a_search_while_a_commit_is_signed_answers(tmp_path: Path, kept_open: bo
         assert committed.wait(60)
         assert IndexDir(index).writer_active()
         monkeypatch.setattr(module, "verify", verify_then_let_the_writer_finish)
-        if catalogue is not None:
-            result = catalogue.search()
-        else:
-            with Catalogue(index) as opened:
-                result = opened.search()
+        result = search_once(catalogue, index)
     finally:
         go.set()
         writer.join(60)
@@ -628,11 +634,7 @@ def test_a_search_while_a_commit_removes_files_answers(tmp_path: Path, kept_open
 
     monkeypatch.setattr(trust, "_files", list_then_commit)
     try:
-        if catalogue is not None:
-            result = catalogue.search()
-        else:
-            with Catalogue(index) as opened:
-                result = opened.search()
+        result = search_once(catalogue, index)
     finally:
         monkeypatch.undo()
         if catalogue is not None:
@@ -668,11 +670,7 @@ def test_a_search_while_a_rebuild_swaps_generations_answers(
 
     monkeypatch.setattr(IndexDir, "open", open_then_rebuild)
     try:
-        if catalogue is not None:
-            result = catalogue.search()
-        else:
-            with Catalogue(index) as opened:
-                result = opened.search()
+        result = search_once(catalogue, index)
     finally:
         monkeypatch.undo()
         if catalogue is not None:
@@ -719,11 +717,7 @@ def test_a_search_while_commits_merge_its_segments_answers(
 
     monkeypatch.setattr(Snapshot, "publication", commit_until_merged)
     try:
-        if catalogue is not None:
-            result = catalogue.search(limit=100)
-        else:
-            with Catalogue(index) as opened:
-                result = opened.search(limit=100)
+        result = search_once(catalogue, index, limit=100)
     finally:
         monkeypatch.undo()
         if catalogue is not None:
