@@ -24,6 +24,7 @@ from typing import Any
 from .corpus import Copy, Resolved, find_files, resolve
 from .documents import Attachment, attach
 from .scan import Progress, Scan
+from .schema import live_docnum
 from .state import CatalogueState, FileEntry, file_state_name, write_copies
 from .texts import TextStore
 
@@ -55,22 +56,10 @@ class IndexedIds:
     def all_ids(self) -> set[str]:
         return set(self._everything())
 
-    def _docnum(self, rid: str) -> int | None:
-        """The live document of ``rid`` (the id term of a deleted one may remain)."""
-        if self._reader is None:
-            return None
-        key = rid.encode("utf-8")
-        for segment, offset in self._reader.leaf_readers():
-            if ("id", key) in segment:
-                m = segment.postings("id", key)
-                if m.is_active():
-                    return offset + m.id()
-        return None
-
     def indexed(self, rid: str) -> bool:
         if self._all is not None:
             return rid in self._all
-        return self._docnum(rid) is not None
+        return self._reader is not None and live_docnum(self._reader, rid) is not None
 
     def fingerprints(self, ids: Iterable[str]) -> dict[str, str]:
         """Fingerprints of those of ``ids`` the index holds."""
@@ -82,7 +71,7 @@ class IndexedIds:
             return {rid: everything[rid] for rid in ids if rid in everything}
         out = {}
         for rid in ids:
-            docnum = self._docnum(rid)
+            docnum = live_docnum(self._reader, rid)
             if docnum is not None:
                 out[rid] = self._reader.stored_fields(docnum).get("fingerprint", "")
         return out
@@ -103,10 +92,6 @@ class Changes:
     new_states: dict[str, list[Copy]] = field(default_factory=dict)  # file -> its copies
     superseded_states: list[str] = field(default_factory=list)
     files: int = 0
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.to_add or self.to_update or self.to_remove)
 
     def write_states(self, gen: Path, generation: int) -> None:
         """Write into ``gen`` the per-file states of the files read, then the

@@ -198,7 +198,7 @@ class FacetIndex:
         that would not pay (most documents are new) or these arrays cannot say."""
         if self.segments is None or self.sorted_docs is None:
             return None
-        leaves = _leaves(reader)
+        leaves = reader.leaf_readers()
         segments = _segments(reader)
         size = sum(n for _, n in segments)
         where, start = {}, 0
@@ -462,14 +462,10 @@ def _place(column: Any, ranks: np.ndarray, in_order: np.ndarray,
     return ranks, np.insert(in_order, places, docs)
 
 
-def _leaves(reader: Any) -> list[tuple[Any, int]]:
-    return list(reader.leaf_readers())
-
-
 def _segments(reader: Any) -> list[tuple[str, int]]:
     """(segment id, documents) of each of the reader's segments, in order."""
     return [(segment.segment().segment_id(), segment.doc_count_all())
-            for segment, _ in _leaves(reader)]
+            for segment, _ in reader.leaf_readers()]
 
 
 def facets_file(folder: Path, generation: int) -> Path:

@@ -6,6 +6,7 @@ from array import array
 from typing import TYPE_CHECKING, Any
 
 from whoosh import columns, fields, formats
+from whoosh.reading import TermNotFound
 from whoosh.system import pack_uint
 
 from .analysis import ANALYSIS_VERSION
@@ -153,6 +154,15 @@ def build_schema() -> fields.Schema:
         pages=fields.STORED(),
         document=fields.STORED(),
     )
+
+
+def live_docnum(reader: Any, rid: str) -> int | None:
+    """The document of publication ``rid`` in ``reader`` (None: none; the id
+    term of a deleted document may remain, its postings skip it)."""
+    try:
+        return reader.first_id("id", rid.encode("utf-8"))
+    except TermNotFound:
+        return None
 
 
 def to_document(record: Record, fp: str, body: BodyPostings | None = None,

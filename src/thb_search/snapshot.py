@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from whoosh.index import EmptyIndexError
-from whoosh.reading import TermNotFound
 
 from .analysis import add_term_source, remove_term_source
 from .corpus import display_path
@@ -32,7 +31,7 @@ from .filters import listing
 from .indexdir import IndexDir
 from .lexicon import Lexicon
 from .results import Publication
-from .schema import RANK_FIELD
+from .schema import RANK_FIELD, live_docnum
 from .texts import TextStore
 from .trust import verify
 from .whoosh_internals import open_columns, read_postings
@@ -205,22 +204,15 @@ class Snapshot:
         """A page of a document, as its text was read (None: no such page)."""
         return self.texts.page(sha256, page)
 
-    def _live(self, rid: str) -> int | None:
-        """The live document of id ``rid`` (a deleted one's id may remain a term)."""
-        try:
-            return self._reader.first_id("id", rid.encode("utf-8"))
-        except TermNotFound:
-            return None
-
     def docnum(self, rid: str) -> int:
         """The document of publication ``rid`` (or of the one id starting with ``rid``)."""
-        docnum = self._live(rid)
+        docnum = live_docnum(self._reader, rid)
         if docnum is not None:
             return docnum
         found = {}
         for term in (self._reader.expand_prefix("id", rid) if rid else ()):
             text = term.decode("utf-8") if isinstance(term, bytes) else term
-            docnum = self._live(text)
+            docnum = live_docnum(self._reader, text)
             if docnum is not None:  # not an id of a deleted publication
                 found[text] = docnum
         if len(found) == 1:

@@ -22,7 +22,7 @@ import hashlib
 import json
 import os
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -149,10 +149,6 @@ def read_copies(source: Path, path: str, mtime_ns: int) -> Iterator[Copy]:
         offices = values.setdefault(tuple(offices), tuple(offices))
         themes = values.setdefault(tuple(themes), tuple(themes))
         yield Copy(rid, path, line, mtime_ns, core, offices, themes, fp, file)
-
-
-def state_files(gen: Path) -> Iterable[Path]:
-    return gen.glob(f"{FILE_STATE_PREFIX}*.json")
 
 
 def _write_json(target: Path, data: Any) -> None:
