@@ -112,13 +112,18 @@ class _Facet:
         """Each document's first value (``len(values)``: none), and the pairs
         of the values after the first (few: most documents have one)."""
         if self._split is None:
-            starts = self.starts
-            has = starts[1:] > starts[:-1]
-            first = np.full(self.size, len(self.values), dtype=np.int32)
-            first[has] = self.ords[starts[:-1][has]]
-            later = np.ones(len(self.docs), dtype=bool)
-            later[starts[:-1][has]] = False
-            self._split = (first, self.docs[later], self.ords[later])
+            docs = self.docs
+            if len(docs) == self.size and np.array_equal(docs, np.arange(self.size)):
+                # One value each (type, year): the values are the first ones.
+                none = np.zeros(0, dtype=docs.dtype)
+                self._split = (self.ords, none, np.zeros(0, dtype=self.ords.dtype))
+            else:
+                opens = np.ones(len(docs), dtype=bool)  # a pair opening its document's run
+                np.not_equal(docs[1:], docs[:-1], out=opens[1:])
+                first = np.full(self.size, len(self.values), dtype=np.int32)
+                first[docs[opens]] = self.ords[opens]
+                later = ~opens
+                self._split = (first, docs[later], self.ords[later])
         return self._split
 
     def counts(self, mask: np.ndarray) -> np.ndarray:
@@ -133,9 +138,16 @@ class _Facet:
             if len(more_docs):
                 counts += np.bincount(more_ords[mask[more_docs]], minlength=m)
             return counts
-        starts = self.starts
-        first = starts[docs]
-        lengths = starts[docs + 1] - first
+        if self._starts is None and len(docs) * 32 <= self.size:
+            # A few documents of a reader that has not needed the runs' starts
+            # yet (one just opened after a commit): find their runs by bisection
+            # rather than compute every document's start first.
+            first = np.searchsorted(self.docs, docs)
+            lengths = np.searchsorted(self.docs, docs, side="right") - first
+        else:
+            starts = self.starts
+            first = starts[docs]
+            lengths = starts[docs + 1] - first
         total = int(lengths.sum())
         if total == len(docs) and bool(np.all(lengths == 1)):
             at = first  # one value each
