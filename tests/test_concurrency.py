@@ -660,8 +660,8 @@ def test_a_search_while_a_rebuild_swaps_generations_answers(
     states = [model_browse(iter(records[:40])), model_browse(iter(records[:50]))]
     open_live, rebuilt = IndexDir.open, []
 
-    def open_then_rebuild(self: IndexDir) -> Any:
-        ix = open_live(self)
+    def open_then_rebuild(self: IndexDir, trusted: Path | None = None) -> Any:
+        ix = open_live(self, trusted)
         if not rebuilt:  # another process rebuilds the index right now
             rebuilt.append(True)
             write_records(corpus / "b.jsonl", records[40:50])
@@ -905,8 +905,9 @@ def memory() -> dict[str, int]:
     blocks (every object, numpy arrays' headers included), resident size,
     open files, open snapshots.  (No tracemalloc: it makes each search
     three times slower, and the test would take a minute.)"""
-    from thb_search.snapshot import Snapshot
+    from thb_search.snapshot import Snapshot, let_go_done
 
+    let_go_done()  # replaced snapshots' files and arrays are let go in a thread
     gc.collect()
     pages = int(Path("/proc/self/statm").read_text().split()[1])
     return {"blocks": sys.getallocatedblocks(), "rss": pages * os.sysconf("SC_PAGE_SIZE"),

@@ -91,14 +91,16 @@ class IndexDir:
         except (FileNotFoundError, json.JSONDecodeError):
             return {}
 
-    def open(self) -> Any:
-        """Open the live generation for reading (retrying across a swap).
+    def open(self, trusted: Path | None = None) -> Any:
+        """Open the live generation for reading (retrying across a swap);
+        ``trusted``: the generation the caller has just verified (it is not
+        checked again).
 
         Raises :class:`IndexNotFoundError` when there is no index and
         :class:`IndexCorruptError` when its files cannot be read.
         """
         for attempt in range(3):
-            gen = self._trusted()
+            gen = trusted if trusted is not None and attempt == 0 else self._trusted()
             ix, problem = _open_whoosh(gen)
             if ix is not None:
                 return ix

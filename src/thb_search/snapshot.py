@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,6 +76,46 @@ def _words(terms: Any) -> list[str]:
     return [t for t in out if t != SUMMARY_MARK]
 
 
+_LET_GO: Any = None  # the queue of what to let go (made on first use)
+_start_lock = threading.Lock()
+
+
+def _let_go(closing: list[Callable[[], None]], held: list[Any]) -> None:
+    """Call ``closing`` and drop ``held`` (the caller's last references) in
+    a daemon thread: unmapping arrays and closing files releases the GIL, so
+    a search goes on meanwhile."""
+    global _LET_GO
+    with _start_lock:
+        if _LET_GO is None:
+            import queue  # only a process that sees a commit needs it
+
+            _LET_GO = queue.SimpleQueue()
+            threading.Thread(target=_letting_go, args=(_LET_GO,), name="thb-let-go",
+                             daemon=True).start()
+    _LET_GO.put((closing, held))
+
+
+def let_go_done() -> None:
+    """Wait until what replaced snapshots let go is closed and freed (for a
+    caller counting its open files or memory)."""
+    if _LET_GO is not None:
+        done = threading.Event()
+        _LET_GO.put(([done.set], []))
+        done.wait()
+
+
+def _letting_go(waiting: Any) -> None:
+    while True:
+        closing, held = waiting.get()
+        for close in closing:
+            try:
+                close()
+            except Exception:  # noqa: BLE001, S110 - a reader already closed: nothing to do
+                pass
+        closing.clear()
+        held.clear()  # the last references: their memory is freed here
+
+
 #: Tries to open a state that commits keep replacing under the reader.
 _ATTEMPTS = 50
 
@@ -107,16 +149,18 @@ class Snapshot:
         self.texts = TextStore(ixdir.root)
 
     @classmethod
-    def open(cls, ixdir: IndexDir, previous: Snapshot | None = None) -> Snapshot:
+    def open(cls, ixdir: IndexDir, previous: Snapshot | None = None,
+             trusted: Path | None = None) -> Snapshot:
         """The index as last committed; with ``previous`` (an earlier state of
-        the same index), what that one had read of segments still there is kept."""
+        the same index), what that one had read of segments still there is
+        kept; ``trusted``: the generation just verified (see :meth:`IndexDir.open`)."""
         outdated = ixdir.current() is not None and ixdir.schema_problem()
         if outdated:
             raise IndexOutdatedError(
                 f"{outdated}: rebuild it with 'thb-search index --rebuild' (with --index "
                 f"{ixdir.shown.rstrip('/')})")
         for attempt in range(_ATTEMPTS):
-            ix = ixdir.open()
+            ix = ixdir.open(trusted if attempt == 0 else None)
             reader = None
             try:
                 reader = ix.reader()
@@ -146,10 +190,12 @@ class Snapshot:
         building those arrays here would hold up every search meanwhile.
         """
         gen = self.dir.current()
+        problem = None
         if gen == self.gen:
-            if self._ix.latest_generation() == self._reader.generation():
+            latest = self._ix.latest_generation()
+            if latest == self._reader.generation():
                 return self
-            saved = facets_file(gen, self._ix.latest_generation()).exists()
+            saved = facets_file(gen, latest).exists()
             problem = verify(gen)
             if (not saved or problem) and self.dir.writer_active():
                 return self
@@ -159,9 +205,17 @@ class Snapshot:
                                         "--rebuild'")
         # A new searcher, not Whoosh's refresh(): refresh() reuses the old
         # reader's segments, even those a merge has since replaced.
-        latest = Snapshot.open(self.dir, self)
-        self.close()
-        return latest
+        fresh = Snapshot.open(self.dir, self, trusted=gen if gen == self.gen and not problem
+                              else None)
+        self._close_lexicon()
+        # The reader's files and the arrays' mapping are let go in a thread
+        # of their own: the commit has removed the files they were read from,
+        # and the kernel frees a removed file's cached pages when the last
+        # mapping goes (some 3 ms at 100k records, more at 1M), which the
+        # search that saw the commit would otherwise wait for.
+        _let_go([self._reader.close], [self._reader, self.arrays, self.engine, self.terms])
+        del self._reader, self.arrays, self.engine, self.terms
+        return fresh
 
     def close(self) -> None:
         self._reader.close()

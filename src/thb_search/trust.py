@@ -62,12 +62,20 @@ def key() -> bytes:
     return bytes.fromhex(path.read_text("ascii").strip())
 
 
+def _entries(gen: Path) -> dict[str, os.DirEntry[str]]:
+    """The generation's files to sign, by name (a directory entry stats its
+    file once, when first asked)."""
+    with os.scandir(gen) as found:
+        return {e.name: e for e in found
+                if e.name not in _UNSIGNED_NAMES and not e.name.endswith(_UNSIGNED_SUFFIXES)
+                and ".tmp." not in e.name and e.is_file()}
+
+
 def _files(gen: Path) -> list[Path]:
-    return sorted(p for p in gen.iterdir() if p.is_file() and p.name not in _UNSIGNED_NAMES
-                  and not p.name.endswith(_UNSIGNED_SUFFIXES) and ".tmp." not in p.name)
+    return [gen / name for name in sorted(_entries(gen))]
 
 
-def _seen(path: Path) -> list[int]:
+def _seen(path: Path | os.DirEntry[str]) -> list[int]:
     st = path.stat()
     return [st.st_size, st.st_ino, st.st_ctime_ns, st.st_mtime_ns]
 
@@ -104,15 +112,15 @@ def sign(gen: Path, superseded: Iterable[str] = ()) -> None:
                                                           _mac(old["files"])) else {}
     gone = set(superseded)
     files: dict[str, Any] = {}
-    for path in _files(gen):
-        seen = _seen(path)
-        before = signed.get(path.name)
+    for name, entry in sorted(_entries(gen).items()):
+        seen = _seen(entry)
+        before = signed.get(name)
         if before and before[1:5] == seen:
-            files[path.name] = before[:5]
+            files[name] = before[:5]
         else:
-            files[path.name] = [_sha256(path), *seen]
-        if path.name in gone:
-            files[path.name].append(SUPERSEDED)
+            files[name] = [_sha256(Path(entry.path)), *seen]
+        if name in gone:
+            files[name].append(SUPERSEDED)
     tmp = gen / (MANIFEST + ".tmp")
     with open(tmp, "w", encoding="utf-8") as handle:
         json.dump({"files": files, "hmac": _mac(files)}, handle, sort_keys=True)
@@ -168,7 +176,7 @@ def _verify(gen: Path, derived: bool) -> str | None:
     files = data["files"]
     if not hmac.compare_digest(str(data.get("hmac", "")), _mac(files)):
         return "its signature is not this user's (it was built elsewhere, or changed)"
-    present = {p.name: p for p in _files(gen)}
+    present = _entries(gen)
     # Files written since the signature are never read, unless one is a table
     # of contents (Whoosh opens the latest): a commit not signed (yet).
     extra = sorted(n for n in set(present) - set(files) if n.endswith(".toc"))
@@ -182,6 +190,6 @@ def _verify(gen: Path, derived: bool) -> str | None:
             if entry[5:] == [SUPERSEDED]:
                 continue  # removed after the commit that replaced it was signed
             return f"a signed file is missing ({name})"
-        if _seen(path) != entry[1:5] and _sha256(path) != entry[0]:
+        if _seen(path) != entry[1:5] and _sha256(Path(path.path)) != entry[0]:
             return f"a file was changed after it was signed ({name})"
     return None
