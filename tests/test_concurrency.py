@@ -622,17 +622,17 @@ def test_a_search_while_a_commit_removes_files_answers(tmp_path: Path, kept_open
     write_records(corpus / "a.jsonl", records[30:40])
     sync(index, [corpus])  # a commit the catalogue kept open has not seen yet
     states = [model_browse(iter(records[:40])), model_browse(iter(records[:50]))]
-    files, landed = trust._files, []
+    entries, landed = trust._entries, []
 
-    def list_then_commit(gen: Path) -> list[Path]:
-        listed = files(gen)
+    def list_then_commit(gen: Path) -> dict[str, os.DirEntry[str]]:
+        listed = entries(gen)
         if not landed:  # another writer seals its commit right after the listing
             landed.append(True)
             write_records(corpus / "b.jsonl", records[40:50])
             landed.append(sync(index, [corpus]).added)
         return listed
 
-    monkeypatch.setattr(trust, "_files", list_then_commit)
+    monkeypatch.setattr(trust, "_entries", list_then_commit)
     try:
         result = search_once(catalogue, index)
     finally:
