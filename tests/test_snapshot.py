@@ -166,3 +166,49 @@ def test_a_rebuild_starts_afresh(tmp_path: Path, kept: bool) -> None:
             cat.search("border police")
         with Catalogue(tmp_path / "index") as fresh:
             assert cat.search("border police") == fresh.search("border police")
+
+
+def test_a_commit_takes_over_the_readers_of_segments_it_left_alone(tmp_path: Path) -> None:
+    """A kept-open catalogue does not open again a segment a commit left as it
+    was (same documents, same deletions); a segment whose deletions changed is
+    read afresh, and the reader it replaces is closed."""
+    from thb_search.snapshot import let_go_done
+
+    rng = random.Random(5)
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    base = _records(rng, range(60))
+    _write(corpus / "base.jsonl", base)
+    sync(index, [corpus])
+    _write(corpus / "a.jsonl", _records(rng, range(100, 105), tag=" a"))
+    sync(index, [corpus])
+
+    def leaves(cat: Catalogue) -> dict[str, object]:
+        cat.search("border")
+        return {leaf.segment().segment_id(): leaf
+                for leaf, _ in cat._latest()._reader.leaf_readers()}
+
+    with Catalogue(index) as kept:
+        first = leaves(kept)
+        assert len(first) == 2
+        _write(corpus / "b.jsonl", _records(rng, range(200, 204), tag=" b"))
+        sync(index, [corpus])  # adds a segment: the two others are left alone
+        second = leaves(kept)
+        assert len(second) == 3
+        assert all(second[name] is leaf for name, leaf in first.items())
+        base[0] = _records(rng, range(0, 1), tag=" updated")[0]
+        _write(corpus / "base.jsonl", base)
+        sync(index, [corpus])  # deletes the old copy of r0000 in the base segment
+        third = leaves(kept)
+        let_go_done()
+        (base_segment,) = [name for name, leaf in first.items()
+                           if leaf.segment().doc_count_all() == 60]  # type: ignore[attr-defined]
+        assert third[base_segment] is not second[base_segment]
+        assert second[base_segment].is_closed  # type: ignore[attr-defined]
+        taken_over = [name for name in second if name != base_segment and name in third]
+        assert taken_over and all(third[name] is second[name] and
+                                  not third[name].is_closed  # type: ignore[attr-defined]
+                                  for name in taken_over)
+        assert [h.id for h in kept.search("updated").hits] == ["r0000"]
+    with Catalogue(index) as fresh:
+        assert len(fresh) == 69

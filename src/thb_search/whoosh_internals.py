@@ -320,12 +320,17 @@ def open_columns(reader: Any) -> None:
     """Open every column file of ``reader``'s segments now.  Whoosh opens them
     on first use, and a later commit removes the files of segments it merged
     away: a reader of the state before it must hold them open already."""
+    listed: dict[int, list[str]] = {}  # the files of each storage (one folder: one listing)
     for leaf, _ in reader.leaf_readers():
         perdoc, segment = getattr(leaf, "_perdoc", None), getattr(leaf, "_segment", None)
-        if perdoc is None or segment is None or not hasattr(perdoc, "_colfiles"):
+        if (perdoc is None or segment is None or not hasattr(perdoc, "_colfiles")
+                or getattr(perdoc, "_thb_opened", False)):  # a reader taken over: done
             continue
+        names = listed.get(id(leaf._storage))
+        if names is None:
+            names = listed[id(leaf._storage)] = list(leaf._storage)
         prefix = segment.make_filename("").rstrip(".") + "."
-        for name in list(leaf._storage):
+        for name in names:
             if name.startswith(prefix) and name.endswith(".col"):
                 field = name[len(prefix):-len(".col")]
                 if field not in perdoc._colfiles:
@@ -337,6 +342,7 @@ def open_columns(reader: Any) -> None:
                           if field.startswith("_") and field.endswith("_len") else None)
                 if column is not None and field not in perdoc._readers:
                     perdoc._readers[field] = perdoc.column_reader(field, column)
+        perdoc._thb_opened = True
 
 
 def read_postings(reader: Any, fieldname: str, text: str, positions: bool = False,
