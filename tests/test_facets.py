@@ -40,6 +40,54 @@ def test_counts_equal_the_pairs_counted_one_by_one(seed: int) -> None:
         wanted = {facet.ordinal[v] for v in values if v in facet.ordinal}
         expected = [any(o in wanted for o in per_doc[d]) for d in range(size)]
         assert facet.mask(values).tolist() == expected
+        assert facet.mask(values).tolist() == expected  # the values' documents kept
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_every_path_of_counting_gives_the_same_counts(seed: int) -> None:
+    """Most documents (counted as all less those outside), many (first values
+    and later pairs), few (runs from their starts, or bisected), one value
+    each: the same counts as the pairs counted one by one, with or without
+    the mask's documents given."""
+    rng = np.random.default_rng(100 + seed)
+    size, m = 2_000, 9
+    per_doc = [sorted(rng.choice(m, size=rng.choice(4, p=[0.1, 0.6, 0.2, 0.1]),
+                                 replace=False).tolist()) for _ in range(size)]
+    pairs = sorted((o, d) for d, values in enumerate(per_doc) for o in values)
+    ords = np.array([o for o, _ in pairs], dtype=np.int32)
+    docs = np.array([d for _, d in pairs], dtype=np.int32)
+    single = rng.integers(0, m, size).astype(np.int32)
+    for density in (0.0, 0.001, 0.02, 0.1, 0.3, 0.49, 0.51, 0.8, 0.999, 1.0):
+        mask = rng.random(size) < density
+        expected = naive(docs, ords, mask, m).tolist()
+        for warm in (False, True):
+            facet = _Facet([f"v{i}" for i in range(m)], docs, ords, size)
+            if warm:
+                facet.starts  # noqa: B018
+            assert facet.counts(mask).tolist() == expected, (density, warm)
+            assert facet.counts(mask, np.flatnonzero(mask)).tolist() == expected, density
+        one = _Facet([f"v{i}" for i in range(m)], np.arange(size, dtype=np.int32), single, size)
+        assert one.single
+        assert one.counts(mask).tolist() == np.bincount(single[mask], minlength=m).tolist()
+
+
+def test_facet_index_counts_list_values_by_count_and_keep_selected_ones() -> None:
+    from thb_search.facets import FacetIndex
+
+    docs = np.array([0, 1, 1, 2, 3, 3], dtype=np.int32)
+    ords = np.array([1, 0, 2, 1, 0, 1], dtype=np.int32)
+    size = 5
+    facet = _Facet(["a", "b", "c", "d"], docs, ords, size)
+    zeros = np.zeros(size, dtype=np.int64)
+    fx = FacetIndex(np.ones(size, dtype=bool), zeros.astype(np.int32), zeros, zeros, zeros,
+                    {"office": facet})
+    mask = np.array([True, True, False, True, False])
+    got = fx.counts("office", mask, ["d", "c", "zz", "c"])
+    assert [(c.value, c.count) for c in got] == [
+        ("a", 2), ("b", 2), ("c", 1), ("d", 0), ("zz", 0)]
+    got = fx.counts("office", mask, ["d"], docs=np.flatnonzero(mask))
+    assert [(c.value, c.count) for c in got] == [("a", 2), ("b", 2), ("c", 1), ("d", 0)]
+    assert fx.mask("office", ["b", "c"]).tolist() == [True, True, True, True, False]
 
 
 def test_one_value_each() -> None:

@@ -49,6 +49,7 @@ class _Facet:
         self.size = size
         self._starts: np.ndarray | None = None
         self._split: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._counted: _Counted | None = None  # what counts and masks read (see below)
 
     @classmethod
     def from_reader(cls, reader: Any, fieldname: str, size: int) -> _Facet:
@@ -89,14 +90,29 @@ class _Facet:
                       np.concatenate([self.ords[keep], new_ords[order]]), size)
 
     def mask(self, values: list[str]) -> np.ndarray:
-        """Documents holding any of ``values``."""
-        wanted = np.zeros(len(self.values) + 1, dtype=bool)
-        for v in values:
-            if v in self.ordinal:
-                wanted[self.ordinal[v]] = True
+        """Documents holding any of ``values`` (each value's documents are
+        found once per reader: a filter then costs its documents, not a pass
+        over every pair, some 0.4 ms at 100k records)."""
         out = np.zeros(self.size, dtype=bool)
-        out[self.docs[wanted[self.ords]]] = True
+        for v in values:
+            i = self.ordinal.get(v)
+            if i is not None:
+                out[self.docs_of(i)] = True
         return out
+
+    def docs_of(self, i: int) -> np.ndarray:
+        """The documents holding the ``i``-th value (kept: all of them
+        together are at most the pairs' documents again)."""
+        by_value = self._counts_state().by_value
+        found = by_value.get(i)
+        if found is None:
+            found = by_value[i] = self.docs[self.ords == i]
+        return found
+
+    def _counts_state(self) -> _Counted:
+        if self._counted is None:
+            self._counted = _Counted()
+        return self._counted
 
     @property
     def starts(self) -> np.ndarray:
@@ -126,25 +142,57 @@ class _Facet:
                 self._split = (first, docs[later], self.ords[later])
         return self._split
 
-    def counts(self, mask: np.ndarray) -> np.ndarray:
-        """How many documents of ``mask`` hold each value: from the runs of
-        the documents in it when they are few, else from every document's
-        first value and the few later ones."""
+    @property
+    def single(self) -> bool:
+        """Whether every document has exactly one value (type, year): the
+        ``d``-th pair is then document ``d``'s."""
+        state = self._counts_state()
+        if state.single is None:
+            docs = self.docs
+            state.single = bool(len(docs) == self.size
+                                and np.array_equal(docs, np.arange(self.size)))
+        return state.single
+
+    @property
+    def totals(self) -> np.ndarray:
+        """How many documents (deleted ones too) hold each value."""
+        state = self._counts_state()
+        if state.totals is None:
+            state.totals = np.bincount(self.ords, minlength=len(self.values))
+        return state.totals
+
+    def counts(self, mask: np.ndarray, docs: np.ndarray | None = None) -> np.ndarray:
+        """How many documents of ``mask`` hold each value (``docs``: the
+        documents of ``mask``, when the caller has them).  More than half the
+        documents are counted as all of them less those outside the mask;
+        otherwise each document's value is read (one value each), or the runs
+        of the documents (few), or every document's first value and the
+        pairs of the later ones (many)."""
+        if docs is None:
+            docs = np.flatnonzero(mask)
+        if 2 * len(docs) > self.size:
+            return self.totals - self._counts_of(~mask, np.flatnonzero(~mask))
+        return self._counts_of(mask, docs)
+
+    def _counts_of(self, mask: np.ndarray, docs: np.ndarray) -> np.ndarray:
         m = len(self.values)
-        docs = np.flatnonzero(mask)
-        if len(docs) * 4 > self.size:
-            first, more_docs, more_ords = self.split
-            counts = np.bincount(first[mask], minlength=m + 1)[:m]
-            if len(more_docs):
-                counts += np.bincount(more_ords[mask[more_docs]], minlength=m)
-            return counts
+        if self.single:
+            return np.bincount(self.ords[docs], minlength=m)
         if self._starts is None and len(docs) * 32 <= self.size:
             # A few documents of a reader that has not needed the runs' starts
             # yet (one just opened after a commit): find their runs by bisection
             # rather than compute every document's start first.
-            first = np.searchsorted(self.docs, docs)
-            lengths = np.searchsorted(self.docs, docs, side="right") - first
+            wanted = docs.astype(self.docs.dtype, copy=False)
+            first = np.searchsorted(self.docs, wanted)
+            lengths = np.searchsorted(self.docs, wanted, side="right") - first
         else:
+            first_value, more_docs, more_ords = self.split
+            if 3 * len(docs) > len(more_docs):
+                # Many documents: their first values, and the later pairs of those in the mask.
+                counts = np.bincount(first_value[docs], minlength=m + 1)[:m]
+                if len(more_docs):
+                    counts += np.bincount(more_ords[mask[more_docs]], minlength=m)
+                return counts
             starts = self.starts
             first = starts[docs]
             lengths = starts[docs + 1] - first
@@ -155,6 +203,17 @@ class _Facet:
             ends = np.cumsum(lengths)
             at = np.arange(total) + np.repeat(first - (ends - lengths), lengths)
         return np.bincount(self.ords[at], minlength=m)
+
+
+class _Counted:
+    """What a facet's counts and masks computed once per reader: whether
+    every document has one value, each value's count over all documents,
+    and the documents of the values filtered by."""
+
+    def __init__(self) -> None:
+        self.single: bool | None = None
+        self.totals: np.ndarray | None = None
+        self.by_value: dict[int, np.ndarray] = {}
 
 
 #: The orders a browse can list publications in (see :meth:`FacetIndex.order`).
@@ -314,16 +373,22 @@ class FacetIndex:
     def mask(self, name: str, values: list[str]) -> np.ndarray:
         return self._facets[name].mask(values) & self.live
 
-    def counts(self, name: str, mask: np.ndarray, selected: list[str] = ()) -> list[FacetCount]:
-        """Counts of ``name``'s values over ``mask``, by count then value.
+    def counts(self, name: str, mask: np.ndarray, selected: list[str] = (),
+               docs: np.ndarray | None = None) -> list[FacetCount]:
+        """Counts of ``name``'s values over ``mask``, by count then value
+        (``docs``: the documents of ``mask``, when the caller has them).
 
         Values with no document are left out, except ``selected`` ones.
         """
         facet = self._facets[name]
-        counts = facet.counts(mask)
-        keep = set(selected)
-        pairs = [(v, int(c)) for v, c in zip(facet.values, counts, strict=True)
-                 if c or v in keep]
+        counts = facet.counts(mask, docs)
+        values = facet.values
+        pairs = [(values[i], c) for i, c in zip(np.flatnonzero(counts).tolist(),
+                                                 counts[counts != 0].tolist(), strict=True)]
+        for v in dict.fromkeys(selected):
+            i = facet.ordinal.get(v)
+            if i is not None and not counts[i]:
+                pairs.append((v, 0))
         pairs += [(v, 0) for v in selected if v not in facet.ordinal]
         pairs.sort(key=lambda p: (-p[1], p[0]))
         if name == "year":

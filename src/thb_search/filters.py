@@ -158,10 +158,20 @@ def apply(mask: np.ndarray, masks: dict[str, np.ndarray], *, but: str | None = N
 def facet_counts(base: np.ndarray, masks: dict[str, np.ndarray], filters: Filters,
                  fx: FacetIndex) -> dict[str, tuple[FacetCount, ...]]:
     """Disjunctive counts: a facet's counts honour every filter but its own,
-    so that its other values stay visible to add to the selection."""
-    return {facet: tuple(fx.counts(facet, apply(base, masks, but=facet),
-                                   filters.selected(facet)))
-            for facet in FACETS}
+    so that its other values stay visible to add to the selection.  Facets
+    not filtered count the same documents (every filter applied), found once."""
+    every = apply(base, masks)
+    every_docs = None
+    out = {}
+    for facet in FACETS:
+        if facet in masks:
+            mask, docs = apply(base, masks, but=facet), None
+        else:
+            if every_docs is None:
+                every_docs = np.flatnonzero(every)
+            mask, docs = every, every_docs
+        out[facet] = tuple(fx.counts(facet, mask, filters.selected(facet), docs))
+    return out
 
 
 def listing(values: Sequence[str]) -> str:
