@@ -120,6 +120,10 @@ def _closing(reader: Any, keep: Any | None) -> list[Callable[[], None]]:
             if id(leaf) not in used and not leaf.is_closed]
 
 
+#: Seconds after a commit is seen that the state it replaced is let go: by
+#: then the search that saw the commit is done (freeing a removed file's pages
+#: holds the process's memory map, which that search's page faults wait for).
+LET_GO_AFTER = 0.5
 _LET_GO: Any = None  # the queue of what to let go (made on first use)
 _start_lock = threading.Lock()
 
@@ -136,7 +140,7 @@ def _let_go(closing: list[Callable[[], None]], held: list[Any]) -> None:
             _LET_GO = queue.SimpleQueue()
             threading.Thread(target=_letting_go, args=(_LET_GO,), name="thb-let-go",
                              daemon=True).start()
-    _LET_GO.put((closing, held))
+    _LET_GO.put((time.monotonic() + LET_GO_AFTER, closing, held))
 
 
 def let_go_done() -> None:
@@ -144,13 +148,14 @@ def let_go_done() -> None:
     caller counting its open files or memory)."""
     if _LET_GO is not None:
         done = threading.Event()
-        _LET_GO.put(([done.set], []))
+        _LET_GO.put((0.0, [done.set], []))
         done.wait()
 
 
 def _letting_go(waiting: Any) -> None:
     while True:
-        closing, held = waiting.get()
+        due, closing, held = waiting.get()
+        time.sleep(max(0.0, due - time.monotonic()))
         for close in closing:
             try:
                 close()
