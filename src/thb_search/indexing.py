@@ -36,7 +36,7 @@ from .errors import (
     IndexingError,
     ThbSearchError,
 )
-from .facets import facets_file, save_for, update_for
+from .facets import Written, facets_file, save_for, update_for
 from .indexdir import DEFAULT_WAIT, VERSION_FILE, IndexDir
 from .journal import recover
 from .lexicon import Lexicon
@@ -139,8 +139,7 @@ def _prepare(ixdir: IndexDir, paths: Sequence[str | os.PathLike[str]],
             and verify(gen, derived=False) is None):
         # A commit cut off before its signature: Whoosh's files are back at the
         # last signed commit; make what derives from them again.
-        save_for(whoosh_index.open_dir(str(gen)), gen)
-        sign(gen)
+        sign(gen, written=save_for(whoosh_index.open_dir(str(gen)), gen))
         if notify:
             notify(f"an update of the index at {ixdir.shown} did not finish: it was taken "
                    "back to its last complete state, and is brought up to date now")
@@ -209,8 +208,10 @@ def _sync_locked(ixdir: IndexDir, paths: Sequence[str | os.PathLike[str]], rebui
             # Every document is built before the writer opens: nothing can fail
             # half-way through a commit.
             changed = list(docs([*changes.to_add, *changes.to_update]))
+            written: Written = {}
             if changed or changes.to_remove:
-                _update(ix, gen, changed, [*changes.to_update, *changes.to_remove], progress)
+                written = _update(ix, gen, changed, [*changes.to_update, *changes.to_remove],
+                                  progress)
             if (state is None or changes.new_states or changes.superseded_states
                     or state.generation != ix.latest_generation()
                     or changes.state.to_json() != {**state.to_json(),
@@ -218,7 +219,7 @@ def _sync_locked(ixdir: IndexDir, paths: Sequence[str | os.PathLike[str]], rebui
                 remember(gen, ix)
             else:
                 changes.superseded_states.clear()
-            _seal(ix, gen, changes.superseded_states)
+            _seal(ix, gen, changes.superseded_states, written)
             ixdir.remove_stale(keep=gen)  # leftovers of a crashed rebuild
             total = int(ix.doc_count())
         store.prune(att.kept())
@@ -270,30 +271,33 @@ def _rebuild(ixdir: IndexDir, docs: Iterator[dict[str, Any]], total: int,
         (target / VERSION_FILE).write_text(SCHEMA_VERSION + "\n", encoding="utf-8")
         ix = whoosh_index.create_in(str(target), build_schema())
         lexicon = write_new_index(ix, docs, total, progress=progress)
-        _after_commit(ix, target, lexicon)
+        written = _after_commit(ix, target, lexicon)
         remember(target, ix)
-        _seal(ix, target)
+        _seal(ix, target, written=written)
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)
         raise
     ixdir.swap(target)
 
 
-def _seal(ix: whoosh_index.Index, gen: Path, states: Sequence[str] = ()) -> None:
+def _seal(ix: whoosh_index.Index, gen: Path, states: Sequence[str] = (),
+          written: Written | None = None) -> None:
     """Sign ``gen`` as it is after a commit, then remove the files that commit
     superseded, ``states`` (per-file states) among them (until signed, they
-    are what a cut-off commit goes back to)."""
+    are what a cut-off commit goes back to).  ``written``: the hashes of the
+    files the commit wrote (see :data:`thb_search.facets.Written`)."""
     latest = facets_file(gen, ix.latest_generation()).name
     old = [*superseded(ix), *(p.name for p in gen.glob("facets-*.arrays") if p.name != latest),
            *states]
-    sign(gen, old)
+    sign(gen, old, written)
     for name in old:
         (gen / name).unlink(missing_ok=True)
 
 
 def _update(ix: whoosh_index.Index, gen: Path, docs: list[dict[str, Any]],
-            delete_ids: list[str], progress: Progress | None) -> None:
-    """Commit changes into the live generation."""
+            delete_ids: list[str], progress: Progress | None) -> Written:
+    """Commit changes into the live generation; returns what
+    :func:`_after_commit` wrote."""
     # Words the index has met need no stemming (nor NLTK's import).
     known = Lexicon(gen)
     add_term_source(known.term)
@@ -303,7 +307,7 @@ def _update(ix: whoosh_index.Index, gen: Path, docs: list[dict[str, Any]],
     finally:
         remove_term_source(known.term)
         known.close()
-    _after_commit(ix, gen, lexicon, previous)
+    return _after_commit(ix, gen, lexicon, previous)
 
 
 def _write(ix: whoosh_index.Index, docs: list[dict[str, Any]], delete_ids: list[str],
@@ -327,22 +331,23 @@ def _write(ix: whoosh_index.Index, docs: list[dict[str, Any]], delete_ids: list[
 
 
 def _after_commit(ix: whoosh_index.Index, folder: Path, words: dict[str, str],
-                  previous: int | None = None) -> None:
+                  previous: int | None = None) -> Written:
     """Save what searches load fast: facet arrays (patched from those of the
     ``previous`` commit when there is one) and the lexicon (the words of the
     documents; a new index also gets those of the synonyms every query is
-    checked against)."""
+    checked against).  Returns the hashes of the arrays written."""
     if previous is None:
-        save_for(ix, folder)
+        written = save_for(ix, folder)
         words = {**lexicon_entries(words_of(e for g in synonym_lines() for e in g)), **words}
     else:
-        update_for(ix, folder, previous)
+        written = update_for(ix, folder, previous)
     if words:
         lexicon = Lexicon(folder)
         try:
             lexicon.add(words)
         finally:
             lexicon.close()
+    return written
 
 
 def ensure_index(

@@ -23,7 +23,7 @@ import hmac
 import json
 import os
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -103,20 +103,28 @@ def _read(gen: Path) -> dict[str, Any] | None:
     return data
 
 
-def sign(gen: Path, superseded: Iterable[str] = ()) -> None:
+def sign(gen: Path, superseded: Iterable[str] = (),
+         written: Mapping[str, tuple[str, os.stat_result]] | None = None) -> None:
     """Sign a generation's files as they are now (hashing only the files that
     changed since the last signature).  Files named in ``superseded`` are
-    about to be removed: the signature holds without them."""
+    about to be removed: the signature holds without them.  ``written``
+    gives the SHA-256 of files the caller has just written (hashed from
+    what it wrote) with their stat then: such a file, seen as it was then,
+    is not read again."""
     old = _read(gen)
     signed = old["files"] if old and hmac.compare_digest(str(old.get("hmac", "")),
                                                           _mac(old["files"])) else {}
     gone = set(superseded)
+    known = {name: [digest, st.st_size, st.st_ino, st.st_ctime_ns, st.st_mtime_ns]
+             for name, (digest, st) in (written or {}).items()}
     files: dict[str, Any] = {}
     for name, entry in sorted(_entries(gen).items()):
         seen = _seen(entry)
         before = signed.get(name)
         if before and before[1:5] == seen:
             files[name] = before[:5]
+        elif name in known and known[name][1:5] == seen:
+            files[name] = list(known[name])
         else:
             files[name] = [_sha256(Path(entry.path)), *seen]
         if name in gone:
