@@ -14,6 +14,7 @@ from whoosh.filedb.filestore import RamStorage
 from whoosh.writing import SegmentWriter
 
 from conftest import BUNDLED
+from thb_search import whoosh_internals
 from thb_search.corpus import read_records
 from thb_search.fields import body_postings
 from thb_search.schema import BODY_POS_BITS, POS_BITS, build_schema, to_document
@@ -147,3 +148,29 @@ def test_stored_fields_take_less_than_w3s(tmp_path: Path) -> None:
     build(tmp_path / "w3", "whoosh", W3Codec(), records)
     build(tmp_path / "ours", "fast", docs=records)
     assert size(tmp_path / "ours") * 2 < size(tmp_path / "w3")
+
+
+def _files(folder: Path, ext: str) -> bytes:
+    (path,) = folder.glob(f"*.{ext}")
+    return path.read_bytes()
+
+
+def test_terms_of_one_block_are_written_as_whoosh_writes_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one-step writing of a term that fits one block gives the same
+    postings and terms files, byte for byte, as Whoosh's field writer does
+    (start_term, the block's postings, finish_term); terms of several blocks
+    (the long documents' words) go through Whoosh's calls in both."""
+    build(tmp_path / "one-step", "fast")
+
+    def through_whoosh(terms: Any, tbytes: bytes, *lists: Any) -> None:
+        fw = terms._fw
+        fw.start_term(tbytes)
+        whoosh_internals._add_block_postings(fw._postwriter, *lists)
+        fw.finish_term()
+
+    monkeypatch.setattr(whoosh_internals._OneBlockTerms, "write", through_whoosh)
+    build(tmp_path / "whoosh", "fast")
+    for ext in ("pst", "trm"):
+        assert _files(tmp_path / "one-step", ext) == _files(tmp_path / "whoosh", ext), ext
+    assert len(_files(tmp_path / "whoosh", "trm")) > 10_000

@@ -433,9 +433,12 @@ class _Lengths:
 
 def write_pool(pool: MemoryPool, fieldwriter: Any, schema: Any, lengths: _Lengths | None) -> None:
     """Write every posting list of ``pool`` through a Whoosh field writer, a
-    block at a time (what Whoosh's ``add_postings`` does a posting at a time)."""
+    block at a time (what Whoosh's ``add_postings`` does a posting at a time);
+    a term whose postings fit one block is written in one step
+    (:class:`_OneBlockTerms`)."""
     current = None
     doc_lengths: Any = None
+    one_block: _OneBlockTerms | None = None
     for (fieldname, tbytes), lists in pool.sorted_terms():
         if fieldname != current:
             if current is not None:
@@ -444,11 +447,100 @@ def write_pool(pool: MemoryPool, fieldwriter: Any, schema: Any, lengths: _Length
             current = fieldname
             doc_lengths = (lengths.doc_field_length_reader(fieldname)
                            if lengths is not None else None)
+            pw = fieldwriter._postwriter
+            one_block = (_OneBlockTerms(fieldwriter, _value_kind(schema[fieldname].format))
+                         if type(pw) is CompactPostingsWriter else None)
+        if one_block is not None and len(lists[0]) <= one_block.limit:
+            one_block.write(tbytes, *lists, doc_lengths)
+            continue
         fieldwriter.start_term(tbytes)
         _add_block_postings(fieldwriter._postwriter, *lists, doc_lengths)
         fieldwriter.finish_term()
+        if one_block is not None:
+            one_block.moved()
     if current is not None:
         fieldwriter.finish_field()
+
+
+#: W3's term information (W3TermInfo): flags, total weight, documents,
+#: shortest and longest field length (bytes), largest weight, first and
+#: last document; then where the postings are and their length.
+_TERMINFO = struct.Struct("!BfIBBfIIqi")
+_KEY_FIELD = struct.Struct("!H")
+#: Whoosh's hash file: the lengths of a key and its value before them.
+_KEY_VALUE_LENGTHS = struct.Struct("!ii")
+
+
+class _OneBlockTerms:
+    """Writes the terms of one field whose postings fit one block: the bytes
+    that Whoosh's ``start_term``, :func:`_add_block_postings` and
+    ``finish_term`` write (the block in the postings file, W3's term
+    information in the terms file's ordered hash), without the postings
+    writer's per-term objects and with the files' positions counted here
+    rather than asked of the files (a system call each, three a term).  An
+    add of ten records writes some 500 terms: 10 -> 6.5 ms.  A test compares
+    the files with Whoosh's, byte for byte."""
+
+    def __init__(self, fieldwriter: Any, kind: int | str) -> None:
+        self._fw = fieldwriter
+        self._pw = fieldwriter._postwriter
+        self._kind = kind
+        self.limit = self._pw._blocklimit
+        self._postpos: int | None = None
+        self._termpos: int | None = None
+
+    def moved(self) -> None:
+        """Whoosh's calls wrote a term: the files' positions are asked again."""
+        self._postpos = self._termpos = None
+
+    def write(self, tbytes: bytes, docs: array, weights: array, ends: array,
+              values: bytearray, doc_lengths: Callable[[int], Any] | None) -> None:
+        fw = self._fw
+        n = len(docs)
+        vals = [bytes(values[ends[i]:ends[i + 1]]) for i in range(n)] if values else []
+        top = max(weights)
+        maxweight = top if top > 0 else 0
+        minlength, maxlength = None, 0
+        if doc_lengths is not None:
+            lens = [length for length in map(doc_lengths, docs) if length]
+            if lens:
+                minlength, maxlength = min(lens), max(lens)
+        data = blocks.encode(docs, weights, vals, self._kind)
+        comp = self._pw._compression if len(data) >= COMPRESS_MIN else 0
+        if comp:
+            packed = zlib.compress(data, comp)
+            if len(packed) < len(data):
+                data = packed
+            else:
+                comp = 0
+        length = _BLOCK_HEADER.size - 4 + len(data)
+        minbyte, maxbyte = length_to_byte(minlength), length_to_byte(maxlength)
+        block = WHOOSH3_HEADER_MAGIC + _BLOCK_HEADER.pack(
+            -length, n, docs[-1], maxweight, comp, minbyte, maxbyte) + data
+        if self._postpos is None:
+            self._postpos = fw._postfile.tell()
+        start = self._postpos
+        fw._postfile.write(block)
+        self._postpos += len(block)
+        info = _TERMINFO.pack(0, 0 + sum(weights), n, minbyte, maxbyte, maxweight, docs[0],
+                              docs[-1], start, len(block))
+        self._add_term(_KEY_FIELD.pack(fw._fieldid) + tbytes, info)
+
+    def _add_term(self, key: bytes, value: bytes) -> None:
+        """Whoosh's ``OrderedHashWriter.add``, with the position counted."""
+        table = self._fw._tindex
+        if key <= table.lastkey:
+            raise ValueError(f"Keys must increase: {table.lastkey!r}..{key!r}")
+        if self._termpos is None:
+            self._termpos = table.dbfile.tell()
+        pos = self._termpos
+        table.index.append(pos)
+        entry = _KEY_VALUE_LENGTHS.pack(len(key), len(value)) + key + value
+        table.dbfile.write(entry)
+        self._termpos += len(entry)
+        h = table.hashfn(key)
+        table.buckets[h & 255].append((h, pos))
+        table.lastkey = key
 
 
 def _add_block_postings(pw: Any, docs: array, weights: array, ends: array, values: bytearray,
