@@ -337,10 +337,34 @@ def split_word(raw: str) -> list[str]:
 
 
 @lru_cache(maxsize=262144)
+def _split(raw: str) -> tuple[str, ...]:
+    """:func:`split_word`, remembered (an indexer splits a word before its
+    analysis, to look its parts up at once: :func:`unknown_words`)."""
+    return tuple(split_word(raw))
+
+
+def unknown_words(texts: Iterable[str]) -> set[str]:
+    """The folded words of ``texts`` (parts and joined forms) that are not
+    stopwords and whose terms this process does not remember: those
+    analysing ``texts`` will look up in the term sources, which an indexer
+    asks about all at once (see :meth:`thb_search.lexicon.Lexicon.look_up`)."""
+    raws: set[str] = set()
+    for text in texts:
+        raws.update(word_tokens(text))
+    words: set[str] = set()
+    for raw in raws:
+        parts = _split(raw)
+        words.update(parts)
+        if len(parts) > 1:
+            words.add("".join(parts))
+    return {w for w in words if w not in _TERMS and w not in STOPWORDS}
+
+
+@lru_cache(maxsize=262144)
 def _word_terms(raw: str) -> tuple[tuple[str, ...], str | None, bool, tuple[str, ...]]:
     """(terms of the parts, joined term, whether the word has several parts,
     the folded words looked up)."""
-    parts = split_word(raw)
+    parts = _split(raw)
     terms = tuple(t for t in map(term_for, parts) if t is not None)
     if len(parts) > 1:
         joined = "".join(parts)

@@ -26,6 +26,7 @@ from .analysis import (
     lexicon_entries,
     remove_term_source,
     synonym_lines,
+    unknown_words,
     words_of,
 )
 from .changes import IndexedIds, plan
@@ -41,7 +42,7 @@ from .indexdir import DEFAULT_WAIT, VERSION_FILE, IndexDir
 from .journal import recover
 from .lexicon import Lexicon
 from .scan import documents
-from .schema import SCHEMA_VERSION, build_schema, to_document
+from .schema import RANK_FIELD, SCHEMA_VERSION, build_schema, to_document
 from .state import STATE_FILE, CatalogueState
 from .texts import TextStore
 from .trust import sign, verify
@@ -300,10 +301,14 @@ def _update(ix: whoosh_index.Index, gen: Path, docs: list[dict[str, Any]],
     :func:`_after_commit` wrote."""
     # Words the index has met need no stemming (nor NLTK's import).
     known = Lexicon(gen)
+    # The words of the documents, looked up at once rather than one query each.
+    known.look_up(unknown_words(doc[RANK_FIELD] for doc in docs if RANK_FIELD in doc))
     add_term_source(known.term)
     previous = ix.latest_generation()
     try:
         lexicon = _write(ix, docs, delete_ids, progress)
+        # Words the lexicon holds already need not be written again.
+        lexicon = {w: t for w, t in lexicon.items() if not known.holds(w, t)}
     finally:
         remove_term_source(known.term)
         known.close()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 FILE = "lexicon.sqlite"
@@ -28,6 +28,8 @@ class Lexicon:
         self.path = Path(folder) / FILE
         self._db: sqlite3.Connection | None = None
         self._lock = threading.Lock()
+        self._asked: set[str] = set()  # words looked up at once (look_up)
+        self._found: dict[str, str] = {}  # those of them the lexicon holds, with their terms
 
     def _connect(self) -> sqlite3.Connection:
         if self._db is None:
@@ -44,8 +46,31 @@ class Lexicon:
             with db:
                 db.executemany("INSERT OR IGNORE INTO lexicon VALUES (?, ?)", terms.items())
 
+    def look_up(self, words: Iterable[str]) -> None:
+        """Look ``words`` up at once (a query per 500): :meth:`term` then
+        answers them from memory.  An add of ten records asks about some 500
+        words: one query each took 10 ms."""
+        wanted = [w for w in set(words) if w not in self._asked]
+        if not wanted or (self._db is None and not self.path.exists()):
+            return
+        with self._lock:
+            db = self._connect()
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start:start + 500]
+                self._found.update(db.execute(
+                    "SELECT word, term FROM lexicon WHERE word IN "
+                    f"({','.join('?' * len(chunk))})", chunk).fetchall())
+        self._asked.update(wanted)
+
+    def holds(self, word: str, term: str) -> bool:
+        """Whether ``word -> term`` was found by :meth:`look_up` (False when
+        it was not asked about)."""
+        return self._found.get(word) == term
+
     def term(self, word: str) -> str | None:
         """The term of ``word``, if the index has met it."""
+        if word in self._asked:
+            return self._found.get(word)
         if self._db is None and not self.path.exists():  # once open, no stat a word
             return None
         with self._lock:
