@@ -211,3 +211,79 @@ def _terms(word: str) -> list[str]:
     from thb_search.analysis import analyze
 
     return analyze(word)
+
+
+def _added_up(engine, node) -> tuple[np.ndarray, np.ndarray | None]:  # noqa: ANN001
+    """The general path: every part's scores over all documents, added in the
+    items' order (None: scores nothing), as the engine adds them."""
+    if isinstance(node, (Terms, Phrase)):
+        return engine.run(node)
+    if isinstance(node, Not):
+        return engine.mask(node), None
+    mask = engine.live.copy() if isinstance(node, And) else np.zeros(engine.size, dtype=bool)
+    total = None
+    for item in node.items:
+        m, s = _added_up(engine, item)
+        if isinstance(node, And):
+            mask &= m
+        else:
+            mask |= m
+        total = s.copy() if total is None and s is not None else (
+            total if s is None else total + s)
+    for item in node.bonus if isinstance(node, And) else ():
+        s = _added_up(engine, item)[1]
+        total = s.copy() if total is None else total + s
+    if isinstance(node, And) and total is not None:
+        total = total * mask
+    return mask, total
+
+
+def test_few_documents_scores_add_up_as_every_documents_would(indexed) -> None:  # noqa: ANN001
+    """A word or phrase scores its own documents only; the sums its parents
+    make are the same, to the last bit, as adding scores over every document."""
+    engine, _ = indexed
+    rng = random.Random(11)
+    terms = [_terms(w)[0] for w in WORDS]
+
+    def leaf():  # noqa: ANN202
+        kind = rng.random()
+        scope = rng.choice([None, None, "title", "summary"])
+        if kind < 0.5:
+            return Terms((rng.choice(terms),), scope, boost=rng.choice([1.0, 0.1]))
+        if kind < 0.7:
+            return Terms(tuple(rng.sample(terms, 2)), scope)
+        if kind < 0.9:
+            return Phrase(tuple(rng.sample(terms[:12], 2)), scope, boost=rng.choice([1.0, 0.1]))
+        return Not(Terms((rng.choice(terms),)))
+
+    def tree(depth: int):  # noqa: ANN202
+        if depth == 0 or rng.random() < 0.3:
+            return leaf()
+        items = tuple(tree(depth - 1) for _ in range(rng.randint(1, 4)))
+        if rng.random() < 0.5:
+            return Or(items)
+        bonus = tuple(Phrase(tuple(rng.sample(terms[:12], 2)), boost=0.1)
+                      for _ in range(rng.randint(0, 2)))
+        return And(items, bonus)
+
+    for _ in range(300):
+        node = tree(3)
+        mask, scores = engine.run(node)
+        expected_mask, expected = _added_up(engine, node)
+        assert np.array_equal(mask, expected_mask)
+        if expected is None:
+            expected = np.zeros(engine.size)
+        assert scores.dtype == expected.dtype == np.float64
+        assert np.array_equal(scores, expected), node
+
+
+def test_unique_of_ascending_values_is_numpys() -> None:
+    from thb_search.engine import _unique_sorted
+
+    rng = np.random.default_rng(3)
+    for values in (np.zeros(0, dtype=np.int64), np.array([5], dtype=np.int64),
+                   np.sort(rng.integers(0, 50, 200)), rng.integers(0, 50, 200)):
+        unique, inverse = _unique_sorted(values)
+        expected_unique, expected_inverse = np.unique(values, return_inverse=True)
+        assert unique.tolist() == expected_unique.tolist()
+        assert inverse.tolist() == expected_inverse.reshape(-1).tolist()

@@ -72,6 +72,7 @@ _TEXT = frozenset({"title", "summary"})
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 _EMPTY_F = np.zeros(0, dtype=np.float32)
+_EMPTY_D = np.zeros(0, dtype=np.float64)
 
 
 class DocumentArrays(Protocol):
@@ -305,7 +306,7 @@ class Engine:
         """The documents matching ``node`` and their BM25 scores (0 elsewhere);
         words with no field of their own are looked for in ``fields``."""
         mask, scores = self._walk(node, _Walk(fields, None, True))
-        return mask, scores if scores is not None else np.zeros(self.size)
+        return mask, self._dense(scores)
 
     def mask(self, node: Node, scope: Scope = None,
              fields: frozenset[str] = ALL_FIELDS) -> np.ndarray:
@@ -317,10 +318,12 @@ class Engine:
         """Every document's BM25 score for ``node`` (0 where it does not match)."""
         return self.run(node)[1]
 
-    def _walk(self, node: Node, walk: _Walk) -> tuple[np.ndarray, np.ndarray | None]:
+    def _walk(self, node: Node, walk: _Walk) -> tuple[np.ndarray, Scores]:
         """The documents matching ``node`` and, when asked, their scores: what
         the matching parts of ``node`` score, as in Lucene (a word under NOT,
-        or in an alternative that did not match, adds nothing)."""
+        or in an alternative that did not match, adds nothing).  A word or
+        phrase scores its few documents (:class:`_Sparse`); ``And`` and ``Or``
+        add their items' scores up over every document, in the items' order."""
         if isinstance(node, (Terms, Phrase)):
             fields = walk.fields_of(node.scope)
             if isinstance(node, Terms):
@@ -335,9 +338,9 @@ class Engine:
             for item in node.items:
                 m, s = self._walk(item, walk)
                 mask &= m
-                total = _add(total, s)
+                total = self._add(total, s)
             for item in node.bonus if walk.score else ():
-                total = _add(total, self._walk(item, walk)[1])
+                total = self._add(total, self._walk(item, walk)[1])
             if total is not None:
                 total *= mask  # what the items of a document not matching scored
             return mask, total
@@ -346,16 +349,19 @@ class Engine:
             for item in node.items:
                 m, s = self._walk(item, walk)
                 mask |= m
-                total = _add(total, s)
+                total = self._add(total, s)
             return mask, total
         raise TypeError(f"not a plan node: {node!r}")
 
     def _terms(self, node: Terms, fields: frozenset[str],
-               score: bool) -> tuple[np.ndarray, np.ndarray | None]:
+               score: bool) -> tuple[np.ndarray, Scores]:
         """Any of the terms, in ``fields``; each scores in the fields it is
         looked for in (BM25F over the record's text and its document)."""
         mask = np.zeros(self.size, dtype=bool)
-        scores = np.zeros(self.size, dtype=np.float64) if score else None
+        scores: Scores = None
+        if score:  # one term: its documents' scores; several: added up over all documents
+            scores = (np.zeros(self.size, dtype=np.float64) if len(node.terms) != 1
+                      else _Sparse(_EMPTY, _EMPTY_D))
         text_fields, in_body = fields & _TEXT, "body" in fields
         for term in node.terms:
             text = self.term(term) if text_fields else None
@@ -365,14 +371,17 @@ class Engine:
                 mask[text.docs if keys is None else keys >> POS_BITS] = True
             if body is not None:
                 mask[body.docs] = True
-            if scores is not None:
-                self._bm25f(text, body, node.boost, scores)
+            if isinstance(scores, np.ndarray):
+                docs, values = self._bm25f(text, body, node.boost)
+                scores[docs] += values
+            elif scores is not None:
+                scores = _Sparse.of(*self._bm25f(text, body, node.boost))
         if scores is not None and len(text_fields) == 1:
-            scores *= mask  # found only in the other text field: not a match
+            scores = _only(scores, mask)  # found only in the other text field: not a match
         return mask, scores
 
     def _phrase(self, node: Phrase, fields: frozenset[str],
-                score: bool) -> tuple[np.ndarray, np.ndarray | None]:
+                score: bool) -> tuple[np.ndarray, Scores]:
         n = len(node.terms)
         mask = np.zeros(self.size, dtype=bool)
         text_fields, in_body = fields & _TEXT, "body" in fields
@@ -384,10 +393,9 @@ class Engine:
         mask[body >> BODY_POS_BITS] = True
         if not score:
             return mask, None
-        scores = np.zeros(self.size, dtype=np.float64)
-        self._phrase_score(text, body, n, node.boost, scores)
+        scores: Scores = _Sparse.of(*self._phrase_score(text, body, n, node.boost))
         if len(text_fields) == 1:
-            scores *= mask
+            scores = _only(scores, mask)
         return mask, scores
 
     def phrase_keys(self, terms: tuple[str, ...], field: str = RANK_FIELD) -> np.ndarray:
@@ -454,24 +462,25 @@ class Engine:
 
     # -- scoring ---------------------------------------------------------------
 
-    def _bm25f(self, text: TermData | None, body: TermData | None, boost: float,
-               out: np.ndarray) -> None:
-        """Add a term's BM25F scores to ``out``: its weight in the record's
-        text (title words weighted) and, ``BODY_WEIGHT`` each, its occurrences
-        in the document's body, each normalised by its field's length, then
-        saturated once."""
+    def _bm25f(self, text: TermData | None, body: TermData | None,
+               boost: float) -> tuple[np.ndarray, np.ndarray]:
+        """A term's BM25F scores (its documents, their scores): its weight in
+        the record's text (title words weighted) and, ``BODY_WEIGHT`` each,
+        its occurrences in the document's body, each normalised by its
+        field's length, then saturated once."""
         docs = text.docs if text is not None else _EMPTY
         body_docs = body.docs if body is not None else _EMPTY
-        self._combine(docs, text.weights if text is not None else None, body_docs,
-                      body.weights if body is not None else None, boost, out)
+        return self._combine(docs, text.weights if text is not None else None, body_docs,
+                             body.weights if body is not None else None, boost)
 
     def _combine(self, docs: np.ndarray, tf: np.ndarray | None, body_docs: np.ndarray,
-                 body_tf: np.ndarray | None, boost: float, out: np.ndarray) -> None:
+                 body_tf: np.ndarray | None, boost: float) -> tuple[np.ndarray, np.ndarray]:
         if not len(body_docs):
-            if len(docs):  # no document holds it: BM25 on the record's text
-                out[docs] += boost * bm25(tf, self.lengths[docs], self.avg_length,
-                                          idf(len(docs), self.n_live))
-            return
+            if not len(docs):
+                return _EMPTY, _EMPTY_D
+            # no document holds it: BM25 on the record's text
+            return docs, boost * bm25(tf, self.lengths[docs], self.avg_length,
+                                      idf(len(docs), self.n_live))
         union = np.union1d(docs, body_docs)
         pseudo = np.zeros(len(union), dtype=np.float64)
         if len(docs):
@@ -479,10 +488,10 @@ class Engine:
                                                                      self.avg_length)
         pseudo[np.searchsorted(union, body_docs)] += BODY_WEIGHT * body_tf / length_norm(
             self.body_lengths[body_docs], self.avg_body)
-        out[union] += boost * saturate(pseudo, idf(len(union), self.n_live))
+        return union, boost * saturate(pseudo, idf(len(union), self.n_live))
 
-    def _phrase_score(self, text: np.ndarray, body: np.ndarray, n: int, boost: float,
-                      out: np.ndarray) -> None:
+    def _phrase_score(self, text: np.ndarray, body: np.ndarray, n: int,
+                      boost: float) -> tuple[np.ndarray, np.ndarray]:
         """A phrase scores as one term: its frequency, title occurrences
         weighted like title words."""
         docs = tf = _EMPTY
@@ -490,13 +499,39 @@ class Engine:
             all_docs = text >> POS_BITS
             start = (text & POS_MASK) - (n - 1)
             weight = np.where(start < self.mark[all_docs], TITLE_BOOST, 1.0)
-            docs, inverse = np.unique(all_docs, return_inverse=True)
+            docs, inverse = _unique_sorted(all_docs)
             tf = np.bincount(inverse, weights=weight).astype(np.float32)
         body_docs, body_tf = _EMPTY, None
         if len(body):
-            body_docs, counts = np.unique(body >> BODY_POS_BITS, return_counts=True)
-            body_tf = counts.astype(np.float64)
-        self._combine(docs, tf, body_docs, body_tf, boost, out)
+            body_docs, inverse = _unique_sorted(body >> BODY_POS_BITS)
+            body_tf = np.bincount(inverse).astype(np.float64)
+        return self._combine(docs, tf, body_docs, body_tf, boost)
+
+    def _add(self, total: np.ndarray | None, scores: Scores) -> np.ndarray | None:
+        """``total + scores`` over every document, in place when possible
+        (None: nothing scored)."""
+        if scores is None:
+            return total
+        if isinstance(scores, _Sparse):
+            if total is None:
+                total = np.zeros(self.size, dtype=np.float64)
+                total[scores.docs] = scores.values
+            else:
+                total[scores.docs] += scores.values
+            return total
+        if total is None:
+            return scores
+        total += scores
+        return total
+
+    def _dense(self, scores: Scores) -> np.ndarray:
+        """Scores over every document (0 where none)."""
+        if isinstance(scores, np.ndarray):
+            return scores
+        out = np.zeros(self.size, dtype=np.float64)
+        if scores is not None:
+            out[scores.docs] = scores.values
+        return out
 
     # -- explain ---------------------------------------------------------------
 
@@ -519,14 +554,47 @@ class Engine:
         return found
 
 
-def _add(total: np.ndarray | None, scores: np.ndarray | None) -> np.ndarray | None:
-    """``total + scores``, in place when possible (None: nothing scored)."""
-    if scores is None:
-        return total
-    if total is None:
-        return scores
-    total += scores
-    return total
+@dataclass(frozen=True)
+class _Sparse:
+    """The scores of a few documents (ascending, distinct), 0 elsewhere: what
+    a word or phrase scores, added to its parent's total without a pass over
+    every document (adding 0 elsewhere changes nothing, so the sums are the
+    same to the last bit)."""
+
+    docs: np.ndarray
+    values: np.ndarray  # float64
+
+    @classmethod
+    def of(cls, docs: np.ndarray, values: np.ndarray) -> _Sparse:
+        """Scores computed for ``docs`` (as float64, as adding them to zeros makes them)."""
+        return cls(docs, values.astype(np.float64, copy=False))
+
+
+#: What a walk scores: over every document, a few documents' (:class:`_Sparse`), or nothing.
+Scores = np.ndarray | _Sparse | None
+
+
+def _only(scores: Scores, mask: np.ndarray) -> Scores:
+    """``scores`` where ``mask`` holds, 0 elsewhere."""
+    if isinstance(scores, _Sparse):
+        return _Sparse(scores.docs, scores.values * mask[scores.docs])
+    if scores is not None:
+        scores *= mask
+    return scores
+
+
+def _unique_sorted(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)`` of ascending ``values``, in one pass."""
+    if not len(values):
+        return values[:0], np.zeros(0, dtype=np.intp)
+    steps = np.diff(values)
+    if bool((steps < 0).any()):  # not ascending after all
+        unique, inverse = np.unique(values, return_inverse=True)
+        return unique, inverse.reshape(-1)
+    opens = np.empty(len(values), dtype=bool)
+    opens[0] = True
+    np.not_equal(steps, 0, out=opens[1:])
+    return values[opens], np.cumsum(opens) - 1
 
 
 @dataclass(frozen=True)
