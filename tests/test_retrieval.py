@@ -98,3 +98,30 @@ def test_incremental_and_rebuilt_indexes_list_the_same_order(tmp_path: Path) -> 
 def test_incremental_and_rebuilt_indexes_list_the_same_order_at_20000(tmp_path: Path) -> None:
     incremental, rebuilt = built_then_added(tmp_path, 20_000, 200)
     assert listings(incremental) == listings(rebuilt)
+
+
+def test_a_snapshot_keeps_its_plans_and_a_commit_builds_them_afresh(tmp_path: Path) -> None:
+    """A plan kept is the plan built; after a commit (a new snapshot), a
+    wildcard expands to the terms the commit added."""
+    from thb_search import retrieval
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write(corpus / "base.jsonl", records(0, 200, seed=1))
+    index = tmp_path / "index"
+    sync(index, [corpus])
+    with Catalogue(index) as cat:
+        snap = cat._latest()
+        for query in [*QUERIES, "type:report labour", "year:2021 police", "zzword*"]:
+            for match in ("all", "any"):
+                plan = retrieval.build_plan(snap, query, match)
+                assert retrieval.build_plan(snap, query, match) is plan  # kept
+                assert plan == retrieval.new_plan(snap, query, match)
+        assert retrieval.build_plan(snap, "zzword*", "all").highlight == frozenset()
+        write(tmp_path / "more.jsonl", [{"id": "pub-new", "title": "zzwordier labour",
+                                         "summary": "", "date": "2023-01-01"}])
+        add_files(corpus, index, [tmp_path / "more.jsonl"])
+        fresh = cat._latest()
+        assert fresh is not snap
+        assert retrieval.build_plan(fresh, "zzword*", "all").highlight == {"zzwordier"}
+        assert [h.id for h in cat.search("zzword*").hits] == ["pub-new"]
