@@ -462,9 +462,11 @@ def test_serve_on_a_port_in_use_is_a_clear_error(runner: CliRunner, tmp_path: Pa
 #: the writer side and PDF reading (the index exists and is current), NLTK
 #: (the index's lexicon knows the words), ``regex`` (the texts are ASCII once
 #: quotes and dashes are normalised), worker processes, the web server and its
-#: templates, and what only other commands, formats or error messages use.
+#: templates, the catalogue readers, and what only other commands, formats or
+#: error messages use.
 NOT_IMPORTED_BY_A_SEARCH = (
     "nltk", "regex", "thb_search.indexing", "thb_search.adding", "thb_search.documents",
+    "thb_search.corpus", "thb_search.records", "thb_search.formats", "thb_search.listing",
     "thb_search.scan", "thb_search.writer", "thb_search.journal", "thb_search.pdftext",
     "pypdfium2", "multiprocessing", "concurrent.futures", "thb_search.web", "starlette",
     "jinja2", "uvicorn", "thb_search.citations", "rispy", "bibtexparser",

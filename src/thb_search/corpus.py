@@ -18,6 +18,7 @@ from typing import BinaryIO
 from .errors import CorpusFormatError, CorpusNotFoundError
 from .formats import FileResult, read_csv, read_jsonl
 from .listing import read_listing
+from .locations import display_path
 from .records import (
     MAX_RECORD_BYTES,
     LongLine,
@@ -126,17 +127,6 @@ def _decoded_lines(handle: BinaryIO) -> Iterator[str | LongLine]:
         if number == 1 and line.startswith("\ufeff"):
             line = line[1:]
         yield line
-
-
-def display_path(path: Path) -> str:
-    """``path`` relative to the current directory when inside it, else absolute;
-    folders end in ``/``."""
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:  # another drive (Windows)
-        rel = str(path)
-    shown = str(path) if rel.startswith("..") else rel
-    return shown + "/" if Path(path).is_dir() and not shown.endswith("/") else shown
 
 
 def read_file(path: str | os.PathLike[str]) -> FileResult:

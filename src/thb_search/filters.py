@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 
 from .analysis import fold
-from .corpus import parse_date
 from .errors import InvalidFilterError, UnknownFilterValueError
 from .facets import FacetIndex
 from .query import acronym_expansions
@@ -58,6 +57,8 @@ def parse_bound(text: str | dt.date | None, *, end: bool) -> dt.date | None:
                 return first
             nxt = dt.date(year + (first.month == 12), first.month % 12 + 1, 1)
             return nxt - dt.timedelta(days=1)
+        from .corpus import parse_date  # the catalogue readers: only for a full date
+
         return parse_date(value)
     except ValueError:
         raise InvalidFilterError(

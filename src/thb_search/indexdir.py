@@ -36,8 +36,8 @@ from typing import Any
 
 from whoosh import index as whoosh_index
 
-from .corpus import display_path
 from .errors import IndexCorruptError, IndexLockedError, IndexNotFoundError
+from .locations import display_path
 from .schema import SCHEMA_VERSION
 from .trust import superseded, unsigned, verify
 

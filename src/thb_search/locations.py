@@ -25,6 +25,17 @@ class Locations:
     index: Path
 
 
+def display_path(path: Path) -> str:
+    """``path`` relative to the current directory when inside it, else absolute;
+    folders end in ``/``."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
+        rel = str(path)
+    shown = str(path) if rel.startswith("..") else rel
+    return shown + "/" if Path(path).is_dir() and not shown.endswith("/") else shown
+
+
 def user_data_dir() -> Path:
     """``$XDG_DATA_HOME/thb-search`` (``~/.local/share/thb-search``)."""
     base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")

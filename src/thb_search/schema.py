@@ -10,7 +10,6 @@ from whoosh.reading import TermNotFound
 from whoosh.system import pack_uint
 
 from .analysis import ANALYSIS_VERSION
-from .corpus import normalized_title
 from .fields import BodyPostings, TextAnalyzer, split_text_value, text_postings, text_value
 from .results import FACETS
 
@@ -169,6 +168,8 @@ def to_document(record: Record, fp: str, body: BodyPostings | None = None,
                 document: dict[str, Any] | None = None) -> dict[str, Any]:
     """The Whoosh document of a record, with its document's analysed text
     (``body``) and what is shown of the document (``document``) when it has one."""
+    from .corpus import normalized_title  # the writer's: a search does not import it
+
     doc: dict[str, Any] = {
         "id": record.id,
         "text": text_value(record.title, record.summary, record.locations),

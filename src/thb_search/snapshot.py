@@ -24,7 +24,6 @@ from typing import Any
 from whoosh.index import EmptyIndexError
 
 from .analysis import add_term_source, remove_term_source
-from .corpus import display_path
 from .engine import Caches, Engine, Segment
 from .errors import IndexCorruptError, IndexOutdatedError, RecordNotFoundError
 from .facets import FacetIndex, facets_file, open_for
@@ -32,6 +31,7 @@ from .fields import SUMMARY_MARK
 from .filters import listing
 from .indexdir import IndexDir
 from .lexicon import Lexicon
+from .locations import display_path
 from .results import Publication
 from .schema import RANK_FIELD, live_docnum
 from .texts import TextStore
