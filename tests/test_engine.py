@@ -266,7 +266,8 @@ def test_few_documents_scores_add_up_as_every_documents_would(indexed) -> None: 
                       for _ in range(rng.randint(0, 2)))
         return And(items, bonus)
 
-    for _ in range(300):
+    memo: dict = {}  # one search's words and phrases, walked again by later plans
+    for i in range(300):
         node = tree(3)
         mask, scores = engine.run(node)
         expected_mask, expected = _added_up(engine, node)
@@ -275,6 +276,13 @@ def test_few_documents_scores_add_up_as_every_documents_would(indexed) -> None: 
             expected = np.zeros(engine.size)
         assert scores.dtype == expected.dtype == np.float64
         assert np.array_equal(scores, expected), node
+        if i % 3 == 0:  # what another search walked is walked again from the memo
+            assert np.array_equal(engine.mask(node, memo=memo), mask)
+        remembered_mask, remembered = engine.run(node, memo=memo)
+        assert np.array_equal(remembered_mask, mask)
+        assert np.array_equal(remembered, scores)
+        assert np.array_equal(engine.mask(node, memo=memo), mask)
+    assert len(memo) > 50
 
 
 def test_unique_of_ascending_values_is_numpys() -> None:

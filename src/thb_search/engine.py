@@ -301,18 +301,22 @@ class Engine:
 
     # -- the walk --------------------------------------------------------------
 
-    def run(self, node: Node,
-            fields: frozenset[str] = ALL_FIELDS) -> tuple[np.ndarray, np.ndarray]:
+    def run(self, node: Node, fields: frozenset[str] = ALL_FIELDS,
+            memo: Memo | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The documents matching ``node`` and their BM25 scores (0 elsewhere);
-        words with no field of their own are looked for in ``fields``."""
-        mask, scores = self._walk(node, _Walk(fields, None, True))
+        words with no field of their own are looked for in ``fields``.
+        ``memo`` (a dict kept by the caller for one search) holds what words
+        and phrases matched and scored, for the other walks of that search
+        (its partial or related matches, its coverage): the arrays it hands
+        out must not be changed."""
+        mask, scores = self._walk(node, _Walk(fields, None, True, memo))
         return mask, self._dense(scores)
 
-    def mask(self, node: Node, scope: Scope = None,
-             fields: frozenset[str] = ALL_FIELDS) -> np.ndarray:
+    def mask(self, node: Node, scope: Scope = None, fields: frozenset[str] = ALL_FIELDS,
+             memo: Memo | None = None) -> np.ndarray:
         """The documents matching ``node``; with ``scope``, its words and
-        phrases are looked for in that field only."""
-        return self._walk(node, _Walk(fields, scope, False))[0]
+        phrases are looked for in that field only (``memo``: see :meth:`run`)."""
+        return self._walk(node, _Walk(fields, scope, False, memo))[0]
 
     def scores(self, node: Node) -> np.ndarray:
         """Every document's BM25 score for ``node`` (0 where it does not match)."""
@@ -326,9 +330,20 @@ class Engine:
         add their items' scores up over every document, in the items' order."""
         if isinstance(node, (Terms, Phrase)):
             fields = walk.fields_of(node.scope)
+            memo = walk.memo
+            if memo is not None:
+                found = memo.get((node, fields))
+                # (mask, scores of its documents, or None: not scored)
+                if found is not None and (found[1] is not None or not walk.score):
+                    return found[0], found[1] if walk.score else None
             if isinstance(node, Terms):
-                return self._terms(node, fields, walk.score)
-            return self._phrase(node, fields, walk.score)
+                result = self._terms(node, fields, walk.score)
+            else:
+                result = self._phrase(node, fields, walk.score)
+            if memo is not None:  # scores over every document are added to: not kept
+                memo[(node, fields)] = (result[0], result[1] if isinstance(result[1], _Sparse)
+                                        else None)
+            return result
         if isinstance(node, Facet):
             return self.arrays.mask(node.name, list(node.values)), None
         if isinstance(node, Not):
@@ -572,6 +587,8 @@ class _Sparse:
 
 #: What a walk scores: over every document, a few documents' (:class:`_Sparse`), or nothing.
 Scores = np.ndarray | _Sparse | None
+#: What the words and phrases of one search matched and scored (see :meth:`Engine.run`).
+Memo = dict[tuple[Node, frozenset[str]], tuple[np.ndarray, _Sparse | None]]
 
 
 def _only(scores: Scores, mask: np.ndarray) -> Scores:
@@ -605,6 +622,7 @@ class _Walk:
     fields: frozenset[str]
     asked: Scope
     score: bool
+    memo: Memo | None = None
 
     def fields_of(self, own: Scope) -> frozenset[str]:
         """The fields a word or phrase is looked for in."""
@@ -612,7 +630,7 @@ class _Walk:
         return fields & {self.asked} if self.asked else fields
 
     def no_score(self) -> _Walk:
-        return _Walk(self.fields, self.asked, False)
+        return _Walk(self.fields, self.asked, False, self.memo)
 
 
 def _holds(docs: np.ndarray, docnum: int) -> bool:
