@@ -483,10 +483,10 @@ def signing_held(corpus: str, index: str, committed: Any, go: Any) -> None:
 
     sign = indexing.sign
 
-    def held(gen: Path, superseded: Any = ()) -> None:
+    def held(gen: Path, superseded: Any = (), written: Any = None) -> None:
         committed.set()
         go.wait(60)
-        sign(gen, superseded)
+        sign(gen, superseded, written)
 
     indexing.sign = held
     indexing.sync(index, [corpus], wait=60)
