@@ -150,3 +150,33 @@ def test_the_most_covered_documents_rank_as_all_of_them() -> None:
             kept = most_covered(mask, coverage, k)
             assert not (kept & ~mask).any()
             assert fx.top(kept, scores, k, coverage) == fx.top(mask, scores, k, coverage)
+
+
+def test_a_snapshot_keeps_the_publications_it_read(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    """A publication kept is the one stored; the oldest go past the bound; a
+    commit's snapshot reads its own (an updated record shows its new title)."""
+    from thb_search import retrieval
+
+    monkeypatch.setattr(retrieval, "PUBLICATIONS", 5)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    rows = records(0, 30, seed=3)
+    write(corpus / "base.jsonl", rows)
+    index = tmp_path / "index"
+    sync(index, [corpus])
+    with Catalogue(index) as cat:
+        snap = cat._latest()
+        first = retrieval.publication(snap, 0)
+        assert first == snap.publication(0)
+        assert retrieval.publication(snap, 0) is first
+        for d in range(1, 10):
+            assert retrieval.publication(snap, d) == snap.publication(d)
+        assert retrieval.publication(snap, 0) is not first  # read again
+        for _ in range(2):  # read, then kept (5 of them)
+            hits = cat.search("", sort="date", limit=30).hits
+            assert len(hits) == 30
+            assert all(h.publication == snap.publication(snap.docnum(h.id)) for h in hits)
+        write(corpus / "base.jsonl", [{**rows[0], "title": "zzrenamed"}, *rows[1:]])
+        sync(index, [corpus])
+        assert [h.title for h in cat.search("zzrenamed").hits] == ["zzrenamed"]
+        assert cat.get(rows[0]["id"]).title == "zzrenamed"

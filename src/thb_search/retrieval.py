@@ -19,8 +19,9 @@ import math
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -49,6 +50,8 @@ from .suggestions import suggestions
 RELATED = 5
 #: Plans a snapshot keeps (see :func:`build_plan`).
 PLANS = 512
+#: Publications a snapshot keeps read (see :func:`publication`; some 1.5 KB each).
+PUBLICATIONS = 4096
 
 
 @dataclass(frozen=True)
@@ -106,21 +109,8 @@ def build_plan(snap: Snapshot, query: str, match: str, literal: bool = False) ->
     snapshot keeps its last ``PLANS`` plans: a query asked again (the next
     page, another filter, its partial and related matches) is not parsed and
     built again (some 0.15 ms a plan).  A query that raises is not kept."""
-    key = (query, match, literal)
-    with _plans_lock:
-        plans = _plans.get(snap)
-        if plans is None:
-            plans = _plans[snap] = OrderedDict()
-        plan = plans.get(key)
-        if plan is not None:
-            plans.move_to_end(key)
-            return plan
-    plan = new_plan(snap, query, match, literal)
-    with _plans_lock:
-        plans[key] = plan
-        while len(plans) > PLANS:
-            plans.popitem(last=False)
-    return plan
+    return _kept(snap, "plans", PLANS, (query, match, literal),
+                 lambda: new_plan(snap, query, match, literal))
 
 
 def new_plan(snap: Snapshot, query: str, match: str, literal: bool = False) -> Plan:
@@ -131,10 +121,43 @@ def new_plan(snap: Snapshot, query: str, match: str, literal: bool = False) -> P
     return build(parse(query, match, literal=literal), resolve, snap.terms)
 
 
-# Each open snapshot's plans (a snapshot let go takes its plans with it).
-_plans: weakref.WeakKeyDictionary[Snapshot, OrderedDict[tuple[str, str, bool], Plan]] = (
+def publication(snap: Snapshot, docnum: int) -> Publication:
+    """The publication stored as document ``docnum``: each snapshot keeps its
+    last ``PUBLICATIONS`` read (reading one, its stored fields decompressed
+    and unpickled, costs some 50 µs at 100k records; the first hits of a
+    query, the newest of a facet value recur from one search to the next)."""
+    return _kept(snap, "publications", PUBLICATIONS, docnum, lambda: snap.publication(docnum))
+
+
+T = TypeVar("T")
+
+
+def _kept(snap: Snapshot, kind: str, bound: int, key: Hashable, make: Callable[[], T]) -> T:
+    """What ``make`` returns, kept by ``snap`` under ``kind`` and ``key`` (the
+    last ``bound`` of that kind); what raises is not kept."""
+    with _kept_lock:
+        kept = _kept_by.get(snap)
+        if kept is None:
+            kept = _kept_by[snap] = {}
+        entries = kept.get(kind)
+        if entries is None:
+            entries = kept[kind] = OrderedDict()
+        value = entries.get(key)
+        if value is not None:
+            entries.move_to_end(key)
+            return value
+    value = make()
+    with _kept_lock:
+        entries[key] = value
+        while len(entries) > bound:
+            entries.popitem(last=False)
+    return value
+
+
+# What each open snapshot keeps (a snapshot let go takes it with it).
+_kept_by: weakref.WeakKeyDictionary[Snapshot, dict[str, OrderedDict[Any, Any]]] = (
     weakref.WeakKeyDictionary())
-_plans_lock = threading.Lock()
+_kept_lock = threading.Lock()
 
 
 def search(snap: Snapshot, request: SearchRequest) -> SearchResult:
@@ -217,7 +240,7 @@ class _Search:
                    else None)
         out = []
         for i, (docnum, score) in enumerate(window):
-            pub = self.snap.publication(docnum)
+            pub = publication(self.snap, docnum)
             parts, pages, page = self.snippet(docnum, pub, plan)
             out.append(Hit(pub, offset + i + 1, score, tuple(parts),
                            matches[i] if matches is not None else None, pages, page))
