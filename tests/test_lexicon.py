@@ -50,6 +50,7 @@ def test_unknown_words_are_every_word_analysis_looks_up(monkeypatch: pytest.Monk
         asked.append(word)
         return None
 
+    monkeypatch.setattr(analysis, "_TERM_SOURCES", [])  # none but this one
     add_term_source(source)
     try:
         for text in TEXTS:
