@@ -174,3 +174,32 @@ def test_terms_of_one_block_are_written_as_whoosh_writes_them(
     for ext in ("pst", "trm"):
         assert _files(tmp_path / "one-step", ext) == _files(tmp_path / "whoosh", ext), ext
     assert len(_files(tmp_path / "whoosh", "trm")) > 10_000
+
+
+def test_a_commits_reader_takes_over_the_segments_left_as_they_were(tmp_path: Path) -> None:
+    ix = build(tmp_path / "ix", "fast", docs=DOCS[:40])
+    writer = fast_writer(ix)
+    for doc in DOCS[40:50]:
+        writer.add_document(**doc)
+    writer.commit(merge=False)
+    before = ix.reader()
+    old = {leaf.segment().segment_id(): leaf for leaf, _ in before.leaf_readers()}
+    writer = fast_writer(ix)
+    writer.delete_document(45)  # in the second segment
+    for doc in DOCS[50:55]:
+        writer.add_document(**doc)
+    writer.commit(merge=False)
+    after = whoosh_internals.reopened(ix, before)
+    try:
+        leaves = {leaf.segment().segment_id(): leaf for leaf, _ in after.leaf_readers()}
+        first, second = old
+        assert len(leaves) == 3
+        assert leaves[first] is old[first]  # same documents, same deletions
+        assert leaves[second] is not old[second] and old[second].is_closed  # a deletion
+        assert after.doc_count() == whoosh_internals.doc_count(ix) == ix.doc_count() == 54
+        with ix.reader() as fresh:
+            assert ([after.stored_fields(d) for d in after.all_doc_ids()]
+                    == [fresh.stored_fields(d) for d in fresh.all_doc_ids()])
+    finally:
+        after.close()
+    assert old[first].is_closed

@@ -45,6 +45,12 @@ class IndexedIds:
             self._reader.close()
             self._reader = None
 
+    def detach(self) -> Any | None:
+        """The reader, which the caller now closes (a commit's reader takes
+        over its segments: :func:`thb_search.whoosh_internals.reopened`)."""
+        reader, self._reader = self._reader, None
+        return reader
+
     def _everything(self) -> dict[str, str]:
         if self._all is None:
             self._all = {}

@@ -33,7 +33,7 @@ import numpy as np
 
 from .results import FacetCount
 from .schema import FACET_FIELDS, RANK_FIELD
-from .whoosh_internals import read_lengths, read_postings
+from .whoosh_internals import read_lengths, read_postings, reopened
 
 __all__ = ["FacetCount", "FacetIndex", "facets_file", "open_for", "save_for", "update_for"]
 
@@ -685,12 +685,14 @@ def save_for(ix: Any, folder: Path) -> Written:
         return _written(path, FacetIndex.from_reader(reader).save(path))
 
 
-def update_for(ix: Any, folder: Path, previous: int) -> Written:
+def update_for(ix: Any, folder: Path, previous: int, before: Any | None = None) -> Written:
     """Save the arrays of the index's latest generation, patched from those
     of generation ``previous`` when they are there (see
-    :meth:`FacetIndex.patched`), else computed."""
+    :meth:`FacetIndex.patched`), else computed.  ``before``: a reader of
+    generation ``previous``, whose segment readers this call takes over (and
+    closes)."""
     path = facets_file(folder, ix.latest_generation())
-    with ix.reader() as reader:
+    with reopened(ix, before) as reader:
         index = None
         try:
             old = FacetIndex.load(facets_file(folder, previous), sorted_docs=True)

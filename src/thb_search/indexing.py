@@ -46,7 +46,7 @@ from .schema import RANK_FIELD, SCHEMA_VERSION, build_schema, to_document
 from .state import STATE_FILE, CatalogueState
 from .texts import TextStore
 from .trust import sign, verify
-from .whoosh_internals import fast_writer, superseded
+from .whoosh_internals import doc_count, fast_writer, superseded
 from .writer import cancel, write_new_index
 
 __all__ = ["DEFAULT_WAIT", "STATE_FILE", "VERSION_FILE", "IndexDir", "IndexReport",
@@ -205,14 +205,19 @@ def _sync_locked(ixdir: IndexDir, paths: Sequence[str | os.PathLike[str]], rebui
             total = len(changes.to_add)
         else:
             assert ix is not None and gen is not None
-            indexed.close()
-            # Every document is built before the writer opens: nothing can fail
-            # half-way through a commit.
-            changed = list(docs([*changes.to_add, *changes.to_update]))
-            written: Written = {}
-            if changed or changes.to_remove:
-                written = _update(ix, gen, changed, [*changes.to_update, *changes.to_remove],
-                                  progress)
+            # The commit's reader takes over this one's segments (see _update).
+            before = indexed.detach()
+            try:
+                # Every document is built before the writer opens: nothing can fail
+                # half-way through a commit.
+                changed = list(docs([*changes.to_add, *changes.to_update]))
+                written: Written = {}
+                if changed or changes.to_remove:
+                    written = _update(ix, gen, changed,
+                                      [*changes.to_update, *changes.to_remove], progress,
+                                      before)
+            finally:
+                _close_leaves(before)
             if (state is None or changes.new_states or changes.superseded_states
                     or state.generation != ix.latest_generation()
                     or changes.state.to_json() != {**state.to_json(),
@@ -222,7 +227,7 @@ def _sync_locked(ixdir: IndexDir, paths: Sequence[str | os.PathLike[str]], rebui
                 changes.superseded_states.clear()
             _seal(ix, gen, changes.superseded_states, written)
             ixdir.remove_stale(keep=gen)  # leftovers of a crashed rebuild
-            total = int(ix.doc_count())
+            total = doc_count(ix)
         store.prune(att.kept())
     finally:
         indexed.close()
@@ -296,11 +301,32 @@ def _seal(ix: whoosh_index.Index, gen: Path, states: Sequence[str] = (),
 
 
 def _update(ix: whoosh_index.Index, gen: Path, docs: list[dict[str, Any]],
-            delete_ids: list[str], progress: Progress | None) -> Written:
+            delete_ids: list[str], progress: Progress | None, before: Any | None = None
+            ) -> Written:
     """Commit changes into the live generation; returns what
-    :func:`_after_commit` wrote."""
+    :func:`_after_commit` wrote.  ``before``: a reader of the commit before,
+    which this call closes (the facet arrays' reader takes over the segments
+    the commit left as they were)."""
     # Words the index has met need no stemming (nor NLTK's import).
     known = Lexicon(gen)
+    try:
+        return _commit(ix, gen, known, docs, delete_ids, progress, before)
+    finally:
+        known.close()
+        _close_leaves(before)
+
+
+def _close_leaves(reader: Any | None) -> None:
+    """Close the segment readers of ``reader`` that are still open (those a
+    later reader took over are closed with it)."""
+    if reader is not None:
+        for leaf, _ in reader.leaf_readers():
+            if not getattr(leaf, "is_closed", False):
+                leaf.close()
+
+
+def _commit(ix: whoosh_index.Index, gen: Path, known: Lexicon, docs: list[dict[str, Any]],
+            delete_ids: list[str], progress: Progress | None, before: Any | None) -> Written:
     # The words of the documents, looked up at once rather than one query each.
     known.look_up(unknown_words(doc[RANK_FIELD] for doc in docs if RANK_FIELD in doc))
     add_term_source(known.term)
@@ -311,8 +337,7 @@ def _update(ix: whoosh_index.Index, gen: Path, docs: list[dict[str, Any]],
         lexicon = {w: t for w, t in lexicon.items() if not known.holds(w, t)}
     finally:
         remove_term_source(known.term)
-        known.close()
-    return _after_commit(ix, gen, lexicon, previous)
+    return _after_commit(ix, gen, lexicon, previous, before)
 
 
 def _write(ix: whoosh_index.Index, docs: list[dict[str, Any]], delete_ids: list[str],
@@ -336,7 +361,7 @@ def _write(ix: whoosh_index.Index, docs: list[dict[str, Any]], delete_ids: list[
 
 
 def _after_commit(ix: whoosh_index.Index, folder: Path, words: dict[str, str],
-                  previous: int | None = None) -> Written:
+                  previous: int | None = None, before: Any | None = None) -> Written:
     """Save what searches load fast: facet arrays (patched from those of the
     ``previous`` commit when there is one) and the lexicon (the words of the
     documents; a new index also gets those of the synonyms every query is
@@ -345,7 +370,7 @@ def _after_commit(ix: whoosh_index.Index, folder: Path, words: dict[str, str],
         written = save_for(ix, folder)
         words = {**lexicon_entries(words_of(e for g in synonym_lines() for e in g)), **words}
     else:
-        written = update_for(ix, folder, previous)
+        written = update_for(ix, folder, previous, before)
     if words:
         lexicon = Lexicon(folder)
         try:
