@@ -10,7 +10,9 @@ counts.
 from __future__ import annotations
 
 import json
+import os
 import random
+import signal
 from pathlib import Path
 
 import pytest
@@ -212,3 +214,22 @@ def test_a_commit_takes_over_the_readers_of_segments_it_left_alone(tmp_path: Pat
         assert [h.id for h in kept.search("updated").hits] == ["r0000"]
     with Catalogue(index) as fresh:
         assert len(fresh) == 69
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_lets_go_in_a_thread_of_its_own() -> None:
+    """A process forked after its parent let a snapshot go (the thread that
+    frees it is not copied) frees what it lets go itself."""
+    from thb_search.snapshot import _let_go, let_go_done
+
+    _let_go([], [object()])
+    let_go_done()
+    pid = os.fork()
+    if pid == 0:  # the child: closes and frees within the alarm, or is killed
+        signal.alarm(10)
+        closed: list[bool] = []
+        _let_go([lambda: closed.append(True)], [object()])
+        let_go_done()
+        os._exit(0 if closed == [True] else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

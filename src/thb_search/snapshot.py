@@ -13,6 +13,7 @@ one keeps what the old one had read of the segments the commit left alone
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 import threading
 import time
@@ -141,6 +142,15 @@ def _let_go(closing: list[Callable[[], None]], held: list[Any]) -> None:
             threading.Thread(target=_letting_go, args=(_LET_GO,), name="thb-let-go",
                              daemon=True).start()
     _LET_GO.put((time.monotonic() + LET_GO_AFTER, closing, held))
+
+
+def _forked() -> None:
+    """A forked child has no letting-go thread: it starts its own if it needs one."""
+    global _LET_GO, _start_lock
+    _LET_GO, _start_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 def let_go_done() -> None:
