@@ -148,3 +148,24 @@ def test_a_gap_too_small_asks_for_a_full_ranking() -> None:
             break
         ranks, in_order = placed
     assert n == 20 and placed is None  # 2^20 apart: 20 keys fit, one after the other
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_arena_arrays_equal_numpys(seed: int) -> None:
+    """A commit's arrays carved out of one allocation (facets._Arena) equal
+    numpy's own concatenate and insert; those that do not fit are allocated."""
+    from thb_search.facets import _Arena
+
+    rng = np.random.default_rng(seed)
+    arena = _Arena(int(rng.integers(0, 4000)))
+    for _ in range(5):
+        array = rng.integers(0, 1000, size=int(rng.integers(0, 60))).astype(np.int32)
+        places = sorted(rng.integers(0, len(array) + 1, size=int(rng.integers(0, 8))).tolist())
+        values = rng.integers(0, 1000, size=len(places)).tolist()
+        inserted = arena.insert(array, places, values)
+        assert inserted.dtype == array.dtype
+        assert inserted.tolist() == np.insert(array, places, values).tolist()
+        parts = [array, rng.integers(0, 9, size=3).astype(np.int64)]
+        joined = arena.concatenate(parts)
+        assert joined.dtype == np.int32 and joined.tolist() == np.concatenate(parts).tolist()
+    assert arena.insert(np.arange(5), [3, 1], [7, 8]).tolist() == [0, 8, 1, 2, 7, 3, 4]
