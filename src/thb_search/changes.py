@@ -39,6 +39,7 @@ class IndexedIds:
     def __init__(self, ix: Any | None) -> None:
         self._reader = ix.reader() if ix is not None else None
         self._all: dict[str, str] | None = None
+        self._docnums: dict[str, int | None] = {}  # ids looked up one by one
 
     def close(self) -> None:
         if self._reader is not None:
@@ -65,7 +66,17 @@ class IndexedIds:
     def indexed(self, rid: str) -> bool:
         if self._all is not None:
             return rid in self._all
-        return self._reader is not None and live_docnum(self._reader, rid) is not None
+        return self._reader is not None and self._docnum(rid) is not None
+
+    def _docnum(self, rid: str) -> int | None:
+        """``rid``'s live document, looked up once (a new record is asked
+        whether it is indexed, then for its fingerprint)."""
+        try:
+            return self._docnums[rid]
+        except KeyError:
+            assert self._reader is not None
+            found = self._docnums[rid] = live_docnum(self._reader, rid)
+            return found
 
     def fingerprints(self, ids: Iterable[str]) -> dict[str, str]:
         """Fingerprints of those of ``ids`` the index holds."""
@@ -77,7 +88,7 @@ class IndexedIds:
             return {rid: everything[rid] for rid in ids if rid in everything}
         out = {}
         for rid in ids:
-            docnum = live_docnum(self._reader, rid)
+            docnum = self._docnum(rid)
             if docnum is not None:
                 out[rid] = self._reader.stored_fields(docnum).get("fingerprint", "")
         return out
