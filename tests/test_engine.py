@@ -21,6 +21,7 @@ from whoosh import matching, scoring
 from whoosh import query as wq
 
 from thb_search import Catalogue, sync
+from thb_search.engine import Engine
 from thb_search.plan import And, Not, Or, Phrase, Terms
 from thb_search.ranking import bm25, idf
 from thb_search.schema import RANK_FIELD, TITLE_BOOST
@@ -282,7 +283,13 @@ def test_few_documents_scores_add_up_as_every_documents_would(indexed) -> None: 
         assert np.array_equal(remembered_mask, mask)
         assert np.array_equal(remembered, scores)
         assert np.array_equal(engine.mask(node, memo=memo), mask)
+        if i % 10 == 0:  # scores kept by the engine are those a new engine computes
+            fresh = Engine(engine._read, engine.layout.segments, engine.arrays)
+            fresh_mask, fresh_scores = fresh.run(node)
+            assert np.array_equal(fresh_mask, mask)
+            assert np.array_equal(fresh_scores, scores)
     assert len(memo) > 50
+    assert len(engine._scores) > 50
 
 
 def test_unique_of_ascending_values_is_numpys() -> None:

@@ -59,6 +59,8 @@ from .schema import (
 CACHE_BYTES = 128 * 1024 * 1024
 #: Bytes of phrase (and word pair) occurrences a reader keeps cached.
 PHRASE_CACHE_BYTES = 32 * 1024 * 1024
+#: Bytes of words' and phrases' BM25 scores an engine keeps (see :meth:`Engine._scored`).
+SCORES_CACHE_BYTES = 32 * 1024 * 1024
 #: What an entry of the postings cache costs at least (its key and arrays).
 ENTRY_BYTES = 1024
 
@@ -236,6 +238,9 @@ class Engine:
         bodies = self.body_lengths[self.live & (self.body_lengths > 0)]
         self.avg_body = float(bodies.sum()) / len(bodies) if len(bodies) else 1.0
         self._mark: np.ndarray | None = None
+        # Scores depend on the live documents' count and lengths: this
+        # commit's own, not handed on.
+        self._scores: PostingsCache[_Sparse] = PostingsCache(lambda: SCORES_CACHE_BYTES)
         self._moves: dict[Layout, list[_Move | int]] = {}
 
     # -- postings ------------------------------------------------------------
@@ -386,11 +391,13 @@ class Engine:
                 mask[text.docs if keys is None else keys >> POS_BITS] = True
             if body is not None:
                 mask[body.docs] = True
-            if isinstance(scores, np.ndarray):
-                docs, values = self._bm25f(text, body, node.boost)
-                scores[docs] += values
-            elif scores is not None:
-                scores = _Sparse.of(*self._bm25f(text, body, node.boost))
+            if scores is not None:
+                found = self._scored(("term", term, text is not None, body is not None,
+                                      node.boost), self._bm25f, text, body, node.boost)
+                if isinstance(scores, np.ndarray):
+                    scores[found.docs] += found.values
+                else:
+                    scores = found
         if scores is not None and len(text_fields) == 1:
             scores = _only(scores, mask)  # found only in the other text field: not a match
         return mask, scores
@@ -408,7 +415,9 @@ class Engine:
         mask[body >> BODY_POS_BITS] = True
         if not score:
             return mask, None
-        scores: Scores = _Sparse.of(*self._phrase_score(text, body, n, node.boost))
+        scores: Scores = self._scored(("phrase", node.terms, bool(text_fields), in_body,
+                                       node.boost), self._phrase_score, text, body, n,
+                                      node.boost)
         if len(text_fields) == 1:
             scores = _only(scores, mask)
         return mask, scores
@@ -476,6 +485,22 @@ class Engine:
         return keys[inside]
 
     # -- scoring ---------------------------------------------------------------
+
+    def _scored(self, key: tuple[object, ...],
+                score: Callable[..., tuple[np.ndarray, np.ndarray]], *args: object) -> _Sparse:
+        """A word's or phrase's scores (``score(*args)``: its documents and
+        their scores), kept by key: the same word recurs from one search to
+        the next, and scoring its documents again (BM25 over its postings, a
+        phrase's occurrences counted) is most of what a search of it costs
+        once its postings are cached."""
+        entry = self._scores.get(key)
+        if entry is not None:
+            return entry.value
+        found = _Sparse.of(*score(*args))
+        found.values.flags.writeable = False  # handed to every search of the word
+        self._scores.put(key, self.layout, found,
+                         max(ENTRY_BYTES, found.docs.nbytes + found.values.nbytes))
+        return found
 
     def _bm25f(self, text: TermData | None, body: TermData | None,
                boost: float) -> tuple[np.ndarray, np.ndarray]:
