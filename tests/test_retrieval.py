@@ -155,3 +155,28 @@ def test_a_snapshot_keeps_the_publications_it_read(tmp_path: Path, monkeypatch) 
         sync(index, [corpus])
         assert [h.title for h in cat.search("zzrenamed").hits] == ["zzrenamed"]
         assert cat.get(rows[0]["id"]).title == "zzrenamed"
+
+
+def test_the_most_covered_documents_rank_as_all_of_them() -> None:
+    """Related results are ranked among the documents covering the most
+    parts only: the same first ones as among all of them (ties on coverage,
+    score and date included)."""
+    import numpy as np
+
+    from thb_search.facets import FacetIndex
+    from thb_search.retrieval import most_covered
+
+    rng = np.random.default_rng(4)
+    size = 3_000
+    fx = FacetIndex(np.ones(size, dtype=bool), rng.integers(20200101, 20200105, size).astype(
+        np.int32), np.zeros(size, dtype=np.int64), rng.permutation(size).astype(np.int64),
+        np.ones(size, dtype=np.int64), {})
+    for _ in range(200):
+        parts = int(rng.integers(1, 5))
+        coverage = rng.integers(0, parts + 1, size).astype(np.int32)
+        scores = rng.choice([0.5, 1.0, 1.25, 2.0, 3.5], size) * (coverage > 0)
+        mask = rng.random(size) < rng.choice([0.001, 0.01, 0.3, 1.0])
+        for k in (1, 5, 40):
+            kept = most_covered(mask, coverage, k)
+            assert not (kept & ~mask).any()
+            assert fx.top(kept, scores, k, coverage) == fx.top(mask, scores, k, coverage)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -179,5 +180,8 @@ def listing(values: Sequence[str]) -> str:
     return ", ".join(repr(v) for v in values)
 
 
+@lru_cache(maxsize=8192)
 def _norm(value: str) -> str:
+    """A value as compared: folded, spaces collapsed (remembered: a filter
+    compares its value with every value of the facet, each search)."""
     return " ".join(fold(value).split())
