@@ -180,3 +180,24 @@ def test_the_most_covered_documents_rank_as_all_of_them() -> None:
             kept = most_covered(mask, coverage, k)
             assert not (kept & ~mask).any()
             assert fx.top(kept, scores, k, coverage) == fx.top(mask, scores, k, coverage)
+
+
+def test_the_first_of_an_order_are_those_of_the_whole_order() -> None:
+    """A browse reads its order from the start in growing steps: the same
+    first documents as the mask's whole order, for any density and depth."""
+    import numpy as np
+
+    from thb_search.facets import FacetIndex
+    from thb_search.retrieval import first_in_order
+
+    rng = np.random.default_rng(5)
+    size = 20_000
+    fx = FacetIndex(rng.random(size) < 0.95, rng.integers(20100101, 20250101, size).astype(
+        np.int32), rng.integers(0, 500, size).astype(np.int64) << 20,
+        rng.permutation(size).astype(np.int64), np.ones(size, dtype=np.int64), {})
+    for density in (0.0, 0.00005, 0.001, 0.05, 0.5, 1.0):
+        mask = (rng.random(size) < density) & fx.live
+        for by in ("date", "title"):
+            for depth in (1, 10, 100, 5_000, 30_000):
+                assert (first_in_order(fx, mask, by, depth).tolist()
+                        == fx.order(mask, by)[:depth].tolist()), (density, by, depth)
