@@ -109,3 +109,33 @@ def test_a_copied_index_is_rebuilt_not_opened(tmp_path: Path, corpus_copy: Path,
     assert messages == [f"the index at {index}/ is not opened: its signature is not this "
                         "user's (it was built elsewhere, or changed); rebuilding it"]
     assert verify(IndexDir(index).current()) is None
+
+
+def test_hashes_handed_to_sign_are_the_files_own(tmp_path: Path, corpus_copy: Path) -> None:
+    """The facet arrays are hashed from memory while written (not read back):
+    after a build and an add, every signed hash is the file's own SHA-256, so
+    a copy of the index (new inodes: every file hashed) still checks."""
+    import hashlib
+    import json
+    import shutil
+    import threading
+
+    index = tmp_path / "index"
+    sync(index, [corpus_copy])
+    record = {"id": "new-1", "title": "Victim identification at borders",
+              "date": "2023-05-02", "type": "Guide / manual / handbook",
+              "office": ["OSCE Secretariat"], "themes": ["Border management"]}
+    (corpus_copy / "new.jsonl").write_text(json.dumps(record) + "\n", "utf-8")
+    assert sync(index, [corpus_copy]).added == 1
+    for thread in threading.enumerate():  # the superseded arrays being removed
+        if thread.name == "thb-remove-arrays":
+            thread.join()
+    gen = IndexDir(index).current()
+    files = json.loads((gen / MANIFEST).read_text("utf-8"))["files"]
+    current = {n: e for n, e in files.items() if e[5:] != ["superseded"]}
+    assert any(name.startswith("facets-") for name in current)
+    for name, entry in current.items():
+        assert hashlib.sha256((gen / name).read_bytes()).hexdigest() == entry[0], name
+    copy = tmp_path / "copy"
+    shutil.copytree(gen, copy)
+    assert verify(copy) is None
