@@ -302,3 +302,18 @@ def test_unique_of_ascending_values_is_numpys() -> None:
         expected_unique, expected_inverse = np.unique(values, return_inverse=True)
         assert unique.tolist() == expected_unique.tolist()
         assert inverse.tolist() == expected_inverse.reshape(-1).tolist()
+
+
+def test_sorted_intersection_keeps_the_first_arrays_values() -> None:
+    from thb_search.engine import _intersect_sorted
+
+    rng = np.random.default_rng(9)
+    for _ in range(300):
+        a = np.sort(rng.integers(0, 400, int(rng.integers(0, 600))))
+        b = np.sort(rng.integers(0, 400, int(rng.integers(0, 600))))
+        if rng.random() < 0.5:
+            a, b = np.unique(a), np.unique(b)
+        for x, y in ((a, b), (b, a), (a, b[: len(b) // 9]), (a[: len(a) // 9], b)):
+            got = _intersect_sorted(x, y)
+            assert got.dtype == np.int64
+            assert got.tolist() == x[np.isin(x, y)].tolist()

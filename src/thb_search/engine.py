@@ -678,9 +678,16 @@ def _join(parts: list[np.ndarray], whole: np.ndarray | None = None) -> np.ndarra
 
 
 def _intersect_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Values of sorted ``a`` also in sorted ``b``."""
+    """Values of sorted ``a`` also in sorted ``b`` (as often as ``a`` has them)."""
     if not len(a) or not len(b):
         return _EMPTY
+    if len(a) > 4 * len(b):
+        # Few values to find (a rare word after a common one): look each of
+        # ``b``'s up in ``a`` rather than all of ``a``'s in ``b``.
+        distinct = b[np.concatenate(([True], b[1:] != b[:-1]))]
+        low = np.searchsorted(a, distinct)
+        high = np.searchsorted(a, distinct, side="right")
+        return np.repeat(distinct, high - low)
     idx = np.searchsorted(b, a)
     idx[idx == len(b)] = len(b) - 1
     return a[b[idx] == a]
