@@ -37,7 +37,7 @@ from .results import Publication
 from .schema import RANK_FIELD, live_docnum
 from .texts import TextStore
 from .trust import verify
-from .whoosh_internals import open_columns, read_postings
+from .whoosh_internals import not_taken_over, open_columns, read_postings, reopened
 
 
 @dataclass(frozen=True)
@@ -75,50 +75,6 @@ def _words(terms: Any) -> list[str]:
     """Index terms as text, without the summary mark (not a word)."""
     out = (t.decode("utf-8") if isinstance(t, bytes) else t for t in terms)
     return [t for t in out if t != SUMMARY_MARK]
-
-
-def _open_reader(ix: Any, before: Any | None) -> Any:
-    """A reader of the index's latest commit that takes over ``before``'s
-    (a reader of an earlier commit) readers of the segments it left as they
-    were, same documents and same deletions: opening a segment reads its
-    terms table and opens its columns (some 1 ms a segment at 100k records)."""
-    if before is None:
-        return ix.reader()
-    toc = ix._read_toc()
-    if len(toc.segments) < 2:
-        return ix.reader()
-    from whoosh.reading import MultiReader, SegmentReader
-
-    unchanged = {leaf.segment().segment_id(): leaf for leaf, _ in before.leaf_readers()
-                 if not leaf.is_closed}
-    readers = []
-    try:
-        for segment in toc.segments:
-            leaf = unchanged.get(segment.segment_id())
-            if leaf is None or not _same_documents(leaf.segment(), segment):
-                leaf = SegmentReader(ix.storage, toc.schema, segment, generation=toc.generation)
-            readers.append(leaf)
-    except BaseException:
-        kept = set(map(id, unchanged.values()))
-        for leaf in readers:
-            if id(leaf) not in kept:
-                leaf.close()
-        raise
-    return MultiReader(readers, generation=toc.generation)
-
-
-def _same_documents(old: Any, new: Any) -> bool:
-    return (old.doc_count_all() == new.doc_count_all()
-            and old.deleted_count() == new.deleted_count()
-            and set(old.deleted_docs()) == set(new.deleted_docs()))
-
-
-def _closing(reader: Any, keep: Any | None) -> list[Callable[[], None]]:
-    """How to close the segment readers of ``reader`` that ``keep`` (a
-    reader made from it by :func:`_open_reader`) does not use."""
-    used = set(map(id, (leaf for leaf, _ in keep.leaf_readers()))) if keep is not None else set()
-    return [leaf.close for leaf, _ in reader.leaf_readers()
-            if id(leaf) not in used and not leaf.is_closed]
 
 
 #: Seconds after a commit is seen that the state it replaced is let go: by
@@ -225,15 +181,15 @@ class Snapshot:
             before = previous._reader if previous is not None and kept else None
             reader = None
             try:
-                reader = _open_reader(ix, before)
+                reader = reopened(ix, before, close_rest=False)  # ``previous`` reads on
                 return cls(ixdir, gen, ix, reader,
                            previous.engine.caches if previous is not None and kept else None)
             except (OSError, EmptyIndexError):
                 # A commit removed files of the state being opened, or a rebuild
                 # swapped generations, between reading its name and its files.
                 if reader is not None:
-                    for close in _closing(reader, keep=before):
-                        close()
+                    for leaf in not_taken_over(reader, by=before):
+                        leaf.close()
                 if attempt == _ATTEMPTS - 1:
                     raise IndexCorruptError(
                         f"the index at {ixdir.shown} kept changing while it was opened: "
@@ -274,7 +230,7 @@ class Snapshot:
         # and the kernel frees a removed file's cached pages when the last
         # mapping goes (some 3 ms at 100k records, more at 1M), which the
         # search that saw the commit would otherwise wait for.
-        _let_go(_closing(self._reader, keep=fresh._reader),
+        _let_go([leaf.close for leaf in not_taken_over(self._reader, by=fresh._reader)],
                 [self._reader, self.arrays, self.engine, self.terms])
         del self._reader, self.arrays, self.engine, self.terms
         return fresh
