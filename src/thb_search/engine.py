@@ -55,12 +55,19 @@ from .schema import (
     TITLE_BOOST,
 )
 
-#: Bytes of postings arrays a reader keeps cached.
+#: Bytes of postings arrays a reader keeps cached: at least this, or
+#: ``CACHE_BYTES_PER_DOCUMENT`` a document in a larger catalogue (the common
+#: words of the benchmark's 200 queries hold some 330 MB of postings at a
+#: million records: a cache of 128 MB read them again for every query).
 CACHE_BYTES = 128 * 1024 * 1024
-#: Bytes of phrase (and word pair) occurrences a reader keeps cached.
+CACHE_BYTES_PER_DOCUMENT = 384
+#: Bytes of phrase (and word pair) occurrences a reader keeps cached, likewise.
 PHRASE_CACHE_BYTES = 32 * 1024 * 1024
-#: Bytes of words' and phrases' BM25 scores an engine keeps (see :meth:`Engine._scored`).
+PHRASE_CACHE_BYTES_PER_DOCUMENT = 64
+#: Bytes of words' and phrases' BM25 scores an engine keeps (see
+#: :meth:`Engine._scored`), likewise.
 SCORES_CACHE_BYTES = 32 * 1024 * 1024
+SCORES_CACHE_BYTES_PER_DOCUMENT = 64
 #: What an entry of the postings cache costs at least (its key and arrays).
 ENTRY_BYTES = 1024
 
@@ -203,9 +210,12 @@ class TermData:
 Caches = tuple[PostingsCache[TermData], PostingsCache[np.ndarray]]
 
 
-def new_caches() -> Caches:
-    """Empty postings and phrase caches, for an engine that has no predecessor."""
-    return (PostingsCache(lambda: CACHE_BYTES), PostingsCache(lambda: PHRASE_CACHE_BYTES))
+def new_caches(documents: int = 0) -> Caches:
+    """Empty postings and phrase caches, for an engine (of an index of
+    ``documents`` documents) that has no predecessor."""
+    return (PostingsCache(lambda: max(CACHE_BYTES, CACHE_BYTES_PER_DOCUMENT * documents)),
+            PostingsCache(lambda: max(PHRASE_CACHE_BYTES,
+                                      PHRASE_CACHE_BYTES_PER_DOCUMENT * documents)))
 
 
 class Engine:
@@ -221,7 +231,7 @@ class Engine:
                  caches: Caches | None = None) -> None:
         self._read = read
         self.layout = Layout(segments)
-        self.caches = caches if caches is not None else new_caches()
+        self.caches = caches if caches is not None else new_caches(len(arrays.live))
         self._cache, self._phrases = self.caches
         self.arrays = arrays
         self.live = arrays.live
@@ -240,7 +250,8 @@ class Engine:
         self._mark: np.ndarray | None = None
         # Scores depend on the live documents' count and lengths: this
         # commit's own, not handed on.
-        self._scores: PostingsCache[_Sparse] = PostingsCache(lambda: SCORES_CACHE_BYTES)
+        self._scores: PostingsCache[_Sparse] = PostingsCache(
+            lambda: max(SCORES_CACHE_BYTES, SCORES_CACHE_BYTES_PER_DOCUMENT * self.size))
         self._moves: dict[Layout, list[_Move | int]] = {}
 
     # -- postings ------------------------------------------------------------
