@@ -147,7 +147,7 @@ def _dense(ranks: np.ndarray) -> np.ndarray:
 
 def _same_arrays(patched: FacetIndex, fresh: FacetIndex) -> None:
     assert patched.size == fresh.size
-    for name in ("live", "datenum", "lengths", "body_lengths"):
+    for name in ("live", "datenum", "lengths", "body_lengths", "marks"):
         assert np.array_equal(getattr(patched, name), getattr(fresh, name)), name
     # Ranks are spaced and may leave gaps (keys of documents since deleted):
     # the same order.
@@ -194,3 +194,10 @@ def test_patched_facet_arrays_equal_computed_ones(two_files: tuple[Path, Path],
                                     sorted_docs=True)
             assert saved.segments is not None, step
             _same_arrays(saved, computed(reader))
+        with Catalogue(index) as catalogue:  # the summary marks the engine reads itself
+            engine = catalogue._latest().engine
+            kept = engine.mark
+            assert kept.dtype == np.int32  # the arrays' own, saved by the commit
+            engine._mark, engine.arrays.marks = None, None
+            read = engine.mark
+            assert np.array_equal(kept[engine.live], read[engine.live]), step

@@ -309,10 +309,14 @@ class Engine:
     def mark(self) -> np.ndarray:
         """Each document's position of the summary mark (title before, summary after)."""
         if self._mark is None:
-            mark = np.zeros(self.size, dtype=np.int64)
-            keys = self.term(SUMMARY_MARK).keys
-            mark[keys >> POS_BITS] = keys & POS_MASK
-            self._mark = mark
+            saved = getattr(self.arrays, "marks", None)  # None: arrays of an older version
+            if saved is not None:
+                self._mark = saved
+            else:
+                mark = np.zeros(self.size, dtype=np.int64)
+                keys = self.term(SUMMARY_MARK).keys
+                mark[keys >> POS_BITS] = keys & POS_MASK
+                self._mark = mark
         return self._mark
 
     # -- the walk --------------------------------------------------------------

@@ -32,8 +32,9 @@ from typing import Any
 
 import numpy as np
 
+from .fields import SUMMARY_MARK
 from .results import FacetCount
-from .schema import FACET_FIELDS, RANK_FIELD
+from .schema import FACET_FIELDS, POS_BITS, POS_MASK, RANK_FIELD
 from .whoosh_internals import read_lengths, read_postings, reopened
 
 __all__ = ["FacetCount", "FacetIndex", "facets_file", "open_for", "save_for", "update_for"]
@@ -340,7 +341,8 @@ class FacetIndex:
                  id_rank: np.ndarray, lengths: np.ndarray, facets: dict[str, _Facet],
                  body_lengths: np.ndarray | None = None,
                  segments: list[tuple[str, int]] | None = None,
-                 sorted_docs: dict[str, np.ndarray] | None = None) -> None:
+                 sorted_docs: dict[str, np.ndarray] | None = None,
+                 marks: np.ndarray | None = None) -> None:
         self.size = len(live)
         self.segments = segments  # (Whoosh segment id, documents) in document order
         # Documents in title and in id order (what a commit ranks new keys among).
@@ -355,6 +357,9 @@ class FacetIndex:
         # of the body field (0: no document)
         self.body_lengths = (body_lengths if body_lengths is not None
                              else np.zeros(len(live), dtype=np.int64))
+        # Each document's position of the summary mark (title words before
+        # it, summary words after; None: arrays saved before they were kept).
+        self.marks = marks
         self._facets = facets
         self._orders: dict[str, np.ndarray] = {}
 
@@ -373,7 +378,8 @@ class FacetIndex:
         facets = {name: _Facet.from_reader(reader, field, size)
                   for name, field in FACET_FIELDS.items()}
         return cls(live, datenum, title_rank, id_rank, lengths, facets, body_lengths,
-                   _segments(reader), {"title_sort": title_docs, "id_sort": id_docs})
+                   _segments(reader), {"title_sort": title_docs, "id_sort": id_docs},
+                   _marks(reader, size))
 
     def patched(self, reader: Any) -> FacetIndex | None:
         """The arrays of ``reader``, a later commit of the index these are of:
@@ -398,6 +404,7 @@ class FacetIndex:
         carry = moved.carry
         datenum, lengths = carry(self.datenum), carry(self.lengths)
         body_lengths = carry(self.body_lengths)
+        marks = carry(self.marks) if self.marks is not None else _marks(reader, size)
         live = moved.arena.empty(size, bool)
         live[:] = True
         for segment, offset in leaves:
@@ -410,6 +417,8 @@ class FacetIndex:
             lengths[offset:offset + n] = read_lengths(segment, RANK_FIELD)
             body_lengths[offset:offset + n] = np.fromiter(segment.column_reader("body_len"),
                                                           dtype=np.int64, count=n)
+            if self.marks is not None:
+                marks[offset:offset + n] = _marks(segment, n)
         ranks, sorted_docs = {}, {}
         for column, old_rank in (("title_sort", self.title_rank), ("id_sort", self.id_rank)):
             placed = _place(reader.column_reader(column), carry(old_rank),
@@ -423,7 +432,7 @@ class FacetIndex:
         facets = {name: self._facets[name].patched(moved, fresh, field, size)
                   for name, field in FACET_FIELDS.items()}
         index = FacetIndex(live, datenum, ranks["title_sort"], ranks["id_sort"], lengths, facets,
-                           body_lengths, segments, sorted_docs)
+                           body_lengths, segments, sorted_docs, marks)
         index._patched_orders(self, moved)
         return index
 
@@ -431,6 +440,7 @@ class FacetIndex:
         """Bytes of the arrays that :meth:`save` writes (about)."""
         arrays = [self.live, self.datenum, self.title_rank, self.id_rank, self.lengths,
                   self.body_lengths, *self._orders.values(),
+                  *([self.marks] if self.marks is not None else []),
                   *(self.sorted_docs or {}).values()]
         arrays += [a for facet in self._facets.values() for a in (facet.docs, facet.ords)]
         return sum(a.nbytes for a in arrays)
@@ -448,6 +458,8 @@ class FacetIndex:
             arrays[f"{name}.ords"] = facet.ords
         for by in ORDERS:
             arrays[f"order.{by}"] = self.everything(by)
+        if self.marks is not None:
+            arrays["marks"] = self.marks
         if self.segments is not None and self.sorted_docs is not None:
             meta["segments"] = self.segments
             for column, docs in self.sorted_docs.items():
@@ -471,7 +483,8 @@ class FacetIndex:
             if sorted_docs:
                 in_order = {c: data[f"{c}.sorted"] for c in ("title_sort", "id_sort")}
         index = cls(live, data["datenum"], data["title_rank"], data["id_rank"],
-                    data["lengths"], facets, data["body_lengths"], segments, in_order)
+                    data["lengths"], facets, data["body_lengths"], segments, in_order,
+                    data.get("marks"))
         for by in ORDERS:
             if f"order.{by}" in data:
                 index._orders[by] = data[f"order.{by}"]
@@ -652,6 +665,16 @@ def _place(column: Any, ranks: np.ndarray, in_order: np.ndarray,
         i = j
     return ranks, arena.insert(in_order, [place for place, _, _ in found],
                                [doc for _, doc, _ in found])
+
+
+def _marks(reader: Any, size: int) -> np.ndarray:
+    """Each document's position of the summary mark, from the mark's postings
+    (a reader's, or one segment's)."""
+    keys = read_postings(reader, RANK_FIELD, SUMMARY_MARK, True)[2]
+    marks = np.zeros(size, dtype=np.int32)
+    if keys is not None and len(keys):
+        marks[keys >> POS_BITS] = keys & POS_MASK
+    return marks
 
 
 def _segments(reader: Any) -> list[tuple[str, int]]:
