@@ -158,6 +158,7 @@ def _same_arrays(patched: FacetIndex, fresh: FacetIndex) -> None:
         assert patched.order(fresh.live, by).tolist() == fresh.order(fresh.live, by).tolist()
     everything = np.ones(fresh.size, dtype=bool)
     for name in FACET_FIELDS:
+        assert patched.facet(name).single == fresh.facet(name).single, name  # saved: computed
         assert patched.counts(name, everything) == fresh.counts(name, everything), name
         for value in fresh.values(name):
             assert np.array_equal(patched.mask(name, [value]), fresh.mask(name, [value]))

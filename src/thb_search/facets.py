@@ -42,10 +42,12 @@ __all__ = ["FacetCount", "FacetIndex", "facets_file", "open_for", "save_for", "u
 
 class _Facet:
     def __init__(self, values: list[str], docs: np.ndarray, ords: np.ndarray,
-                 size: int) -> None:
+                 size: int, *, single: bool | None = None) -> None:
+        """``single``: whether every document has one value, when known (saved
+        arrays say; their pairs were saved in document order)."""
         self.values = values
         self.ordinal = {v: i for i, v in enumerate(values)}
-        if len(docs) > 1 and bool(np.any(docs[1:] < docs[:-1])):
+        if single is None and len(docs) > 1 and bool(np.any(docs[1:] < docs[:-1])):
             order = np.lexsort((ords, docs))
             docs, ords = docs[order], ords[order]
         self.docs = docs  # in document order: a document's values are one run
@@ -54,6 +56,8 @@ class _Facet:
         self._starts: np.ndarray | None = None
         self._split: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._counted: _Counted | None = None  # what counts and masks read (see below)
+        if single is not None:
+            self._counts_state().single = single
 
     @classmethod
     def from_reader(cls, reader: Any, fieldname: str, size: int) -> _Facet:
@@ -133,7 +137,7 @@ class _Facet:
         of the values after the first (few: most documents have one)."""
         if self._split is None:
             docs = self.docs
-            if len(docs) == self.size and np.array_equal(docs, np.arange(self.size)):
+            if self.single:
                 # One value each (type, year): the values are the first ones.
                 none = np.zeros(0, dtype=docs.dtype)
                 self._split = (self.ords, none, np.zeros(0, dtype=self.ords.dtype))
@@ -152,9 +156,11 @@ class _Facet:
         ``d``-th pair is then document ``d``'s."""
         state = self._counts_state()
         if state.single is None:
+            # In document order, as many pairs as documents: one each unless
+            # some document has two (and another none).
             docs = self.docs
             state.single = bool(len(docs) == self.size
-                                and np.array_equal(docs, np.arange(self.size)))
+                                and (len(docs) < 2 or bool(np.all(docs[1:] > docs[:-1]))))
         return state.single
 
     @property
@@ -451,9 +457,10 @@ class FacetIndex:
                                          "title_rank": self.title_rank,
                                          "id_rank": self.id_rank, "lengths": self.lengths,
                                          "body_lengths": self.body_lengths}
-        meta: dict[str, Any] = {"values": {}}
+        meta: dict[str, Any] = {"values": {}, "single": {}}
         for name, facet in self._facets.items():
             meta["values"][name] = facet.values
+            meta["single"][name] = facet.single
             arrays[f"{name}.docs"] = facet.docs
             arrays[f"{name}.ords"] = facet.ords
         for by in ORDERS:
@@ -474,8 +481,9 @@ class FacetIndex:
         data, meta = _load_arrays(path)
         live = data["live"]
         size = len(live)
+        single = meta.get("single", {})
         facets = {name: _Facet(meta["values"][name], data[f"{name}.docs"],
-                               data[f"{name}.ords"], size)
+                               data[f"{name}.ords"], size, single=single.get(name))
                   for name in FACET_FIELDS}
         segments = in_order = None
         if "segments" in meta:
