@@ -236,17 +236,17 @@ class Engine:
         self.arrays = arrays
         self.live = arrays.live
         self.size = len(self.live)
-        self.n_live = max(int(self.live.sum()), 1)
-        self.lengths = arrays.lengths.astype(np.float32)
-        live_lengths = self.lengths[self.live]
+        # Counted and summed over the saved arrays as they are (no copy of a
+        # million lengths for each commit a reader sees).
+        n_live = int(np.count_nonzero(self.live))
+        self.n_live = max(n_live, 1)
+        self.lengths = np.asarray(arrays.lengths, dtype=np.float32)
         # Summed exactly (the lengths are whole numbers), so the average does
         # not depend on the order of the documents: an index built in another
         # order scores the same.
-        self.avg_length = (float(live_lengths.sum(dtype=np.float64)) / len(live_lengths)
-                           if len(live_lengths) else 1.0)
-        self.body_lengths = arrays.body_lengths.astype(np.float64)
-        bodies = self.body_lengths[self.live & (self.body_lengths > 0)]
-        self.avg_body = float(bodies.sum()) / len(bodies) if len(bodies) else 1.0
+        self.avg_length = (float(self.lengths.sum(where=self.live, dtype=np.float64)) / n_live
+                           if n_live else 1.0)
+        self._bodies: tuple[np.ndarray, float] | None = None  # see body_lengths
         self._mark: np.ndarray | None = None
         # Scores depend on the live documents' count and lengths: this
         # commit's own, not handed on.
@@ -304,6 +304,25 @@ class Engine:
         body = self.term(text, BODY_FIELD).docs
         docs = self.term(text).docs
         return len(np.union1d(docs, body)) if len(body) else len(docs)
+
+    @property
+    def body_lengths(self) -> np.ndarray:
+        """The body's length of each document (0: no document), as floats
+        (made when a body is first scored: a catalogue without PDFs never is)."""
+        return self._body_stats()[0]
+
+    @property
+    def avg_body(self) -> float:
+        """The mean body length of the live documents that have one."""
+        return self._body_stats()[1]
+
+    def _body_stats(self) -> tuple[np.ndarray, float]:
+        if self._bodies is None:
+            lengths = self.arrays.body_lengths.astype(np.float64)
+            has = self.live & (lengths > 0)
+            n = int(np.count_nonzero(has))
+            self._bodies = (lengths, float(lengths.sum(where=has)) / n if n else 1.0)
+        return self._bodies
 
     @property
     def mark(self) -> np.ndarray:
