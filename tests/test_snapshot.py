@@ -233,3 +233,31 @@ def test_a_forked_child_lets_go_in_a_thread_of_its_own() -> None:
         os._exit(0 if closed == [True] else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_replaced_snapshot_is_freed_without_the_cycle_collector(tmp_path: Path) -> None:
+    """What a commit replaces (the engine, its arrays mapped from a removed
+    file) is freed when it is let go, not whenever Python's cycle collector
+    next runs: a kept-open catalogue that sees many commits does not grow."""
+    import gc
+    import weakref
+
+    from thb_search.snapshot import let_go_done
+
+    rng = random.Random(8)
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    _write(corpus / "base.jsonl", _records(rng, range(30)))
+    sync(index, [corpus])
+    with Catalogue(index) as kept:
+        kept.search('"border police"')  # a phrase: the engine reads its marks and scores
+        engine = weakref.ref(kept._latest().engine)
+        _write(corpus / "a.jsonl", _records(rng, range(100, 103), tag=" a"))
+        sync(index, [corpus])
+        gc.disable()
+        try:
+            kept.search("border")  # sees the commit: the old snapshot is let go
+            let_go_done()
+            assert engine() is None
+        finally:
+            gc.enable()

@@ -250,8 +250,9 @@ class Engine:
         self._mark: np.ndarray | None = None
         # Scores depend on the live documents' count and lengths: this
         # commit's own, not handed on.
+        size = self.size  # (not self: the engine would hold itself in a cycle)
         self._scores: PostingsCache[_Sparse] = PostingsCache(
-            lambda: max(SCORES_CACHE_BYTES, SCORES_CACHE_BYTES_PER_DOCUMENT * self.size))
+            lambda: max(SCORES_CACHE_BYTES, SCORES_CACHE_BYTES_PER_DOCUMENT * size))
         self._moves: dict[Layout, list[_Move | int]] = {}
 
     # -- postings ------------------------------------------------------------
