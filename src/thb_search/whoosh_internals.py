@@ -131,6 +131,16 @@ class ThbCodec(W3Codec):
         return CompactLeafMatcher(dbfile, offset, length, format_, term=term, scorer=scorer)
 
 
+def _compressed(data: bytes, level: int) -> tuple[bytes, int]:
+    """A posting block's bytes as stored, and their zlib level (0: as they
+    are, when short or not smaller compressed)."""
+    if level and len(data) >= COMPRESS_MIN:
+        packed = zlib.compress(data, level)
+        if len(packed) < len(data):
+            return packed, level
+    return data, 0
+
+
 class CompactPostingsWriter(W3PostingsWriter):
     """W3's postings writer (same blocks, same statistics), writing each
     block as :func:`thb_search.blocks.encode` bytes."""
@@ -144,14 +154,8 @@ class CompactPostingsWriter(W3PostingsWriter):
             self._postfile.write(WHOOSH3_HEADER_MAGIC)
         self._terminfo.add_block(self)
         ids = self._ids
-        data = blocks.encode(ids, self._weights, self._values, self._kind)
-        comp = self._compression if len(data) >= COMPRESS_MIN else 0
-        if comp:
-            packed = zlib.compress(data, comp)
-            if len(packed) < len(data):
-                data = packed
-            else:
-                comp = 0
+        data, comp = _compressed(blocks.encode(ids, self._weights, self._values, self._kind),
+                                 self._compression)
         length = _BLOCK_HEADER.size - 4 + len(data)
         self._postfile.write(_BLOCK_HEADER.pack(
             -length if last else length, len(ids), ids[-1], self._maxweight, comp,
@@ -505,14 +509,8 @@ class _OneBlockTerms:
             lens = [length for length in map(doc_lengths, docs) if length]
             if lens:
                 minlength, maxlength = min(lens), max(lens)
-        data = blocks.encode(docs, weights, vals, self._kind)
-        comp = self._pw._compression if len(data) >= COMPRESS_MIN else 0
-        if comp:
-            packed = zlib.compress(data, comp)
-            if len(packed) < len(data):
-                data = packed
-            else:
-                comp = 0
+        data, comp = _compressed(blocks.encode(docs, weights, vals, self._kind),
+                                 self._pw._compression)
         length = _BLOCK_HEADER.size - 4 + len(data)
         minbyte, maxbyte = length_to_byte(minlength), length_to_byte(maxlength)
         block = WHOOSH3_HEADER_MAGIC + _BLOCK_HEADER.pack(
