@@ -130,9 +130,9 @@ def test_a_snapshot_keeps_its_plans_and_a_commit_builds_them_afresh(tmp_path: Pa
 def test_a_snapshot_keeps_the_publications_it_read(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
     """A publication kept is the one stored; the oldest go past the bound; a
     commit's snapshot reads its own (an updated record shows its new title)."""
-    from thb_search import retrieval
+    from thb_search import snapshot
 
-    monkeypatch.setattr(retrieval, "PUBLICATIONS", 5)
+    monkeypatch.setattr(snapshot, "PUBLICATIONS", 5)
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     rows = records(0, 30, seed=3)
@@ -141,16 +141,16 @@ def test_a_snapshot_keeps_the_publications_it_read(tmp_path: Path, monkeypatch) 
     sync(index, [corpus])
     with Catalogue(index) as cat:
         snap = cat._latest()
-        first = retrieval.publication(snap, 0)
-        assert first == snap.publication(0)
-        assert retrieval.publication(snap, 0) is first
+        first = snap.publication(0)
+        assert first == snap.read_publication(0)
+        assert snap.publication(0) is first
         for d in range(1, 10):
-            assert retrieval.publication(snap, d) == snap.publication(d)
-        assert retrieval.publication(snap, 0) is not first  # read again
+            assert snap.publication(d) == snap.read_publication(d)
+        assert snap.publication(0) is not first  # read again
         for _ in range(2):  # read, then kept (5 of them)
             hits = cat.search("", sort="date", limit=30).hits
             assert len(hits) == 30
-            assert all(h.publication == snap.publication(snap.docnum(h.id)) for h in hits)
+            assert all(h.publication == snap.read_publication(snap.docnum(h.id)) for h in hits)
         write(corpus / "base.jsonl", [{**rows[0], "title": "zzrenamed"}, *rows[1:]])
         sync(index, [corpus])
         assert [h.title for h in cat.search("zzrenamed").hits] == ["zzrenamed"]

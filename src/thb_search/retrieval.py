@@ -16,12 +16,8 @@
 from __future__ import annotations
 
 import math
-import threading
-import weakref
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
 
 import numpy as np
 
@@ -51,8 +47,6 @@ from .suggestions import suggestions
 RELATED = 5
 #: Plans a snapshot keeps (see :func:`build_plan`).
 PLANS = 512
-#: Publications a snapshot keeps read (see :func:`publication`; some 1.5 KB each).
-PUBLICATIONS = 4096
 
 
 @dataclass(frozen=True)
@@ -110,8 +104,8 @@ def build_plan(snap: Snapshot, query: str, match: str, literal: bool = False) ->
     snapshot keeps its last ``PLANS`` plans: a query asked again (the next
     page, another filter, its partial and related matches) is not parsed and
     built again (some 0.15 ms a plan).  A query that raises is not kept."""
-    return _kept(snap, "plans", PLANS, (query, match, literal),
-                 lambda: new_plan(snap, query, match, literal))
+    return snap.kept("plans", PLANS, (query, match, literal),
+                     lambda: new_plan(snap, query, match, literal))
 
 
 def new_plan(snap: Snapshot, query: str, match: str, literal: bool = False) -> Plan:
@@ -120,45 +114,6 @@ def new_plan(snap: Snapshot, query: str, match: str, literal: bool = False) -> P
         return resolve_value(snap.arrays.values(facet), facet, value)
 
     return build(parse(query, match, literal=literal), resolve, snap.terms)
-
-
-def publication(snap: Snapshot, docnum: int) -> Publication:
-    """The publication stored as document ``docnum``: each snapshot keeps its
-    last ``PUBLICATIONS`` read (reading one, its stored fields decompressed
-    and unpickled, costs some 50 µs at 100k records; the first hits of a
-    query, the newest of a facet value recur from one search to the next)."""
-    return _kept(snap, "publications", PUBLICATIONS, docnum, lambda: snap.publication(docnum))
-
-
-T = TypeVar("T")
-
-
-def _kept(snap: Snapshot, kind: str, bound: int, key: Hashable, make: Callable[[], T]) -> T:
-    """What ``make`` returns, kept by ``snap`` under ``kind`` and ``key`` (the
-    last ``bound`` of that kind); what raises is not kept."""
-    with _kept_lock:
-        kept = _kept_by.get(snap)
-        if kept is None:
-            kept = _kept_by[snap] = {}
-        entries = kept.get(kind)
-        if entries is None:
-            entries = kept[kind] = OrderedDict()
-        value = entries.get(key)
-        if value is not None:
-            entries.move_to_end(key)
-            return value
-    value = make()
-    with _kept_lock:
-        entries[key] = value
-        while len(entries) > bound:
-            entries.popitem(last=False)
-    return value
-
-
-# What each open snapshot keeps (a snapshot let go takes it with it).
-_kept_by: weakref.WeakKeyDictionary[Snapshot, dict[str, OrderedDict[Any, Any]]] = (
-    weakref.WeakKeyDictionary())
-_kept_lock = threading.Lock()
 
 
 def search(snap: Snapshot, request: SearchRequest) -> SearchResult:
@@ -241,7 +196,7 @@ class _Search:
                    else None)
         out = []
         for i, (docnum, score) in enumerate(window):
-            pub = publication(self.snap, docnum)
+            pub = self.snap.publication(docnum)
             parts, pages, page = self.snippet(docnum, pub, plan)
             out.append(Hit(pub, offset + i + 1, score, tuple(parts),
                            matches[i] if matches is not None else None, pages, page))
