@@ -261,3 +261,43 @@ def test_a_replaced_snapshot_is_freed_without_the_cycle_collector(tmp_path: Path
             assert engine() is None
         finally:
             gc.enable()
+
+
+@pytest.mark.parametrize("settled", [True, False])
+def test_a_search_finds_an_unchanged_index_by_two_stats_once_its_times_settled(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settled: bool) -> None:
+    """Each search asks whether a commit came since.  Once the index's
+    ``CURRENT`` and generation folder have times older than a file system's
+    clock tick, their stat answers (nothing read, nothing listed); with times
+    as recent as a commit just made, the whole check runs; a commit after
+    either is seen by the next search."""
+    from thb_search.indexdir import IndexDir
+
+    rng = random.Random(8)
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    _write(corpus / "base.jsonl", _records(rng, range(30)))
+    sync(index, [corpus])
+    gen = IndexDir(index).current()
+    assert gen is not None
+    if settled:
+        hour_ago = (os.stat(gen).st_mtime_ns - 3600 * 10**9,) * 2
+        os.utime(gen, ns=hour_ago)
+        os.utime(index / "CURRENT", ns=hour_ago)
+    checks: list[Path | None] = []
+    current = IndexDir.current
+    monkeypatch.setattr(IndexDir, "current", lambda self: checks.append(current(self))
+                        or checks[-1])
+    with Catalogue(index) as cat:
+        opened = cat.search("border")
+        checks.clear()
+        for _ in range(5):
+            assert cat.search("border") == opened
+        # The opening search checked in full once it had opened (a search
+        # asks more than once) and, the times settled, kept the stat.
+        assert len(checks) == (0 if settled else 5)
+        _write(corpus / "more.jsonl", _records(rng, range(500, 503), tag=" zebrafinch"))
+        sync(index, [corpus])
+        assert sorted(h.id for h in cat.search("zebrafinch").hits) == [
+            "r0500", "r0501", "r0502"]
+        assert len(cat) == 33

@@ -79,6 +79,16 @@ class IndexDir:
         path = self.root / name
         return path if name.startswith("gen-") and path.is_dir() else None
 
+    def stamp(self, gen: Path) -> tuple[int, int, int, int] | None:
+        """What a commit to ``gen`` or a swap of generations changes: the
+        inode and modification time of ``CURRENT`` and of ``gen``'s folder
+        (None: one is gone)."""
+        try:
+            current, folder = os.stat(self.root / CURRENT_FILE), os.stat(gen)
+        except OSError:
+            return None
+        return current.st_ino, current.st_mtime_ns, folder.st_ino, folder.st_mtime_ns
+
     def exists(self) -> bool:
         return self.current() is not None
 

@@ -132,6 +132,13 @@ def _letting_go(waiting: Any) -> None:
         held.clear()  # the last references: their memory is freed here
 
 
+#: Nanoseconds after which a file's modification time is settled: a file
+#: system stamps changes with a coarse clock (a few ms), so a change made
+#: within that tick of an earlier one may leave the same time; one made after
+#: a time this old cannot (the "racy timestamp" that git guards against too).
+SETTLED_NS = 1_000_000_000
+
+
 #: Publications a snapshot keeps read (see :meth:`Snapshot.publication`;
 #: some 1.5 KB each).
 PUBLICATIONS = 4096
@@ -173,6 +180,9 @@ class Snapshot:
         # What searches made of this snapshot (see kept): plans, publications.
         self._kept: dict[str, OrderedDict[Any, Any]] = {}
         self._kept_lock = threading.Lock()
+        # What IndexDir.stamp gave when this snapshot was last found the latest
+        # (see fresh): the same stamp, and nothing was committed since.
+        self._stamp: tuple[int, int, int, int] | None = None
 
     @classmethod
     def open(cls, ixdir: IndexDir, previous: Snapshot | None = None,
@@ -212,16 +222,28 @@ class Snapshot:
         """This snapshot if nothing was committed since, else the latest one
         (this one is then closed).
 
+        Every search asks, so the usual answer is quick: when the index
+        folder's ``CURRENT`` and the generation's folder (where each commit
+        adds its table of contents) have the same stat as when this snapshot
+        was last found the latest, and their times were settled then
+        (:data:`SETTLED_NS`), nothing was committed since (two stats: some
+        5 µs, against 0.1 ms for reading ``CURRENT`` and listing the folder).
+
         While a writer is still finishing a commit (it has written the table
         of contents but not yet the facet arrays and the lexicon that searches
         load), this snapshot stays: it is a whole committed state, and
         building those arrays here would hold up every search meanwhile.
         """
+        stamp = self.dir.stamp(self.gen)
+        if stamp is not None and stamp == self._stamp:
+            return self
         gen = self.dir.current()
         problem = None
         if gen == self.gen:
             latest = self._ix.latest_generation()
             if latest == self._reader.generation():
+                if stamp is not None and time.time_ns() - max(stamp[1], stamp[3]) > SETTLED_NS:
+                    self._stamp = stamp
                 return self
             saved = facets_file(gen, latest).exists()
             problem = verify(gen)
