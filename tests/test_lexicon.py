@@ -46,10 +46,15 @@ def test_unknown_words_are_every_word_analysis_looks_up(monkeypatch: pytest.Monk
     expected = unknown_words(TEXTS)
     asked: list[str] = []
 
-    def source(word: str) -> str | None:
-        asked.append(word)
-        return None
+    class Source:
+        def term(self, word: str) -> str | None:
+            asked.append(word)
+            return None
 
+        def look_up(self, words: object) -> None:
+            pass
+
+    source = Source()
     monkeypatch.setattr(analysis, "_TERM_SOURCES", [])  # none but this one
     add_term_source(source)
     try:
@@ -61,3 +66,51 @@ def test_unknown_words_are_every_word_analysis_looks_up(monkeypatch: pytest.Monk
     assert set(asked) == expected
     assert {"co", "operation", "cooperation", "ngo", "dacic", "gendersensitive"} <= expected
     assert "the" not in expected
+
+
+def test_marking_a_text_asks_its_unknown_words_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Highlighting a text asks the index's lexicon about its new words in one
+    look-up, and the terms then come from that answer (no query a word)."""
+    monkeypatch.setattr(analysis, "_TERMS", {})
+    monkeypatch.setattr(analysis, "_MARKED", [analysis._WordTerms()])
+    analysis._word_terms.cache_clear()
+    looked_up: list[set[str]] = []
+    asked_one: list[str] = []
+
+    class Source:
+        def look_up(self, words: set[str]) -> None:
+            looked_up.append(set(words))
+
+        def term(self, word: str) -> str | None:
+            asked_one.append(word)
+            return {"cooperation": "cooper", "ngo": "ngo"}.get(word)
+
+    expected = unknown_words([TEXTS[0]])
+    monkeypatch.setattr(analysis, "_TERM_SOURCES", [Source()])
+    try:
+        marked = analysis.marked_words(TEXTS[0], {"cooper", "ngo"})
+    finally:
+        analysis._word_terms.cache_clear()
+    assert looked_up == [expected]
+    assert sorted(asked_one) == sorted(expected)  # each once, from the answer
+    assert [(TEXTS[0][s:e], t) for s, e, t in marked] == [
+        ("Co-operation", "cooper"), ("NGOs", "ngo")]
+
+
+def test_a_lexicon_asked_about_more_words_than_it_keeps_still_answers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from thb_search import lexicon
+
+    monkeypatch.setattr(lexicon, "ASKED_AT_MOST", 3)
+    writer = Lexicon(tmp_path)
+    writer.add({"alpha": "a", "beta": "b", "gamma": "g", "delta": "d"})
+    writer.close()
+    known = Lexicon(tmp_path)
+    try:
+        known.look_up(["alpha", "beta"])
+        known.look_up(["gamma", "delta"])  # past 3: the first two are forgotten
+        assert len(known._asked) == 2
+        assert [known.term(w) for w in ("alpha", "beta", "gamma", "delta", "zeta")] == [
+            "a", "b", "g", "d", None]
+    finally:
+        known.close()

@@ -344,14 +344,14 @@ def _commit(ix: whoosh_index.Index, gen: Path, known: Lexicon, docs: list[dict[s
             delete_ids: list[str], progress: Progress | None, before: Any | None) -> Written:
     # The words of the documents, looked up at once rather than one query each.
     known.look_up(unknown_words(doc[RANK_FIELD] for doc in docs if RANK_FIELD in doc))
-    add_term_source(known.term)
+    add_term_source(known)
     previous = ix.latest_generation()
     try:
         lexicon = _write(ix, docs, delete_ids, progress)
         # Words the lexicon holds already need not be written again.
         lexicon = {w: t for w, t in lexicon.items() if not known.holds(w, t)}
     finally:
-        remove_term_source(known.term)
+        remove_term_source(known)
     return _after_commit(ix, gen, lexicon, previous, before)
 
 

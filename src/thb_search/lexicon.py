@@ -21,6 +21,9 @@ from pathlib import Path
 FILE = "lexicon.sqlite"
 #: How much of the lexicon :meth:`Lexicon.look_up` reads through a mapping.
 MAP_BYTES = 256 * 1024 * 1024
+#: Words :meth:`Lexicon.look_up` remembers at most (a long-lived searcher
+#: highlights text after text); past it, it starts afresh.
+ASKED_AT_MOST = 200_000
 
 
 class Lexicon:
@@ -55,6 +58,9 @@ class Lexicon:
         wanted = [w for w in set(words) if w not in self._asked]
         if not wanted or (self._db is None and not self.path.exists()):
             return
+        if len(self._asked) + len(wanted) > ASKED_AT_MOST:
+            self._asked.clear()  # first: a word asked about is then in _found
+            self._found.clear()
         with self._lock:
             db = self._connect()
             # Pages read through a mapping rather than a read() each: the

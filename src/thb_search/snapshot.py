@@ -175,7 +175,7 @@ class Snapshot:
         self.engine = Engine(read, segments, self.arrays, caches)
         self.terms = ReaderTerms(reader)
         self.lexicon = Lexicon(gen)
-        add_term_source(self.lexicon.term)  # the index's words need no stemming
+        add_term_source(self.lexicon)  # the index's words need no stemming
         self.texts = TextStore(ixdir.root)
         # What searches made of this snapshot (see kept): plans, publications.
         self._kept: dict[str, OrderedDict[Any, Any]] = {}
@@ -273,7 +273,7 @@ class Snapshot:
         self._close_lexicon()
 
     def _close_lexicon(self) -> None:
-        remove_term_source(self.lexicon.term)
+        remove_term_source(self.lexicon)
         self.lexicon.close()
         self.texts.close()
 
