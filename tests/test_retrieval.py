@@ -124,6 +124,16 @@ def test_a_snapshot_keeps_its_plans_and_a_commit_builds_them_afresh(tmp_path: Pa
         fresh = cat._latest()
         assert fresh is not snap
         assert retrieval.build_plan(fresh, "zzword*", "all").highlight == {"zzwordier"}
+        # A plan that asked nothing of the index is the one the commit's
+        # snapshot starts with; one that resolved a facet value is built again.
+        for query in QUERIES:
+            if not set(query) & {"*", "~"}:
+                assert retrieval.build_plan(fresh, query, "all") is retrieval.build_plan(
+                    snap, query, "all")
+        for query in ("type:report labour", "year:2021 police", "traffick*", "polic~"):
+            plan = retrieval.build_plan(fresh, query, "all")
+            assert plan is not retrieval.build_plan(snap, query, "all")
+            assert plan == retrieval.new_plan(fresh, query, "all")
         assert [h.id for h in cat.search("zzword*").hits] == ["pub-new"]
 
 
@@ -151,10 +161,18 @@ def test_a_snapshot_keeps_the_publications_it_read(tmp_path: Path, monkeypatch) 
             hits = cat.search("", sort="date", limit=30).hits
             assert len(hits) == 30
             assert all(h.publication == snap.read_publication(snap.docnum(h.id)) for h in hits)
+        kept = {d: snap.publication(d) for d in range(25, 30)}
         write(corpus / "base.jsonl", [{**rows[0], "title": "zzrenamed"}, *rows[1:]])
         sync(index, [corpus])
         assert [h.title for h in cat.search("zzrenamed").hits] == ["zzrenamed"]
         assert cat.get(rows[0]["id"]).title == "zzrenamed"
+        # The commit left the first segment in place (it added one, with the
+        # new copy): what the last snapshot kept of it is this one's.
+        fresh = cat._latest()
+        assert fresh.unchanged_docs == 30
+        assert all(fresh.publication(d) is pub for d, pub in kept.items())
+        assert fresh.publication(30) == fresh.read_publication(30)
+        assert fresh.publication(30).title == "zzrenamed"
 
 
 def test_the_most_covered_documents_rank_as_all_of_them() -> None:

@@ -26,7 +26,7 @@ from .engine import ALL_FIELDS, Memo
 from .errors import InvalidFilterError, RecordNotFoundError
 from .facets import FacetIndex
 from .filters import apply, facet_counts, filter_masks, resolve_value
-from .plan import Plan, build, terms_plan
+from .plan import Plan, TermLexicon, build, terms_plan
 from .query import parse
 from .results import (
     FACETS,
@@ -103,17 +103,50 @@ def build_plan(snap: Snapshot, query: str, match: str, literal: bool = False) ->
     A plan depends on nothing else, and a snapshot never changes, so each
     snapshot keeps its last ``PLANS`` plans: a query asked again (the next
     page, another filter, its partial and related matches) is not parsed and
-    built again (some 0.15 ms a plan).  A query that raises is not kept."""
+    built again (some 0.15 ms a plan).  A query that raises is not kept.  A
+    plan whose building never asked the index (no wildcard, fuzzy word or
+    facet value to resolve: the analysis of words is the same for every
+    index) holds after a commit too, so the next snapshot starts with it."""
     return snap.kept("plans", PLANS, (query, match, literal),
-                     lambda: new_plan(snap, query, match, literal))
+                     lambda: _built(snap, query, match, literal),
+                     lambda _, built: built[1])[0]
 
 
 def new_plan(snap: Snapshot, query: str, match: str, literal: bool = False) -> Plan:
     """The plan of a query string, built (see :func:`build_plan`)."""
+    return _built(snap, query, match, literal)[0]
+
+
+def _built(snap: Snapshot, query: str, match: str, literal: bool) -> tuple[Plan, bool]:
+    """A plan, and whether its building asked nothing of the index."""
+    asked: list[str] = []
+
     def resolve(facet: str, value: str) -> list[str]:
+        asked.append(facet)
         return resolve_value(snap.arrays.values(facet), facet, value)
 
-    return build(parse(query, match, literal=literal), resolve, snap.terms)
+    terms = _Asked(snap.terms, asked)
+    plan = build(parse(query, match, literal=literal), resolve, terms)
+    return plan, not asked
+
+
+class _Asked:
+    """A term lexicon that notes each time it is asked (see :func:`build_plan`)."""
+
+    def __init__(self, terms: TermLexicon, asked: list[str]) -> None:
+        self._terms, self._asked = terms, asked
+
+    def prefixed(self, prefix: str) -> list[str]:
+        self._asked.append(prefix)
+        return self._terms.prefixed(prefix)
+
+    def matching(self, pattern: str) -> list[str]:
+        self._asked.append(pattern)
+        return self._terms.matching(pattern)
+
+    def within(self, term: str, distance: int) -> list[str]:
+        self._asked.append(term)
+        return self._terms.within(term, distance)
 
 
 def search(snap: Snapshot, request: SearchRequest) -> SearchResult:

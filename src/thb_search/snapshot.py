@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from whoosh.index import EmptyIndexError
 
 from .analysis import add_term_source, remove_term_source
-from .engine import Caches, Engine, Segment
+from .engine import Engine, Segment
 from .errors import IndexCorruptError, IndexOutdatedError, RecordNotFoundError
 from .facets import FacetIndex, facets_file, open_for
 from .fields import SUMMARY_MARK
@@ -154,7 +154,7 @@ class Snapshot:
     """The index as last committed: reader, arrays, engine, lexicons."""
 
     def __init__(self, ixdir: IndexDir, gen: Path, ix: Any, reader: Any,
-                 caches: Caches | None = None) -> None:
+                 previous: Snapshot | None = None) -> None:
         self.dir = ixdir
         self.gen = gen
         self._ix = ix
@@ -172,14 +172,27 @@ class Snapshot:
                  bits: int) -> tuple[Any, Any, Any]:
             return read_postings(leaves[i][0], field, text, positions, bits)
 
-        self.engine = Engine(read, segments, self.arrays, caches)
+        self.engine = Engine(read, segments, self.arrays,
+                             previous.engine.caches if previous is not None else None)
         self.terms = ReaderTerms(reader)
         self.lexicon = Lexicon(gen)
         add_term_source(self.lexicon)  # the index's words need no stemming
         self.texts = TextStore(ixdir.root)
-        # What searches made of this snapshot (see kept): plans, publications.
+        # What searches made of this snapshot (see kept): plans, publications;
+        # and what the snapshot this one replaces had made (not what that one
+        # had taken over: one step back only).
         self._kept: dict[str, OrderedDict[Any, Any]] = {}
         self._kept_lock = threading.Lock()
+        self._before: dict[str, OrderedDict[Any, Any]] = (
+            previous._kept if previous is not None else {})
+        # Documents numbered and stored as in ``previous``: those of the
+        # leading segments the commit left in place (an add appends its own).
+        self.unchanged_docs = 0
+        if previous is not None:
+            for old, new in zip(previous.engine.layout.segments, segments, strict=False):
+                if (old.name, old.start, old.count) != (new.name, new.start, new.count):
+                    break
+                self.unchanged_docs = new.start + new.count
         # What IndexDir.stamp gave when this snapshot was last found the latest
         # (see fresh): the same stamp, and nothing was committed since.
         self._stamp: tuple[int, int, int, int] | None = None
@@ -203,8 +216,7 @@ class Snapshot:
             reader = None
             try:
                 reader = reopened(ix, before, close_rest=False)  # ``previous`` reads on
-                return cls(ixdir, gen, ix, reader,
-                           previous.engine.caches if previous is not None and kept else None)
+                return cls(ixdir, gen, ix, reader, previous if kept else None)
             except (OSError, EmptyIndexError):
                 # A commit removed files of the state being opened, or a rebuild
                 # swapped generations, between reading its name and its files.
@@ -280,10 +292,15 @@ class Snapshot:
     def __len__(self) -> int:
         return self._reader.doc_count()
 
-    def kept(self, kind: str, bound: int, key: Hashable, make: Callable[[], T]) -> T:
+    def kept(self, kind: str, bound: int, key: Hashable, make: Callable[[], T],
+             holds: Callable[[Hashable, T], bool] | None = None) -> T:
         """What ``make`` returns, kept by this snapshot under ``kind`` and
         ``key`` (the last ``bound`` of that kind: it never changes, so what is
-        made of it holds while it lives); what raises is not kept."""
+        made of it holds while it lives); what raises is not kept.
+
+        ``holds(key, value)``: whether what the snapshot this one replaced
+        kept under ``key`` holds in this one too (the first search after a
+        commit then does not make again what the commit left as it was)."""
         with self._kept_lock:
             entries = self._kept.get(kind)
             if entries is None:
@@ -292,7 +309,10 @@ class Snapshot:
             if value is not None:
                 entries.move_to_end(key)
                 return value
-        value = make()
+        before = self._before.get(kind) if holds is not None else None
+        value = before.get(key) if before is not None else None
+        if value is None or not holds(key, value):  # type: ignore[misc]
+            value = make()
         with self._kept_lock:
             entries[key] = value
             while len(entries) > bound:
@@ -306,7 +326,8 @@ class Snapshot:
         hits of a query, the newest of a facet value recur from one search to
         the next)."""
         return self.kept("publications", PUBLICATIONS, docnum,
-                         lambda: self.read_publication(docnum))
+                         lambda: self.read_publication(docnum),
+                         lambda d, _: d < self.unchanged_docs)  # type: ignore[operator]
 
     def read_publication(self, docnum: int) -> Publication:
         """The publication stored as document ``docnum``, read from the index."""
