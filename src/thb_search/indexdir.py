@@ -122,9 +122,10 @@ class IndexDir:
                 "catalogue with 'thb-search index --rebuild'")
         raise AssertionError("unreachable")
 
-    def schema_problem(self) -> str | None:
-        """Why the live index's schema is not this version's, or None."""
-        gen = self.current()
+    def schema_problem(self, gen: Path | None = None) -> str | None:
+        """Why the live index's schema (or generation ``gen``'s) is not this
+        version's, or None."""
+        gen = gen or self.current()
         try:
             version = (gen / VERSION_FILE).read_text("utf-8").strip() if gen else None
         except FileNotFoundError:

@@ -203,7 +203,8 @@ class Snapshot:
         """The index as last committed; with ``previous`` (an earlier state of
         the same index), what that one had read of segments still there is
         kept; ``trusted``: the generation just verified (see :meth:`IndexDir.open`)."""
-        outdated = ixdir.current() is not None and ixdir.schema_problem()
+        outdated = (ixdir.schema_problem(trusted) if trusted is not None
+                    else ixdir.current() is not None and ixdir.schema_problem())
         if outdated:
             raise IndexOutdatedError(
                 f"{outdated}: rebuild it with 'thb-search index --rebuild' (with --index "
