@@ -298,3 +298,47 @@ def test_duplicates_differing_in_offices_or_themes_merge() -> None:
 def test_newest_copy_wins_when_content_differs() -> None:
     r = resolve([copy(2, "new", ("B",)), copy(1, "old", ("A",))])
     assert (r.winner.core_hash, r.offices, r.merged, r.superseded) == ("new", ("B",), 0, 1)
+
+
+# -- reading only the records wanted -----------------------------------------
+
+
+def test_reading_only_some_lines_gives_those_records_and_parses_no_other_json_line(
+        tmp_path: Path) -> None:
+    """The indexer writing a few records of a file it read before reads only
+    theirs: in JSON Lines no other line is parsed (a broken line elsewhere is
+    not met), and reading stops after the last line wanted."""
+    from thb_search.corpus import iter_file
+
+    lines = [json.dumps({"id": f"r{i}", "title": f"Title {i}", "date": "2020-01-01"})
+             for i in range(1, 9)]
+    lines[1] = "{not json"  # line 2
+    lines[7] = "[]"  # line 8, after the last line wanted
+    path = write(tmp_path, "a.jsonl", "\n".join(lines) + "\n")
+    got = list(iter_file(path, only={3, 6}))
+    assert [(r.id, r.line) for r in got] == [("r3", 3), ("r6", 6)]  # no errors
+    assert [str(e) for e in read_file(path).errors] == [
+        f"{path}:2: invalid JSON (Expecting property name enclosed in double quotes at "
+        "column 2): each line must be one JSON object",
+        f"{path}:8: expected a JSON object, got list: each line must be one object such "
+        'as {"title": ..., "date": ...}']
+
+
+@pytest.mark.parametrize("name", ["listing.txt", "a.csv"])
+def test_reading_only_some_lines_of_a_listing_or_csv_stops_after_the_last(
+        tmp_path: Path, name: str) -> None:
+    from thb_search.corpus import iter_file
+    from thb_search.records import Record
+
+    if name.endswith(".txt"):
+        path = write(tmp_path, name, (BUNDLED / "osce-thb-publications.txt").read_text(
+            encoding="utf-8"))
+    else:
+        path = write(tmp_path, name, "id,title,date,summary\n" + "".join(
+            f'r{i},Title {i},2020-01-0{i},"summary\nof {i}"\n' for i in range(1, 7)))
+    everything = read_file(path).records
+    wanted = everything[1], everything[-2]
+    got = [r for r in iter_file(path, only={r.line for r in wanted})
+           if isinstance(r, Record)]
+    assert got == everything[:len(everything) - 1]  # up to the last wanted, whole
+    assert [r for r in got if r.line in {w.line for w in wanted}] == list(wanted)

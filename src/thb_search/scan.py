@@ -6,7 +6,7 @@ index documents of the records to write, a file at a time.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,10 @@ class FileState:
     mtime_ns: int
     copies: list[Copy]
 
+
+#: Records of a file wanted at most for reading only their lines (more: the
+#: whole file is read, without a set of every line it has).
+READ_ONLY_AT_MOST = 10_000
 
 #: Parsed records kept in memory between reading the catalogue and writing
 #: the index (files read again when written beyond this: bounds memory).
@@ -93,14 +97,15 @@ class Scan:
         themes = self.values.setdefault(tuple(themes), tuple(themes))
         return Copy(rid, path, line, mtime_ns, core, offices, themes, fp, file)
 
-    def records(self, path: str) -> Iterator[Record]:
-        """The records of a file: those kept, or read again."""
+    def records(self, path: str, lines: Collection[int] | None = None) -> Iterator[Record]:
+        """The records of a file: those kept, or read again (``lines``: only
+        those starting there are wanted; see :func:`~thb_search.corpus.iter_file`)."""
         kept = self.kept.pop(path, None)
         if kept is not None:
             self.retained -= len(kept)
             yield from kept
         else:
-            yield from (item for item in iter_file(path) if isinstance(item, Record))
+            yield from (item for item in iter_file(path, lines) if isinstance(item, Record))
 
 
 def documents(scan: Scan, resolved: dict[str, Resolved | Copy], ids: list[str],
@@ -112,7 +117,8 @@ def documents(scan: Scan, resolved: dict[str, Resolved | Copy], ids: list[str],
     i = 0
     while i < len(wanted):
         path = wanted[i][0]
-        for record in scan.records(path):
+        lines = {line for p, line, _ in wanted if p == path}
+        for record in scan.records(path, lines if len(lines) <= READ_ONLY_AT_MOST else None):
             if i < len(wanted) and wanted[i][0] == path and wanted[i][1] == record.line:
                 r = resolved[wanted[i][2]]
                 if record.id != r.id:
