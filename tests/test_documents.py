@@ -252,3 +252,48 @@ def test_attaching_replaces_the_document_and_add_checks_its_arguments(
         add_files(corpus, index, [new, new], to=TERRORISM)
     assert str(err.value) == ("--to attaches one PDF to a record: give exactly one .pdf file "
                               "with it")
+
+
+def test_a_document_of_words_the_index_has_met_is_analysed_from_its_lexicon(
+        tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Attaching a document looks its words up in the index's lexicon at once:
+    when the index has met them all (words no English word list holds), the
+    new process never imports NLTK (0.3 s) to stem them; the document is then
+    found by its words."""
+    import subprocess
+    import sys
+
+    from thb_search import writer
+
+    coined = "zorblath quexantic vrimmeldorf plonquist skaverine drublitz".split()
+    rng = random.Random(5)
+
+    def pdf(path: Path, marked_page: int) -> Path:
+        pages = [[" ".join(rng.choices(coined, k=8)) for _ in range(6)] for _ in range(4)]
+        pages[marked_page - 1].append("glimmerwort fennoscandic")
+        return pdfs.pages_pdf(path, pages)
+
+    index = tmp_path / "index"
+    add_files(corpus_copy, index, [pdf(tmp_path / "a.pdf", 2)], to=TERRORISM[:5])
+    script = ("import sys, thb_search\n"
+              f"thb_search.add_files({str(corpus_copy)!r}, {str(index)!r}, "
+              f"[{str(pdf(tmp_path / 'b.pdf', 4))!r}], to={NRM_HANDBOOK[:6]!r})\n"
+              "print('nltk' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=False)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "False\n", "")
+    with Catalogue(index) as cat:
+        hits = cat.search('"glimmerwort fennoscandic"').hits
+        assert {h.id: h.snippet_page for h in hits} == {TERRORISM: 2, NRM_HANDBOOK: 4}
+    # A search for a word met only in documents needs no NLTK either; a
+    # rebuild (its records shared among writer processes) keeps those words.
+    search = ("import sys, thb_search\n"
+              f"cat = thb_search.Catalogue({str(index)!r})\n"
+              "print(cat.search('skaverine').total, 'nltk' in sys.modules)\n")
+    for rebuilt in (False, True):
+        if rebuilt:
+            monkeypatch.setattr(writer, "PARALLEL_MIN_DOCS", 1)
+            sync(index, [corpus_copy], rebuild=True)
+        done = subprocess.run([sys.executable, "-c", search], capture_output=True, text=True,
+                              check=False)
+        assert (done.returncode, done.stdout, done.stderr) == (0, "2 False\n", "")

@@ -137,7 +137,7 @@ def collecting_words() -> Iterator[set[str]]:
         _COLLECTORS.remove(words)
 
 
-def lexicon_entries(words: set[str]) -> dict[str, str]:
+def lexicon_entries(words: Iterable[str]) -> dict[str, str]:
     """``word -> term`` for the words that are not stopwords."""
     return {w: t for w in words if (t := term_for(w)) is not None}
 
@@ -363,6 +363,16 @@ def unknown_words(texts: Iterable[str]) -> set[str]:
     for text in texts:
         raws.update(word_tokens(text))
     return _unknown(raws)
+
+
+def look_up_words(texts: Iterable[str]) -> None:
+    """Ask the term sources (an open index's lexicon) at once about the words
+    of ``texts`` this process has not analysed: analysing them then queries
+    none of them one word at a time."""
+    if _TERM_SOURCES:
+        unknown = unknown_words(texts)
+        for source in _TERM_SOURCES:
+            source.look_up(unknown)
 
 
 def _unknown(raws: Iterable[str]) -> set[str]:

@@ -19,7 +19,7 @@ from typing import Any
 
 from whoosh.analysis import Analyzer, Token
 
-from .analysis import _term_positions, word_tokens
+from .analysis import _term_positions, look_up_words, word_tokens
 
 #: Separates title, summary and locations in the value of the combined
 #: ``text`` field.
@@ -108,6 +108,10 @@ def body_postings(pages: Iterable[str]) -> BodyPostings:
     """Analyse a document's pages as one text: positions run on from page to
     page (a phrase may continue on the next page), and ``page_starts[i]`` is
     the first position of page ``i + 1``."""
+    pages = list(pages)
+    # A document of 100 pages has some 8,000 words: those the index has met
+    # are looked up in its lexicon at once, not one query (or stemming) each.
+    look_up_words(pages)
     positions: dict[str, list[int]] = {}
     starts: list[int] = []
     start = length = 0

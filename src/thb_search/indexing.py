@@ -14,7 +14,7 @@ import os
 import shutil
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -208,16 +208,25 @@ def _sync_locked(ixdir: IndexDir, paths: Sequence[str | os.PathLike[str]], rebui
             assert ix is not None and gen is not None
             # The commit's reader takes over this one's segments (see _update).
             before = indexed.detach()
+            # Words the index has met need no stemming (nor NLTK's import): the
+            # words of a document's pages as well as of the records.
+            known = Lexicon(gen)
+            add_term_source(known)
             try:
                 # Every document is built before the writer opens: nothing can fail
                 # half-way through a commit.
-                changed = list(docs([*changes.to_add, *changes.to_update]))
+                # (Documents' pages are analysed here: their words go into the
+                # lexicon with the records'.)
+                with collecting_words() as pages_words:
+                    changed = list(docs([*changes.to_add, *changes.to_update]))
                 written: Written = {}
                 if changed or changes.to_remove:
-                    written = _update(ix, gen, changed,
+                    written = _update(ix, gen, known, changed,
                                       [*changes.to_update, *changes.to_remove], progress,
-                                      before)
+                                      before, pages_words)
             finally:
+                remove_term_source(known)
+                known.close()
                 _close_leaves(before)
             if (state is None or changes.new_states or changes.superseded_states
                     or state.generation != ix.latest_generation()
@@ -277,7 +286,11 @@ def _rebuild(ixdir: IndexDir, docs: Iterator[dict[str, Any]], total: int,
     try:
         (target / VERSION_FILE).write_text(SCHEMA_VERSION + "\n", encoding="utf-8")
         ix = whoosh_index.create_in(str(target), build_schema())
-        lexicon = write_new_index(ix, docs, total, progress=progress)
+        # Documents' pages are analysed in this process as ``docs`` are made:
+        # their words go into the lexicon with the records'.
+        with collecting_words() as pages_words:
+            lexicon = write_new_index(ix, docs, total, progress=progress)
+        lexicon.update(lexicon_entries(pages_words))
         written = _after_commit(ix, target, lexicon)
         remember(target, ix)
         _seal(ix, target, written=written)
@@ -315,20 +328,23 @@ def _remove(paths: list[Path]) -> None:
             path.unlink()
 
 
-def _update(ix: whoosh_index.Index, gen: Path, docs: list[dict[str, Any]],
-            delete_ids: list[str], progress: Progress | None, before: Any | None = None
-            ) -> Written:
+def _update(ix: whoosh_index.Index, gen: Path, known: Lexicon, docs: list[dict[str, Any]],
+            delete_ids: list[str], progress: Progress | None, before: Any | None = None,
+            pages_words: Iterable[str] = ()) -> Written:
     """Commit changes into the live generation; returns what
-    :func:`_after_commit` wrote.  ``before``: a reader of the commit before,
-    which this call closes (the facet arrays' reader takes over the segments
-    the commit left as they were)."""
-    # Words the index has met need no stemming (nor NLTK's import).
-    known = Lexicon(gen)
-    try:
-        return _commit(ix, gen, known, docs, delete_ids, progress, before)
-    finally:
-        known.close()
-        _close_leaves(before)
+    :func:`_after_commit` wrote.  ``known``: the generation's lexicon, a term
+    source meanwhile.  ``before``: a reader of the commit before, which this
+    call closes (the facet arrays' reader takes over the segments the commit
+    left as they were).  ``pages_words``: the words of the documents' pages
+    (analysed before), for the lexicon."""
+    # The words of the documents, looked up at once rather than one query each.
+    known.look_up(unknown_words(doc[RANK_FIELD] for doc in docs if RANK_FIELD in doc))
+    previous = ix.latest_generation()
+    lexicon = _write(ix, docs, delete_ids, progress)
+    lexicon.update(lexicon_entries(pages_words))
+    # Words the lexicon holds already need not be written again.
+    lexicon = {w: t for w, t in lexicon.items() if not known.holds(w, t)}
+    return _after_commit(ix, gen, lexicon, previous, before)
 
 
 def _close_leaves(reader: Any | None) -> None:
@@ -338,21 +354,6 @@ def _close_leaves(reader: Any | None) -> None:
         for leaf, _ in reader.leaf_readers():
             if not getattr(leaf, "is_closed", False):
                 leaf.close()
-
-
-def _commit(ix: whoosh_index.Index, gen: Path, known: Lexicon, docs: list[dict[str, Any]],
-            delete_ids: list[str], progress: Progress | None, before: Any | None) -> Written:
-    # The words of the documents, looked up at once rather than one query each.
-    known.look_up(unknown_words(doc[RANK_FIELD] for doc in docs if RANK_FIELD in doc))
-    add_term_source(known)
-    previous = ix.latest_generation()
-    try:
-        lexicon = _write(ix, docs, delete_ids, progress)
-        # Words the lexicon holds already need not be written again.
-        lexicon = {w: t for w, t in lexicon.items() if not known.holds(w, t)}
-    finally:
-        remove_term_source(known)
-    return _after_commit(ix, gen, lexicon, previous, before)
 
 
 def _write(ix: whoosh_index.Index, docs: list[dict[str, Any]], delete_ids: list[str],
