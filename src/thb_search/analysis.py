@@ -365,12 +365,12 @@ def unknown_words(texts: Iterable[str]) -> set[str]:
     return _unknown(raws)
 
 
-def look_up_words(texts: Iterable[str]) -> None:
-    """Ask the term sources (an open index's lexicon) at once about the words
-    of ``texts`` this process has not analysed: analysing them then queries
-    none of them one word at a time."""
+def look_up_words(raws: Iterable[str]) -> None:
+    """Ask the term sources (an open index's lexicon) at once about the raw
+    words ``raws`` (tokens) this process has not analysed: analysing them
+    then queries none of them one word at a time."""
     if _TERM_SOURCES:
-        unknown = unknown_words(texts)
+        unknown = _unknown(raws)
         for source in _TERM_SOURCES:
             source.look_up(unknown)
 
@@ -412,10 +412,13 @@ def _term_positions(tokens: Iterable[str]) -> Iterator[tuple[int, str, int]]:
     see :func:`analyze_pieces`."""
     pos = 0
     collectors = _COLLECTORS
+    collected: set[str] = set()  # each token's words are collected once
     for i, token in enumerate(tokens):
         terms, joined, several, words = _word_terms(token)
-        for collector in collectors:
-            collector.update(words)
+        if collectors and token not in collected:
+            collected.add(token)
+            for collector in collectors:
+                collector.update(words)
         first = pos
         for term in terms:
             yield i, term, pos
@@ -455,14 +458,11 @@ class _WordTerms:
         self.words: dict[str, list[str]] = {}
 
     def add(self, words: set[str]) -> None:
-        if _TERM_SOURCES:
-            # Their words asked about at once: one lexicon query, not one a
-            # word (a hit's summary has some 60 words the process may not
-            # have met: the benchmark's queries asked for the first time at
-            # 100k records, p50 4.2-4.4 -> 3.6 ms).
-            unknown = _unknown(words)
-            for source in _TERM_SOURCES:
-                source.look_up(unknown)
+        # Their words asked about at once: one lexicon query, not one a word
+        # (a hit's summary has some 60 words the process may not have met:
+        # the benchmark's queries asked for the first time at 100k records,
+        # p50 4.2-4.4 -> 3.6 ms).
+        look_up_words(words)
         for word in words:
             parts, joined, several, _ = _word_terms(word)
             terms = (*parts, joined) if several and joined is not None else parts

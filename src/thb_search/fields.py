@@ -108,17 +108,18 @@ def body_postings(pages: Iterable[str]) -> BodyPostings:
     """Analyse a document's pages as one text: positions run on from page to
     page (a phrase may continue on the next page), and ``page_starts[i]`` is
     the first position of page ``i + 1``."""
-    pages = list(pages)
-    # A document of 100 pages has some 8,000 words: those the index has met
-    # are looked up in its lexicon at once, not one query (or stemming) each.
-    look_up_words(pages)
+    tokens = [word_tokens(page) for page in pages]
+    # A document of 100 pages has some 8,000 distinct words: those the index
+    # has met are looked up in its lexicon at once, not one query (or
+    # stemming) each.
+    look_up_words({t for page in tokens for t in page})
     positions: dict[str, list[int]] = {}
     starts: list[int] = []
     start = length = 0
-    for page in pages:
+    for page in tokens:
         starts.append(start)
         end = start
-        for _, term, pos in _term_positions(word_tokens(page)):
+        for _, term, pos in _term_positions(page):
             found = positions.get(term)
             if found is None:
                 positions[term] = [start + pos]
