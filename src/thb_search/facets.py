@@ -529,19 +529,24 @@ class FacetIndex:
             return [FacetCount(int(v), c) for v, c in pairs]
         return [FacetCount(v, c) for v, c in pairs]
 
-    def _order_key(self, by: str) -> Callable[[int], tuple[int, int, int]]:
-        """One document's key in the order ``by``: its values of
-        :meth:`_order_keys`, without computing them for every document."""
-        datenum, title, ident = self.datenum, self.title_rank, self.id_rank
+    def _order_columns(self, by: str) -> tuple[tuple[np.ndarray, int], ...]:
+        """The columns of an order with their signs (-1: descending), most
+        significant first: newest first, then title, then id (``date``), or
+        title, newest first, then id (``title``)."""
         if by == "date":
-            return lambda doc: (-int(datenum[doc]), int(title[doc]), int(ident[doc]))
-        return lambda doc: (int(title[doc]), -int(datenum[doc]), int(ident[doc]))
+            return (self.datenum, -1), (self.title_rank, 1), (self.id_rank, 1)
+        return (self.title_rank, 1), (self.datenum, -1), (self.id_rank, 1)
+
+    def _order_key(self, by: str) -> Callable[[int], tuple[int, ...]]:
+        """One document's key in the order ``by``, without computing the keys
+        of every document (:meth:`_order_keys`)."""
+        columns = self._order_columns(by)
+        return lambda doc: tuple(sign * int(column[doc]) for column, sign in columns)
 
     def _order_keys(self, by: str) -> tuple[np.ndarray, ...]:
         """The sort keys of an order, most significant first."""
-        if by == "date":
-            return (-self.datenum.astype(np.int64), self.title_rank, self.id_rank)
-        return (self.title_rank, -self.datenum.astype(np.int64), self.id_rank)
+        return tuple(column if sign > 0 else -column.astype(np.int64)
+                     for column, sign in self._order_columns(by))
 
     def everything(self, by: str) -> np.ndarray:
         """Every document (deleted ones too) in the order ``by``; saved by the
