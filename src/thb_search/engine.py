@@ -589,10 +589,8 @@ class Engine:
             return total
         if isinstance(scores, _Sparse):
             if total is None:
-                total = np.zeros(self.size, dtype=np.float64)
-                total[scores.docs] = scores.values
-            else:
-                total[scores.docs] += scores.values
+                return self._dense(scores)
+            total[scores.docs] += scores.values
             return total
         if total is None:
             return scores

@@ -47,7 +47,7 @@ from .schema import RANK_FIELD, SCHEMA_VERSION, build_schema, to_document
 from .state import STATE_FILE, CatalogueState
 from .texts import TextStore
 from .trust import sign, verify
-from .whoosh_internals import doc_count, fast_writer, superseded
+from .whoosh_internals import doc_count, fast_writer, not_taken_over, superseded
 from .writer import cancel, write_new_index
 
 __all__ = ["DEFAULT_WAIT", "STATE_FILE", "VERSION_FILE", "IndexDir", "IndexReport",
@@ -351,9 +351,8 @@ def _close_leaves(reader: Any | None) -> None:
     """Close the segment readers of ``reader`` that are still open (those a
     later reader took over are closed with it)."""
     if reader is not None:
-        for leaf, _ in reader.leaf_readers():
-            if not getattr(leaf, "is_closed", False):
-                leaf.close()
+        for leaf in not_taken_over(reader, None):
+            leaf.close()
 
 
 def _write(ix: whoosh_index.Index, docs: list[dict[str, Any]], delete_ids: list[str],

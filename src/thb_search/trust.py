@@ -76,7 +76,11 @@ def _files(gen: Path) -> list[Path]:
 
 
 def _seen(path: Path | os.DirEntry[str]) -> list[int]:
-    st = path.stat()
+    return _stamp(path.stat())
+
+
+def _stamp(st: os.stat_result) -> list[int]:
+    """What a signature records of a file's stat (a change to the file changes it)."""
     return [st.st_size, st.st_ino, st.st_ctime_ns, st.st_mtime_ns]
 
 
@@ -115,8 +119,7 @@ def sign(gen: Path, superseded: Iterable[str] = (),
     signed = old["files"] if old and hmac.compare_digest(str(old.get("hmac", "")),
                                                           _mac(old["files"])) else {}
     gone = set(superseded)
-    known = {name: [digest, st.st_size, st.st_ino, st.st_ctime_ns, st.st_mtime_ns]
-             for name, (digest, st) in (written or {}).items()}
+    known = {name: [digest, *_stamp(st)] for name, (digest, st) in (written or {}).items()}
     files: dict[str, Any] = {}
     for name, entry in sorted(_entries(gen).items()):
         seen = _seen(entry)
