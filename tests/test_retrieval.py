@@ -206,7 +206,6 @@ def test_the_first_of_an_order_are_those_of_the_whole_order() -> None:
     import numpy as np
 
     from thb_search.facets import FacetIndex
-    from thb_search.retrieval import first_in_order
 
     rng = np.random.default_rng(5)
     size = 20_000
@@ -217,5 +216,5 @@ def test_the_first_of_an_order_are_those_of_the_whole_order() -> None:
         mask = (rng.random(size) < density) & fx.live
         for by in ("date", "title"):
             for depth in (1, 10, 100, 5_000, 30_000):
-                assert (first_in_order(fx, mask, by, depth).tolist()
+                assert (fx.order(mask, by, depth).tolist()
                         == fx.order(mask, by)[:depth].tolist()), (density, by, depth)
