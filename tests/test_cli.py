@@ -487,6 +487,31 @@ finally:
 """
 
 
+_COLLECTOR_OF_A_COMMAND = """\
+import gc, json, sys
+from thb_search.__main__ import main
+sys.argv = ["thb-search", "--version"]
+try:
+    main()
+except SystemExit:
+    pass
+print(json.dumps([gc.isenabled(), gc.get_freeze_count()]))
+"""
+
+
+def test_the_command_runs_with_the_garbage_collector_on(tmp_path: Path) -> None:
+    """The script pauses the collector while it imports and then freezes what
+    the imports made; the command itself (a long ``index`` or ``serve``) must
+    run with the collector on, or its cyclic garbage would never be freed."""
+    result = subprocess.run([sys.executable, "-c", _COLLECTOR_OF_A_COMMAND],
+                            capture_output=True, text=True, cwd=tmp_path, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("thb-search, version ")
+    enabled, frozen = json.loads(result.stdout.splitlines()[-1])
+    assert enabled is True
+    assert frozen > 10_000  # click's and the command's modules, out of the collector's walks
+
+
 def test_a_search_imports_only_what_it_needs(tmp_path: Path, bundled_index: Path) -> None:
     """``thb-search QUERY`` starts fast because it imports little; this keeps
     it so (no timing here: the modules themselves are checked)."""
