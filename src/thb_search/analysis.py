@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator, Set
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any, Protocol
 
 #: Bump when the tokens produced for some text change: indexes built with
@@ -156,8 +156,13 @@ def fold(word: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+#: The package's data files (read as files: ``importlib.resources`` would cost
+#: a new process the import of ``zipfile`` and ``tempfile``, some 3 ms).
+_DATA = Path(__file__).with_name("data")
+
+
 def _data_lines(name: str) -> Iterator[str]:
-    text = resources.files("thb_search").joinpath("data").joinpath(name).read_text("utf-8")
+    text = (_DATA / name).read_text("utf-8")
     for line in text.splitlines():
         line = line.split("#", 1)[0].strip()
         if line:
@@ -272,8 +277,7 @@ def english_term(word: str) -> str | None:
     index has never met.
     """
     if not _ENGLISH:
-        data = resources.files("thb_search").joinpath("data").joinpath(
-            "english-terms.txt.gz").read_bytes()
+        data = (_DATA / "english-terms.txt.gz").read_bytes()
         _ENGLISH.extend(gzip.decompress(data).decode("ascii").splitlines())
     i = bisect_left(_ENGLISH, word)
     if i < len(_ENGLISH):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 CORPUS_ENV = "THB_SEARCH_CORPUS"
@@ -44,8 +43,8 @@ def user_data_dir() -> Path:
 
 def bundled_catalogue() -> list[Path]:
     """The catalogue files shipped inside the package."""
-    folder = resources.files("thb_search").joinpath("data").joinpath("catalogue")
-    return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".txt"))
+    folder = Path(__file__).with_name("data") / "catalogue"
+    return sorted(p for p in folder.iterdir() if p.name.endswith(".txt"))
 
 
 def locate(corpus: str | os.PathLike[str] | None = None,
