@@ -71,6 +71,25 @@ def test_a_search_lands_on_the_page(attached: tuple[Path, Path]) -> None:
         assert PHRASE in page.text
 
 
+def test_a_full_text_search_in_a_new_process_imports_no_masked_arrays(
+        attached: tuple[Path, Path]) -> None:
+    """A word in both records and a document merges their postings; numpy's
+    own union (through ``np.unique``) would import ``numpy.ma`` in every new
+    process, 15-20 ms of its first search."""
+    import subprocess
+    import sys
+
+    _, index = attached
+    search = ("import sys, thb_search\n"
+              f"cat = thb_search.Catalogue({str(index)!r})\n"
+              "hits = cat.search('debt bondage work trafficking').hits\n"
+              "print([(h.id, h.pages) for h in hits[:1]], len(hits), 'numpy.ma' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", search], capture_output=True, text=True,
+                          check=False)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == f"[({TERRORISM!r}, (27,))] 1 False\n"
+
+
 def test_the_command_line_shows_the_page(attached: tuple[Path, Path],
                                          runner: CliRunner) -> None:
     corpus, index = attached

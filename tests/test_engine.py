@@ -304,6 +304,22 @@ def test_unique_of_ascending_values_is_numpys() -> None:
         assert inverse.tolist() == expected_inverse.reshape(-1).tolist()
 
 
+def test_union_of_ascending_documents_is_numpys() -> None:
+    from thb_search.engine import _union_sorted
+
+    rng = np.random.default_rng(4)
+    empty = np.zeros(0, dtype=np.int32)
+
+    def docs(n: int, dtype: type) -> np.ndarray:
+        return np.unique(rng.integers(0, 60, n)).astype(dtype)
+
+    for a, b in ((empty, empty), (empty, docs(5, np.int64)), (docs(5, np.int32), empty),
+                 (docs(40, np.int32), docs(40, np.int64)), (docs(1, np.int32), docs(1, np.int32)),
+                 (np.arange(10, dtype=np.int32), np.arange(10, dtype=np.int32))):
+        got, expected = _union_sorted(a, b), np.union1d(a, b)
+        assert (got.tolist(), got.dtype) == (expected.tolist(), expected.dtype)
+
+
 def test_sorted_intersection_keeps_the_first_arrays_values() -> None:
     from thb_search.engine import _intersect_sorted
 
