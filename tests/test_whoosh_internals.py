@@ -119,6 +119,56 @@ def test_merged_segments_keep_the_postings(tmp_path: Path) -> None:
     assert contents(ix) == contents(one)
 
 
+def _merged(folder: Path) -> Any:
+    """Three segments (one of Whoosh's own writer and codec, whose blocks are
+    merged as Whoosh merges them), some documents of two deleted, then merged
+    into one."""
+    folder.mkdir()
+    ix = whoosh_index.create_in(str(folder), build_schema())
+    for start in range(0, len(DOCS), 100):
+        writer = (SegmentWriter(ix, codec=W3Codec(), compound=False) if start == 100
+                  else fast_writer(ix))
+        for doc in DOCS[start:start + 100]:
+            writer.add_document(**doc)
+        writer.commit(merge=False)
+    writer = ix.writer()
+    for docnum in (0, 3, 57, 99, 100, 101, 150, 199):
+        writer.delete_document(docnum)
+    writer.commit(merge=False)
+    writer = fast_writer(ix)
+    writer.commit(optimize=True)
+    ix = whoosh_index.open_dir(str(folder))
+    assert len(ix._segments()) == 1
+    return ix
+
+
+def test_a_merge_writes_what_whoosh_s_merge_writes(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Segments are merged a term's blocks at a time; the merged segment's
+    postings and terms files are byte for byte those of Whoosh's merge (a
+    posting at a time), deleted documents left out and the others renumbered
+    alike, and what a reader finds in it is what it found before the merge."""
+    ours = _merged(tmp_path / "ours")
+    with monkeypatch.context() as patched:
+        patched.setattr(whoosh_internals.FastSegmentWriter, "add_postings_to_pool",
+                        SegmentWriter.add_postings_to_pool)
+        whooshs = _merged(tmp_path / "whoosh")
+    (segment,) = ours._segments()
+    assert segment.doc_count_all() == len(DOCS) - 8
+
+    def merged_file(ix: Any, ext: str) -> bytes:
+        (merged,) = ix._segments()  # the merged segments' files are still there
+        (path,) = Path(ix.storage.folder).glob(f"*_{merged.segid}.{ext}")
+        return path.read_bytes()
+
+    for ext in ("pst", "trm"):
+        assert merged_file(ours, ext) == merged_file(whooshs, ext), ext
+    assert len(merged_file(ours, "pst")) > 100_000  # the long documents' positions
+    assert contents(ours) == contents(whooshs)
+    kept = [doc for i, doc in enumerate(DOCS) if i not in (0, 3, 57, 99, 100, 101, 150, 199)]
+    assert contents(ours) == contents(build(tmp_path / "kept", "fast", docs=kept))
+
+
 @pytest.mark.parametrize("how", ["whoosh", "fast"])
 def test_segments_name_the_codec(tmp_path: Path, how: str) -> None:
     ix = build(tmp_path / how, how, CODEC, DOCS[:5])

@@ -20,6 +20,7 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+import numpy as np
 from whoosh import index as whoosh_index
 
 from .analysis import collecting_words, lexicon_entries, load_nltk
@@ -88,6 +89,27 @@ class MemoryPool:
                 size += len(vbytes)
             ends.append(len(values))
         self.nbytes += size + self.POSTING_BYTES * len(items)
+
+    def extend(self, fieldname: str, tbytes: bytes, docs: np.ndarray, weights: np.ndarray,
+               lengths: np.ndarray, values: bytes) -> None:
+        """Add a term's postings at once (a merged segment's, in document
+        order): ``lengths`` the bytes of each posting's value, ``values``
+        those bytes one after another."""
+        if not len(docs):
+            return
+        entry = self._terms.get((fieldname, tbytes))
+        size = 0
+        if entry is None:
+            entry = self._terms[(fieldname, tbytes)] = (
+                array("I"), array("f"), array("I", [0]), bytearray())
+            self.fieldnames.add(fieldname)
+            size += self.TERM_BYTES
+        held_docs, held_weights, ends, held_values = entry
+        held_docs.frombytes(docs.astype(np.uint32).tobytes())
+        held_weights.frombytes(weights.astype(np.float32).tobytes())
+        ends.frombytes((len(held_values) + np.cumsum(lengths)).astype(np.uint32).tobytes())
+        held_values += values
+        self.nbytes += size + len(values) + self.POSTING_BYTES * len(docs)
 
     def add(self, item: tuple[str, bytes, int, float, bytes | None]) -> None:
         fieldname, tbytes, docnum, weight, vbytes = item
