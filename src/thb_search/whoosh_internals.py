@@ -165,6 +165,37 @@ class CompactPostingsWriter(W3PostingsWriter):
         self._new_block()
 
 
+def _block_header(data: bytes, at: int, position: int) -> tuple[Any, ...]:
+    """The header of the block at ``data[at:]`` (``position`` in its file),
+    checked: (length, negative for a term's last block; postings; last
+    document; largest weight; compression; shortest and longest length)."""
+    try:
+        header = _BLOCK_HEADER.unpack_from(data, at)
+    except struct.error as exc:
+        raise CorruptIndexError(f"Damaged postings block at offset {position}: {exc}; "
+                                "rebuild the index") from exc
+    length, n, _, _, comp, _, _ = header
+    if n == 0 or abs(length) < _BLOCK_HEADER.size - 4 or comp > 9:
+        raise CorruptIndexError(f"Damaged postings block at offset {position}; "
+                                "rebuild the index")
+    return header
+
+
+def _term_blocks(postfile: Any, offset: int, length: int) -> list[blocks.Block]:
+    """The decoded blocks of a term's postings, ``length`` bytes at ``offset``
+    in ``postfile`` (W3's magic number, then the blocks), read at once."""
+    data = postfile.get(offset, length)
+    at = len(WHOOSH3_HEADER_MAGIC)
+    found = []
+    while at < len(data):
+        size, n, last_id, _, comp, _, _ = _block_header(data, at, offset + at)
+        end = at + 4 + abs(size)
+        body = data[at + _BLOCK_HEADER.size:end]
+        found.append(blocks.decode(zlib.decompress(body) if comp else body, n, last_id))
+        at = end
+    return found
+
+
 class CompactLeafMatcher(W3LeafMatcher):
     """W3's matcher over :class:`CompactPostingsWriter` blocks; :meth:`block`
     gives the current block as numpy arrays."""
@@ -175,18 +206,11 @@ class CompactLeafMatcher(W3LeafMatcher):
         self._weights = None
         self._values = None
         self._i = 0
-        header = self._postfile.get(position, _BLOCK_HEADER.size)
-        try:
-            length, n, last_id, maxweight, comp, mnlen, mxlen = _BLOCK_HEADER.unpack(header)
-        except struct.error as exc:
-            raise CorruptIndexError(f"Damaged postings block at offset {position}: {exc}; "
-                                    "rebuild the index") from exc
+        length, n, last_id, maxweight, comp, mnlen, mxlen = _block_header(
+            self._postfile.get(position, _BLOCK_HEADER.size), 0, position)
         if length < 0:
             self._lastblock = True
             length = -length
-        if n == 0 or length < _BLOCK_HEADER.size - 4 or comp > 9:
-            raise CorruptIndexError(f"Damaged postings block at offset {position}; "
-                                    "rebuild the index")
         self._nextoffset = position + 4 + length
         self._dataoffset = position + _BLOCK_HEADER.size
         self._blocklength = n
@@ -653,10 +677,12 @@ class FastSegmentWriter(SegmentWriter):
             format_ = schema[fieldname].format
             # (Whoosh's writer never puts a term's postings in the terms file:
             # its inlining is broken, so every term has blocks.)
-            m = terms._codec.postings_reader(terms._postfile, info, format_,
-                                             term=(fieldname, tbytes))
+            offset, length = info.extent()
+            if isinstance(length, tuple):  # as W3TermInfo.from_bytes reads it (a 1-tuple)
+                (length,) = length
+            found = _term_blocks(terms._postfile, offset, length)
             self.pool.extend(fieldname, tbytes,
-                             *_merged_postings(m, _value_kind(format_), new, startdoc))
+                             *_merged_postings(found, _value_kind(format_), new, startdoc))
 
     def _commit_toc(self, segments: list[Any]) -> None:
         """Whoosh's commit, minus its removal of the files the new table of
@@ -668,22 +694,21 @@ class FastSegmentWriter(SegmentWriter):
         TOC(self.schema, segments, self.generation).write(self.storage, self.indexname)
 
 
-def _merged_postings(m: CompactLeafMatcher, kind: int | str, new: np.ndarray | None,
+def _merged_postings(found: list[blocks.Block], kind: int | str, new: np.ndarray | None,
                      startdoc: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, bytes]:
-    """A term's postings in a merged segment: (documents, weights, each
-    value's length in bytes, the values' bytes), its deleted documents left
-    out and the others numbered by ``new`` (None: ``startdoc`` on)."""
-    found = []
-    while m.is_active():
-        found.append(m.block())
-        m._next_block()
-    ids = np.concatenate([b.ids for b in found])
-    weights = np.concatenate([b.weights for b in found])
+    """A term's postings (its blocks, ``found``) in a merged segment:
+    (documents, weights, each value's length in bytes, the values' bytes),
+    its deleted documents left out and the others numbered by ``new`` (None:
+    ``startdoc`` on)."""
+    one = len(found) == 1  # most terms: no concatenation
+    ids = found[0].ids if one else np.concatenate([b.ids for b in found])
+    weights = found[0].weights if one else np.concatenate([b.weights for b in found])
     docs = ids + startdoc if new is None else new[ids]
     keep = None if new is None else docs >= 0
     if kind == blocks.POSITIONS:
-        counts = np.concatenate([b.counts for b in found])
-        positions = np.concatenate([b.positions for b in found])
+        counts = found[0].counts if one else np.concatenate([b.counts for b in found])
+        positions = (found[0].positions if one
+                     else np.concatenate([b.positions for b in found]))
         if keep is not None:
             positions = positions[np.repeat(keep, counts)]
             counts = counts[keep]
