@@ -651,7 +651,6 @@ class FastSegmentWriter(SegmentWriter):
             if pdr is not None:
                 pdr.close()
 
-
     def add_postings_to_pool(self, reader: Any, startdoc: int,
                              docmap: dict[int, int] | None) -> None:
         """Whoosh's merge of a segment's postings into this writer (in its

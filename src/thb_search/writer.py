@@ -77,9 +77,7 @@ class MemoryPool:
         for tbytes, _, weight, vbytes in items:
             entry = terms.get((fieldname, tbytes))
             if entry is None:
-                entry = terms[(fieldname, tbytes)] = (
-                    array("I"), array("f"), array("I", [0]), bytearray())
-                self.fieldnames.add(fieldname)
+                entry = self._new_term(fieldname, tbytes)
                 size += self.TERM_BYTES
             docs, weights, ends, values = entry
             docs.append(docnum)
@@ -100,9 +98,7 @@ class MemoryPool:
         entry = self._terms.get((fieldname, tbytes))
         size = 0
         if entry is None:
-            entry = self._terms[(fieldname, tbytes)] = (
-                array("I"), array("f"), array("I", [0]), bytearray())
-            self.fieldnames.add(fieldname)
+            entry = self._new_term(fieldname, tbytes)
             size += self.TERM_BYTES
         held_docs, held_weights, ends, held_values = entry
         held_docs.frombytes(docs.astype(np.uint32).tobytes())
@@ -110,6 +106,13 @@ class MemoryPool:
         ends.frombytes((len(held_values) + np.cumsum(lengths)).astype(np.uint32).tobytes())
         held_values += values
         self.nbytes += size + len(values) + self.POSTING_BYTES * len(docs)
+
+    def _new_term(self, fieldname: str,
+                  tbytes: bytes) -> tuple[array, array, array, bytearray]:
+        entry = self._terms[(fieldname, tbytes)] = (
+            array("I"), array("f"), array("I", [0]), bytearray())
+        self.fieldnames.add(fieldname)
+        return entry
 
     def add(self, item: tuple[str, bytes, int, float, bytes | None]) -> None:
         fieldname, tbytes, docnum, weight, vbytes = item
