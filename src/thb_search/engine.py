@@ -156,6 +156,8 @@ V = TypeVar("V")
 
 @dataclass
 class _Entry(Generic[V]):
+    """A cached value, the layout it was computed on and its size."""
+
     layout: Layout  # what ``value`` was computed on
     value: V
     nbytes: int

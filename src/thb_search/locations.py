@@ -20,6 +20,8 @@ INDEX_ENV = "THB_SEARCH_INDEX"
 
 @dataclass(frozen=True)
 class Locations:
+    """The corpus and index folders a command uses (see :func:`locate`)."""
+
     corpus: Path
     index: Path
 

@@ -153,6 +153,9 @@ def terms_plan(weighted: Sequence[tuple[str, float]]) -> Plan:
 
 @dataclass
 class _Builder:
+    """Builds the nodes of a plan from a syntax tree, collecting what the plan
+    reports beside them (parts, words, highlighting, expansions, ignored words)."""
+
     resolve: ResolveFacet
     lexicon: TermLexicon
     parts: list[Part] = field(default_factory=list)

@@ -81,6 +81,9 @@ def acronym_expansions(value: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Word:
+    """A query word: looked for in ``field``, as a pattern when ``wildcard``
+    (``traffick*``), or within ``fuzzy`` edits (1 or 2) of its stem (``labr~``)."""
+
     text: str
     field: str | None = None  # None: title and summary (the ranking field)
     wildcard: bool = False
@@ -89,12 +92,16 @@ class Word:
 
 @dataclass(frozen=True)
 class Phrase:
+    """Words in a row (``"national referral mechanism"``), in ``field``."""
+
     text: str
     field: str | None = None
 
 
 @dataclass(frozen=True)
 class FacetValue:
+    """A facet filter written in the query (``office:ODIHR``, ``year:2019-2021``)."""
+
     facet: str  # office | theme | type | year
     value: str
 
@@ -110,18 +117,26 @@ class Synonym:
 
 @dataclass(frozen=True)
 class And:
+    """All of ``items``: joined by ``AND``, or by a space (``implicit``) when a
+    query matches all its words."""
+
     items: tuple[Node, ...]
     implicit: bool = False
 
 
 @dataclass(frozen=True)
 class Or:
+    """Any of ``items``: joined by ``OR``, or by a space (``implicit``) when a
+    query matches any of its words."""
+
     items: tuple[Node, ...]
     implicit: bool = False
 
 
 @dataclass(frozen=True)
 class Not:
+    """Anything but ``item`` (``NOT`` or ``-``)."""
+
     item: Node
 
 
@@ -138,6 +153,8 @@ _FIELD_RE = re.compile(r"^([A-Za-z]+):(.*)$", re.S)
 
 @dataclass
 class _Tok:
+    """A token of the query text, at character ``pos``."""
+
     kind: str  # WORD PHRASE LP RP AND OR NOT MINUS PLUS FIELD
     text: str
     pos: int
