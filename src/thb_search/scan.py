@@ -117,8 +117,12 @@ def documents(scan: Scan, resolved: dict[str, Resolved | Copy], ids: list[str],
     i = 0
     while i < len(wanted):
         path = wanted[i][0]
-        lines = {line for p, line, _ in wanted if p == path}
-        for record in scan.records(path, lines if len(lines) <= READ_ONLY_AT_MOST else None):
+        end = i  # the file's records are together (sorted by path)
+        while end < len(wanted) and wanted[end][0] == path:
+            end += 1
+        lines = ({line for _, line, _ in wanted[i:end]} if end - i <= READ_ONLY_AT_MOST
+                 else None)
+        for record in scan.records(path, lines):
             if i < len(wanted) and wanted[i][0] == path and wanted[i][1] == record.line:
                 r = resolved[wanted[i][2]]
                 if record.id != r.id:
