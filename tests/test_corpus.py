@@ -342,3 +342,22 @@ def test_reading_only_some_lines_of_a_listing_or_csv_stops_after_the_last(
            if isinstance(r, Record)]
     assert got == everything[:len(everything) - 1]  # up to the last wanted, whole
     assert [r for r in got if r.line in {w.line for w in wanted}] == list(wanted)
+
+
+def test_clean_text_is_the_regular_expressions_for_every_character() -> None:
+    """The fast path (text returned as it is) agrees with the expressions it
+    skips, for every code point alone and between a space and a letter."""
+    from thb_search.records import _CONTROL, _SPACES, _SURROGATE, clean_text
+
+    def by_expressions(value: str) -> str:
+        if not value.isascii():
+            value = _SURROGATE.sub("\ufffd", value)
+        return _SPACES.sub(" ", _CONTROL.sub(" ", value)).strip()
+
+    differing = [hex(cp) for cp in range(0x110000)
+                 for value in (chr(cp), f"a {chr(cp)}b")
+                 if clean_text(value) != by_expressions(value)]
+    assert differing == []
+    assert clean_text(" Forced\u00a0labour\tsupply\u2028chains  ") == "Forced labour supply chains"
+    assert clean_text("two  spaces") == "two spaces"
+    assert clean_text("bad \ud800 half") == "bad \ufffd half"

@@ -131,7 +131,15 @@ def _digest(text: str) -> str:
 
 def clean_text(value: str) -> str:
     """Whitespace (and control characters) collapsed to single spaces, trimmed;
-    a lone surrogate becomes U+FFFD, as undecodable text does."""
+    a lone surrogate becomes U+FFFD, as undecodable text does.
+
+    Text that needs none of it comes back as it is, found without a regular
+    expression: every character the expressions replace (control characters,
+    line and paragraph separators, every space but the ASCII one, surrogates)
+    is one ``str.isprintable`` refuses.  A catalogue's summaries mostly need
+    nothing, and reading them was 16 µs each, a tenth of reading a record."""
+    if value.isprintable() and "  " not in value and value[:1] != " " and value[-1:] != " ":
+        return value
     if not value.isascii():
         value = _SURROGATE.sub("\ufffd", value)
     return _SPACES.sub(" ", _CONTROL.sub(" ", value)).strip()
