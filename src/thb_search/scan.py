@@ -23,8 +23,9 @@ from .corpus import (
 from .errors import CorpusFormatError, ThbSearchError
 from .schema import to_document
 
-#: ``extra(record)``: (fingerprint, analysed body or None, document description or None).
-Extra = Callable[[Record], tuple[str, Any, Any]]
+#: ``extra(record, its fingerprint)``: (fingerprint with its document's,
+#: analysed body or None, document description or None).
+Extra = Callable[[Record, str], tuple[str, Any, Any]]
 #: ``progress(done, total)``.
 Progress = Callable[[int, int], None]
 
@@ -129,7 +130,7 @@ def documents(scan: Scan, resolved: dict[str, Resolved | Copy], ids: list[str],
                     break
                 merged = merged_record(record, r)
                 fp, body, description = (r.fingerprint, None, None) if extra is None else (
-                    extra(merged))
+                    extra(merged, r.fingerprint))
                 if body is None and description is None:
                     yield to_document(merged, fp)
                 else:
