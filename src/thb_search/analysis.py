@@ -23,7 +23,7 @@ import gzip
 import re
 import unicodedata
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Set
+from collections.abc import Iterable, Iterator, Sequence, Set
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -121,20 +121,27 @@ def remove_term_source(source: TermSource) -> None:
         _TERM_SOURCES.remove(source)
 
 
-# Sets collecting the words analysed while they are open (collecting_words()).
-_COLLECTORS: list[set[str]] = []
+#: Sets collecting the words (tokens) analysed while they are open
+#: (:func:`collecting_words`).
+COLLECTORS: list[set[str]] = []
 
 
 @contextmanager
 def collecting_words() -> Iterator[set[str]]:
     """Collect the folded words of every text analysed meanwhile (the words of
-    the documents an indexer writes, for the index's lexicon)."""
+    the documents an indexer writes, for the index's lexicon); the set is
+    filled when the block ends.  Analysis adds each text's tokens to the
+    open :data:`COLLECTORS` (one ``set.update``); their folded words are
+    worked out once, here."""
+    tokens: set[str] = set()
     words: set[str] = set()
-    _COLLECTORS.append(words)
+    COLLECTORS.append(tokens)
     try:
         yield words
     finally:
-        _COLLECTORS.remove(words)
+        COLLECTORS.remove(tokens)
+        for token in tokens:
+            words.update(_word_terms(token)[2])
 
 
 def lexicon_entries(words: Iterable[str]) -> dict[str, str]:
@@ -179,7 +186,7 @@ def words_of(texts: Iterable[str]) -> set[str]:
     words: set[str] = set()
     for text in texts:
         for start, end in word_spans(text):
-            words.update(_word_terms(text[start:end])[3])
+            words.update(_word_terms(text[start:end])[2])
     return words
 
 
@@ -390,16 +397,29 @@ def _unknown(raws: Iterable[str]) -> set[str]:
     return {w for w in words if w not in _TERMS and w not in STOPWORDS}
 
 
+#: A word's terms: each with its position from the word's first one, in
+#: analysis order.
+Terms = tuple[tuple[str, int], ...]
+
+
 @lru_cache(maxsize=262144)
-def _word_terms(raw: str) -> tuple[tuple[str, ...], str | None, bool, tuple[str, ...]]:
-    """(terms of the parts, joined term, whether the word has several parts,
-    the folded words looked up)."""
+def _word_terms(raw: str) -> tuple[Terms, int, tuple[str, ...]]:
+    """The terms of one raw word (a token) with their offsets, the positions it
+    takes, and the folded words looked up: the terms of its parts at
+    consecutive positions, then, for a word of several parts, the joined
+    form at the first part's position (taking one position when every part
+    is a stopword).  ``co-operation`` -> ``((co, 0), (oper, 1), (cooper, 0))``, 2."""
     parts = _split(raw)
-    terms = tuple(t for t in map(term_for, parts) if t is not None)
+    terms = [(t, i) for i, t in enumerate(t for t in map(term_for, parts) if t is not None)]
+    taken = len(terms)
     if len(parts) > 1:
         joined = "".join(parts)
-        return terms, term_for(joined), True, (*parts, joined)
-    return terms, None, False, tuple(parts)
+        term = term_for(joined)
+        if term is not None:
+            terms.append((term, 0))
+            taken = taken or 1
+        return tuple(terms), taken, (*parts, joined)
+    return tuple(terms), taken, tuple(parts)
 
 
 def word_tokens(text: str) -> list[str]:
@@ -411,26 +431,45 @@ def word_tokens(text: str) -> list[str]:
     return _word_re(text).findall(text)
 
 
-def _term_positions(tokens: Iterable[str]) -> Iterator[tuple[int, str, int]]:
+def _term_positions(tokens: Sequence[str]) -> Iterator[tuple[int, str, int]]:
     """(token index, term, position) for each term of a sequence of words:
     see :func:`analyze_pieces`."""
+    for collector in COLLECTORS:
+        collector.update(tokens)
     pos = 0
-    collectors = _COLLECTORS
-    collected: set[str] = set()  # each token's words are collected once
     for i, token in enumerate(tokens):
-        terms, joined, several, words = _word_terms(token)
-        if collectors and token not in collected:
-            collected.add(token)
-            for collector in collectors:
-                collector.update(words)
-        first = pos
-        for term in terms:
-            yield i, term, pos
-            pos += 1
-        if several and joined is not None:
-            yield i, joined, first
-            if pos == first:  # every part was a stopword
-                pos += 1
+        terms, taken, _ = _word_terms(token)
+        for term, offset in terms:
+            yield i, term, pos + offset
+        pos += taken
+
+
+def gather_terms(tokens: Sequence[str], start: int, positions: dict[str, list[int]],
+                 weights: dict[str, float] | None = None, weight: float = 1.0) -> tuple[int, int]:
+    """Add the terms of ``tokens`` (a text's words) to ``positions`` (term ->
+    its positions, in the order :func:`_term_positions` yields them), from
+    position ``start``, and ``weight`` a term to ``weights`` if given.
+    Returns (terms added, positions taken).  The indexer's hot loop: one
+    cached look-up a token and a few operations a term, no generator."""
+    for collector in COLLECTORS:
+        collector.update(tokens)
+    pos = start
+    added = 0
+    for token in tokens:
+        terms, taken, _ = _word_terms(token)
+        for term, offset in terms:
+            found = positions.get(term)
+            if found is None:
+                positions[term] = [pos + offset]
+                if weights is not None:
+                    weights[term] = weight
+            else:
+                found.append(pos + offset)
+                if weights is not None:
+                    weights[term] += weight
+        added += len(terms)
+        pos += taken
+    return added, pos - start
 
 
 def analyze_pieces(text: str) -> Iterator[Piece]:
@@ -441,7 +480,7 @@ def analyze_pieces(text: str) -> Iterator[Piece]:
     ``gender sensitive`` (a phrase) and ``gendersensitive``.
     """
     spans = list(word_spans(text))
-    for i, term, pos in _term_positions(text[s:e] for s, e in spans):
+    for i, term, pos in _term_positions([text[s:e] for s, e in spans]):
         yield Piece(term, pos, *spans[i])
 
 
@@ -468,8 +507,7 @@ class _WordTerms:
         # p50 4.2-4.4 -> 3.6 ms).
         look_up_words(words)
         for word in words:
-            parts, joined, several, _ = _word_terms(word)
-            terms = (*parts, joined) if several and joined is not None else parts
+            terms = tuple(term for term, _ in _word_terms(word)[0])
             for term in terms:
                 known = self.words.get(term)
                 if known is None:

@@ -19,7 +19,7 @@ from typing import Any
 
 from whoosh.analysis import Analyzer, Token
 
-from .analysis import _term_positions, look_up_words, word_tokens
+from .analysis import _term_positions, gather_terms, look_up_words, word_tokens
 
 #: Separates title, summary and locations in the value of the combined
 #: ``text`` field.
@@ -78,19 +78,20 @@ def text_tokens(title: str, summary: str, title_boost: float,
 def text_postings(title: str, summary: str, title_boost: float, locations: str = "",
                   ) -> tuple[dict[str, list[int]], dict[str, float], int]:
     """Positions and weight of each term of the ``text`` field, and its length:
-    :func:`text_tokens` gathered by term (the indexing hot spot)."""
+    :func:`text_tokens` gathered by term (the indexing hot spot, so made
+    with :func:`~thb_search.analysis.gather_terms`; a test compares)."""
     positions: dict[str, list[int]] = {}
     weights: dict[str, float] = {}
-    length = 0
-    for term, pos, weight in text_tokens(title, summary, title_boost, locations):
-        length += 1
-        found = positions.get(term)
-        if found is None:
-            positions[term] = [pos]
-            weights[term] = weight
-        else:
-            found.append(pos)
-            weights[term] += weight
+    length, end = gather_terms(word_tokens(title), 0, positions, weights, title_boost)
+    mark = end - 1 + FIELD_GAP if end else FIELD_GAP
+    positions[SUMMARY_MARK] = [mark]  # no word gives this term
+    weights[SUMMARY_MARK] = 1.0
+    added, taken = gather_terms(word_tokens(summary), mark + 1, positions, weights)
+    length += 1 + added
+    if locations:
+        last = mark + taken if taken else mark
+        added, _ = gather_terms(word_tokens(locations), last + FIELD_GAP, positions, weights)
+        length += added
     return positions, weights, length
 
 
@@ -118,16 +119,9 @@ def body_postings(pages: Iterable[str]) -> BodyPostings:
     start = length = 0
     for page in tokens:
         starts.append(start)
-        end = start
-        for _, term, pos in _term_positions(page):
-            found = positions.get(term)
-            if found is None:
-                positions[term] = [start + pos]
-            else:
-                found.append(start + pos)
-            length += 1
-            end = max(end, start + pos + 1)
-        start = end
+        added, taken = gather_terms(page, start, positions)
+        length += added
+        start += taken
     return BodyPostings(positions, tuple(starts), length)
 
 
