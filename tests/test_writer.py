@@ -52,3 +52,47 @@ def test_memory_pool_orders_postings_by_field_term_document() -> None:
     assert pool.nbytes > 0
     pool.cleanup()
     assert list(pool.iter_postings()) == [] and pool.nbytes == 0
+
+
+def _documents() -> list[tuple[dict[str, list[int]], dict[str, float]]]:
+    """Ten documents' positions and weights over eight terms (one not ASCII)."""
+    terms = ["abus", "child", "labor", "traffick", "zone", "étude", "a", "work"]
+    docs = []
+    for d in range(10):
+        positions = {t: [d + i, d + i + 7] if (d + i) % 3 else [d]
+                     for i, t in enumerate(terms) if (d * 5 + i) % 4}
+        docs.append((positions, {t: 0.5 + len(p) for t, p in positions.items()}))
+    return docs
+
+
+@pytest.mark.parametrize("settle_every", [1, 7, 500_000])
+def test_positions_held_as_columns_are_the_postings_add_many_gives(
+        settle_every: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``add_positions`` (columns, sorted into terms every SETTLE_POSTINGS
+    postings) holds what ``add_many`` holds for the same postings: documents,
+    weights times the boost, positions as raw uint32, size; body-like
+    postings (no weights) weigh their number of positions; a merged term's
+    postings (``extend``) follow them."""
+    from array import array
+
+    import numpy as np
+
+    import thb_search.writer as writer
+
+    monkeypatch.setattr(writer, "SETTLE_POSTINGS", settle_every)
+    columns, tuples = MemoryPool(), MemoryPool()
+    for docnum, (positions, weights) in enumerate(_documents()):
+        assert columns.add_positions("text", positions, weights, 2.0, docnum) == sum(
+            map(len, positions.values()))
+        columns.add_positions("body", positions, None, 1.0, docnum)
+        tuples.add_many("text", [(t.encode(), len(p), weights[t] * 2.0, array("I", p).tobytes())
+                                 for t, p in positions.items()], docnum)
+        tuples.add_many("body", [(t.encode(), len(p), float(len(p)), array("I", p).tobytes())
+                                 for t, p in positions.items()], docnum)
+    for pool in (columns, tuples):
+        pool.extend("text", b"labor", np.array([10, 12]), np.array([1.5, 2.0]),
+                    np.array([4, 8]), array("I", [3, 1, 2]).tobytes())
+    assert list(columns.iter_postings()) == list(tuples.iter_postings())
+    assert [t for (t, _), _ in columns.sorted_terms()][:1] == ["body"]
+    assert columns.nbytes == tuples.nbytes
+    assert len(list(columns.iter_postings())) == 2 * 60 + 2  # 6 terms a document, 2 merged

@@ -76,10 +76,16 @@ class TextField(fields.TEXT):
         super().__init__(analyzer=TextAnalyzer(title_boost), phrase=True)
         self.format = PositionArray(field_boost=self.format.field_boost)
 
-    def index(self, value: Any, **kwargs: Any) -> list[tuple[bytes, int, float, bytes]]:
+    def postings(self, value: Any) -> tuple[dict[str, list[int]], dict[str, float] | None]:
+        """Each term's positions and weight (before the field's boost): what
+        the writer adds (:meth:`thb_search.writer.MemoryPool.add_positions`)."""
         title, summary, locations = split_text_value(value)
         positions, weights, _ = text_postings(title, summary, self.analyzer.title_boost,
                                               locations)
+        return positions, weights
+
+    def index(self, value: Any, **kwargs: Any) -> list[tuple[bytes, int, float, bytes]]:
+        positions, weights = self.postings(value)
         encode = self.format.encode
         fb = self.format.field_boost
         return [(term.encode("utf-8"), len(poslist), weights[term] * fb, encode(poslist))
@@ -94,6 +100,10 @@ class BodyField(fields.TEXT):
     def __init__(self) -> None:
         super().__init__(analyzer=TextAnalyzer(1.0), phrase=True)
         self.format = PositionArray(field_boost=1.0)
+
+    def postings(self, value: Any) -> tuple[dict[str, list[int]], dict[str, float] | None]:
+        """Each term's positions (its weight is their number)."""
+        return value.positions, None
 
     def index(self, value: Any, **kwargs: Any) -> list[tuple[bytes, int, float, bytes]]:
         encode = self.format.encode

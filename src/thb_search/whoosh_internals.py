@@ -521,11 +521,11 @@ class _OneBlockTerms:
         """Whoosh's calls wrote a term: the files' positions are asked again."""
         self._postpos = self._termpos = None
 
-    def write(self, tbytes: bytes, docs: array, weights: array, ends: array,
+    def write(self, tbytes: bytes, docs: array, weights: array, lengths: array,
               values: bytearray, doc_lengths: Callable[[int], Any] | None) -> None:
         fw = self._fw
         n = len(docs)
-        vals = [bytes(values[ends[i]:ends[i + 1]]) for i in range(n)] if values else []
+        vals = _values(lengths, values, 0, n)
         top = max(weights)
         maxweight = top if top > 0 else 0
         minlength, maxlength = None, 0
@@ -565,8 +565,21 @@ class _OneBlockTerms:
         table.lastkey = key
 
 
-def _add_block_postings(pw: Any, docs: array, weights: array, ends: array, values: bytearray,
-                        doc_lengths: Callable[[int], Any] | None) -> None:
+def _values(lengths: array, values: bytearray, start: int, end: int) -> list[bytes]:
+    """The values of postings ``start`` to ``end`` of a pool's term (none if
+    its postings have no values)."""
+    if not values:
+        return []
+    at = sum(lengths[:start]) if start else 0
+    out = []
+    for length in lengths[start:end]:
+        out.append(bytes(values[at:at + length]))
+        at += length
+    return out
+
+
+def _add_block_postings(pw: Any, docs: array, weights: array, lengths: array,
+                        values: bytearray, doc_lengths: Callable[[int], Any] | None) -> None:
     """Fill a W3 postings writer's blocks as ``add_posting`` would, a block at a
     time: the same block boundaries, statistics and bytes."""
     limit = pw._blocklimit
@@ -583,7 +596,7 @@ def _add_block_postings(pw: Any, docs: array, weights: array, ends: array, value
         if top > pw._maxweight:
             pw._maxweight = top
         if values:
-            pw._values.extend([bytes(values[ends[i]:ends[i + 1]]) for i in range(start, end)])
+            pw._values.extend(_values(lengths, values, start, end))
         if doc_lengths is not None:
             lens = [length for length in map(doc_lengths, chunk) if length]
             if lens:
@@ -625,10 +638,18 @@ class FastSegmentWriter(SegmentWriter):
                 field = schema[name]
                 length = 0
                 if field.indexed:
-                    items = list(field.index(value))
-                    if field.scorable:
-                        length = sum(item[1] for item in items)
-                    self.pool.add_many(name, items, docnum)
+                    postings = getattr(field, "postings", None)
+                    if postings is not None:  # a positional field of the schema's
+                        positions, weights = postings(value)
+                        added = self.pool.add_positions(name, positions, weights,
+                                                        field.format.field_boost, docnum)
+                        if field.scorable:
+                            length = added
+                    else:
+                        items = list(field.index(value))
+                        if field.scorable:
+                            length = sum(item[1] for item in items)
+                        self.pool.add_many(name, items, docnum)
                 perdoc.add_field(name, field, value if field.stored else None, length)
                 if field.column_type:
                     perdoc.add_column_value(name, field.column_type,

@@ -17,7 +17,8 @@ import os
 import queue
 import traceback
 from array import array
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,9 @@ from .workers import die_with_parent
 #: Approximate bytes of postings a bulk-build writer holds before it writes
 #: them out as a segment (bounds each process's memory at any catalogue size).
 POOL_BYTES = 120 * 1024 * 1024
+#: Postings of a positional field held as columns (:class:`_Columns`) before
+#: they are sorted into the pool's terms.
+SETTLE_POSTINGS = 500_000
 #: A bulk build of fewer documents stays in this process.
 PARALLEL_MIN_DOCS = 5_000
 #: Documents sent to a worker at a time, or fewer when their PDFs' words
@@ -56,7 +60,11 @@ class MemoryPool:
 
     Replaces Whoosh's ``PostingPool`` (same ``add`` / ``iter_postings`` /
     ``cleanup`` interface).  Documents must arrive in increasing order per
-    term, which is how a segment writer numbers them.
+    term, which is how a segment writer numbers them.  A positional field's
+    postings (:meth:`add_positions`, most of an indexer's) are held as
+    columns, a document's at a time, and sorted into terms with numpy when
+    the pool is written or another kind of posting joins them
+    (:class:`_Columns`).
     """
 
     #: Approximate bytes of one term's entry and of one posting.
@@ -64,29 +72,62 @@ class MemoryPool:
     POSTING_BYTES = 16
 
     def __init__(self) -> None:
-        # (field, term) -> (documents, weights, value ends, values)
-        self._terms: dict[tuple[str, bytes], tuple[array, array, array, bytearray]] = {}
-        self.fieldnames: set[str] = set()
+        # field -> term -> (documents, weights, value lengths, values)
+        self._fields: dict[str, dict[bytes, Entry]] = {}
+        self._columns: dict[str, _Columns] = {}
         self.nbytes = 0
+
+    @property
+    def fieldnames(self) -> set[str]:
+        return {*self._fields, *self._columns}
+
+    def _terms(self, fieldname: str) -> dict[bytes, Entry]:
+        """The field's terms, with every posting held as columns in them."""
+        terms = self._fields.get(fieldname)
+        if terms is None:
+            terms = self._fields[fieldname] = {}
+        columns = self._columns.pop(fieldname, None)
+        if columns is not None:
+            columns.settle(terms)
+        return terms
 
     def add_many(self, fieldname: str, items: Iterable[tuple[bytes, int, float, bytes]],
                  docnum: int) -> None:
         """Add one document's postings of one field."""
-        terms = self._terms
+        terms = self._terms(fieldname)
         size = 0
         for tbytes, _, weight, vbytes in items:
-            entry = terms.get((fieldname, tbytes))
+            entry = terms.get(tbytes)
             if entry is None:
-                entry = self._new_term(fieldname, tbytes)
+                entry = terms[tbytes] = _new_entry()
                 size += self.TERM_BYTES
-            docs, weights, ends, values = entry
+            docs, weights, lengths, values = entry
             docs.append(docnum)
             weights.append(weight)
+            lengths.append(len(vbytes))
             if vbytes:
                 values += vbytes
                 size += len(vbytes)
-            ends.append(len(values))
         self.nbytes += size + self.POSTING_BYTES * len(items)
+
+    def add_positions(self, fieldname: str, positions: dict[str, list[int]],
+                      weights: dict[str, float] | None, boost: float, docnum: int) -> int:
+        """Add one document's postings of a positional field (values: the
+        positions as raw uint32, as :class:`thb_search.schema.PositionArray`
+        encodes them): each term's positions and weight (times ``boost``;
+        without ``weights``, its number of positions).  What :meth:`add_many`
+        does, in a few calls a document instead of a few a posting (the
+        indexer's hot loop).  Returns the positions added (the field's length
+        in the document)."""
+        columns = self._columns.get(fieldname)
+        if columns is None:
+            columns = self._columns[fieldname] = _Columns(self._fields.get(fieldname, {}))
+        length, new = columns.add(positions, weights, boost, docnum)
+        self.nbytes += (self.TERM_BYTES * new + 4 * length
+                        + self.POSTING_BYTES * len(positions))
+        if len(columns.term_ids) >= SETTLE_POSTINGS:
+            self._terms(fieldname)
+        return length
 
     def extend(self, fieldname: str, tbytes: bytes, docs: np.ndarray, weights: np.ndarray,
                lengths: np.ndarray, values: bytes) -> None:
@@ -95,46 +136,136 @@ class MemoryPool:
         those bytes one after another."""
         if not len(docs):
             return
-        entry = self._terms.get((fieldname, tbytes))
-        size = 0
-        if entry is None:
-            entry = self._new_term(fieldname, tbytes)
-            size += self.TERM_BYTES
-        held_docs, held_weights, ends, held_values = entry
-        held_docs.frombytes(docs.astype(np.uint32).tobytes())
-        held_weights.frombytes(weights.astype(np.float32).tobytes())
-        ends.frombytes((len(held_values) + np.cumsum(lengths)).astype(np.uint32).tobytes())
-        held_values += values
+        terms = self._terms(fieldname)
+        size = 0 if tbytes in terms else self.TERM_BYTES
+        _append(terms, tbytes, docs.astype(np.uint32).tobytes(),
+                weights.astype(np.float32).tobytes(), lengths.astype(np.uint32).tobytes(), values)
         self.nbytes += size + len(values) + self.POSTING_BYTES * len(docs)
-
-    def _new_term(self, fieldname: str,
-                  tbytes: bytes) -> tuple[array, array, array, bytearray]:
-        entry = self._terms[(fieldname, tbytes)] = (
-            array("I"), array("f"), array("I", [0]), bytearray())
-        self.fieldnames.add(fieldname)
-        return entry
 
     def add(self, item: tuple[str, bytes, int, float, bytes | None]) -> None:
         fieldname, tbytes, docnum, weight, vbytes = item
         self.add_many(fieldname, [(tbytes, 1, weight, vbytes or b"")], docnum)
 
     def iter_postings(self) -> Iterator[tuple[str, bytes, int, float, bytes]]:
-        for key in sorted(self._terms):
-            fieldname, tbytes = key
-            docs, weights, ends, values = self._terms[key]
+        for (fieldname, tbytes), (docs, weights, lengths, values) in self.sorted_terms():
+            at = 0
             for i, docnum in enumerate(docs):
-                yield fieldname, tbytes, docnum, weights[i], bytes(values[ends[i]:ends[i + 1]])
+                yield fieldname, tbytes, docnum, weights[i], bytes(values[at:at + lengths[i]])
+                at += lengths[i]
 
-    def sorted_terms(self) -> Iterator[tuple[tuple[str, bytes], tuple[array, array, array,
-                                                                       bytearray]]]:
-        """((field, term), (documents, weights, value ends, values)) in
+    def sorted_terms(self) -> Iterator[tuple[tuple[str, bytes], Entry]]:
+        """((field, term), (documents, weights, value lengths, values)) in
         field-then-term order, as a segment is written."""
-        for key in sorted(self._terms):
-            yield key, self._terms[key]
+        for fieldname in sorted(self.fieldnames):
+            terms = self._terms(fieldname)
+            for tbytes in sorted(terms):
+                yield (fieldname, tbytes), terms[tbytes]
 
     def cleanup(self) -> None:
-        self._terms.clear()
+        self._fields.clear()
+        self._columns.clear()
         self.nbytes = 0
+
+
+#: Bytes, or a memoryview of bytes: what ``array.frombytes`` takes.
+Buffer = bytes | memoryview
+#: A term's postings in a pool: documents, weights, the bytes of each value,
+#: the values one after another.
+Entry = tuple[array, array, array, bytearray]
+
+
+def _new_entry() -> Entry:
+    return array("I"), array("f"), array("I"), bytearray()
+
+
+def _append(terms: dict[bytes, Entry], tbytes: bytes, docs: Buffer, weights: Buffer,
+            lengths: Buffer, values: Buffer) -> None:
+    """Append postings to a term's entry (made if new): documents (uint32),
+    weights (float32), the bytes of each posting's value (uint32), the
+    values."""
+    entry = terms.get(tbytes)
+    if entry is None:
+        entry = terms[tbytes] = _new_entry()
+    held_docs, held_weights, held_lengths, held_values = entry
+    held_docs.frombytes(docs)
+    held_weights.frombytes(weights)
+    held_lengths.frombytes(lengths)
+    held_values += values
+
+
+class _Columns:
+    """A positional field's postings as columns, a document's at a time: each
+    posting's term number, weight and number of positions, the positions one
+    after another, and each document's number and number of postings.
+    Adding a document is a few calls over its terms, done in C (a dictionary
+    look-up a term, mapped; array extends), instead of a few Python steps a
+    posting; :meth:`settle` then sorts them into terms with numpy, every
+    ``SETTLE_POSTINGS`` postings (which bounds its arrays: some 20 MB)."""
+
+    def __init__(self, known: Collection[bytes]) -> None:
+        self.ids: dict[str, int] = {}  # term -> its number
+        self.terms: list[str] = []
+        self._known = known  # terms the pool holds already (not new to it)
+        self.term_ids = array("I")
+        self.weights = array("f")  # float32, as the pool holds weights
+        self.counts = array("I")
+        self.positions = array("I")
+        self.docs = array("I")
+        self.per_doc = array("I")
+
+    def add(self, positions: dict[str, list[int]], weights: dict[str, float] | None,
+            boost: float, docnum: int) -> tuple[int, int]:
+        """Add a document's postings: (positions added, terms new to the pool)."""
+        ids = list(map(self.ids.get, positions))
+        new = 0
+        if None in ids:
+            for i, term in enumerate(positions):
+                if ids[i] is None:
+                    ids[i] = self.ids[term] = len(self.terms)
+                    self.terms.append(term)
+                    new += term.encode("utf-8") not in self._known
+        self.term_ids.extend(ids)
+        counts = list(map(len, positions.values()))
+        self.counts.extend(counts)
+        if weights is None:
+            self.weights.extend(map(float, counts))
+        elif boost == 1.0:
+            self.weights.extend(weights.values())
+        else:
+            self.weights.extend([w * boost for w in weights.values()])
+        self.positions.extend(chain.from_iterable(positions.values()))
+        self.docs.append(docnum)
+        self.per_doc.append(len(ids))
+        return sum(counts), new
+
+    def settle(self, terms: dict[bytes, Entry]) -> None:
+        """Append the postings to ``terms`` (term -> entry), a term's in
+        document order (as added), terms in any order."""
+        if not self.term_ids:
+            return
+        ids = np.frombuffer(self.term_ids, dtype=np.uint32)
+        order = np.argsort(ids, kind="stable")  # a term's postings stay in document order
+        docs = np.repeat(np.frombuffer(self.docs, dtype=np.uint32),
+                         np.frombuffer(self.per_doc, dtype=np.uint32))[order]
+        weights = np.frombuffer(self.weights, dtype=np.float32)[order]
+        counts = np.frombuffer(self.counts, dtype=np.uint32).astype(np.int64)
+        starts = np.cumsum(counts) - counts
+        counts = counts[order]
+        new_starts = np.cumsum(counts) - counts
+        # The positions of the postings in their new order.
+        take = np.repeat(starts[order] - new_starts, counts) + np.arange(int(counts.sum()))
+        positions = np.frombuffer(self.positions, dtype=np.uint32)[take]
+        bounds = np.concatenate(([0], np.cumsum(np.bincount(ids, minlength=len(self.terms)))))
+        value_bounds = (np.concatenate(([0], np.cumsum(counts)))[bounds] * 4).tolist()
+        bounds = (bounds * 4).tolist()  # in bytes of the 4-byte columns
+        docs_ = memoryview(docs.astype(np.uint32).tobytes())
+        weights_ = memoryview(weights.tobytes())
+        lengths = memoryview((counts * 4).astype(np.uint32).tobytes())
+        values = memoryview(positions.tobytes())
+        for number, term in enumerate(self.terms):
+            a, b = bounds[number], bounds[number + 1]
+            _append(terms, term.encode("utf-8"), docs_[a:b], weights_[a:b], lengths[a:b],
+                    values[value_bounds[number]:value_bounds[number + 1]])
 
 
 def _build_segments(ix: whoosh_index.Index, docs: Iterable[dict[str, Any]],
