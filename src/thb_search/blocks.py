@@ -160,14 +160,15 @@ def _pack(code: str, numbers: Sequence[int] | array) -> bytes:
 
 
 def _encode_weights(w: array) -> tuple[int, bytes]:
-    if all(x == 1.0 for x in w):
-        return _W_ONE, b""
+    # (array.count and map compare in C: a segment's blocks hold millions of weights)
     n = len(w)
+    if w.count(1.0) == n:
+        return _W_ONE, b""
     first = w[0]
     options = []
-    if all(x == first for x in w):
+    if w.count(first) == n:
         options.append((4, _W_SAME, _pack("f", w[:1])))
-    if all(x >= 0 and x.is_integer() for x in w):
+    if min(w) >= 0 and all(map(float.is_integer, w)):
         top = max(w)
         if top < 0x100:
             options.append((n, _W_U8, _pack("B", [int(x) for x in w])))
