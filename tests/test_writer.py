@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from array import array
 from pathlib import Path
 
 import pytest
@@ -96,3 +97,43 @@ def test_positions_held_as_columns_are_the_postings_add_many_gives(
     assert [t for (t, _), _ in columns.sorted_terms()][:1] == ["body"]
     assert columns.nbytes == tuples.nbytes
     assert len(list(columns.iter_postings())) == 2 * 60 + 2  # 6 terms a document, 2 merged
+
+
+TEXTS = [  # (title, summary, locations): every way a part can be empty or odd
+    ("Forced labour in supply chains", "Co-operation of NGOs against trafficking; the "
+     "gender-sensitive approach.", "Republic of Moldova, Ukraine"),
+    ("", "Only a summary, of labour and of trafficking.", ""),
+    ("The of and", "A title of stopwords only: the mark follows at FIELD_GAP.", ""),
+    ("Dačić: co-operation re-visited", "", "Serbia"),
+    ("Labour", "labour LABOUR Labour's labours", ""),
+    ("", "", "Moldova"),
+    ("run-s to-the end", "s-t the-of n-n", ""),
+]
+
+
+@pytest.mark.parametrize("settle_every", [1, 40, 500_000])
+def test_text_tokens_held_as_columns_are_the_postings_of_the_text_field(
+        settle_every: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``add_text`` (token numbers, made into postings with numpy every
+    SETTLE_POSTINGS tokens) holds what the ``text`` field's own postings
+    (``TextField.index``, analysed a document at a time) give: terms,
+    documents, weights (title words twice), positions and lengths."""
+    import thb_search.writer as writer
+    from thb_search.fields import text_postings, text_value
+    from thb_search.schema import TITLE_BOOST, build_schema
+
+    monkeypatch.setattr(writer, "SETTLE_POSTINGS", settle_every)
+    field = build_schema()["text"]
+    columns, tuples = MemoryPool(), MemoryPool()
+    for docnum, (title, summary, locations) in enumerate(TEXTS * 3):
+        value = text_value(title, summary, [locations] if locations else [])
+        length = columns.add_text("text", *field.tokens(value), TITLE_BOOST, 1.0, docnum)
+        assert length == text_postings(title, summary, TITLE_BOOST, locations)[2]
+        tuples.add_many("text", field.index(value), docnum)
+    got = list(columns.iter_postings())
+    assert got == list(tuples.iter_postings())
+    # "Labour" / "labour LABOUR Labour's labours": the title's at 0 (weight 2),
+    # the mark at 100, the summary's from 101.
+    assert [(p[3], array("I", p[4]).tolist()) for p in got if p[1:3] == (b"labor", 4)] == [
+        (6.0, [0, 101, 102, 103, 104])]
+    assert columns.nbytes == tuples.nbytes

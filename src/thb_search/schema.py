@@ -9,7 +9,7 @@ from whoosh import columns, fields, formats
 from whoosh.reading import TermNotFound
 from whoosh.system import pack_uint
 
-from .analysis import ANALYSIS_VERSION
+from .analysis import ANALYSIS_VERSION, word_tokens
 from .fields import BodyPostings, TextAnalyzer, split_text_value, text_postings, text_value
 from .results import FACETS
 
@@ -76,16 +76,17 @@ class TextField(fields.TEXT):
         super().__init__(analyzer=TextAnalyzer(title_boost), phrase=True)
         self.format = PositionArray(field_boost=self.format.field_boost)
 
-    def postings(self, value: Any) -> tuple[dict[str, list[int]], dict[str, float] | None]:
-        """Each term's positions and weight (before the field's boost): what
-        the writer adds (:meth:`thb_search.writer.MemoryPool.add_positions`)."""
+    def tokens(self, value: Any) -> tuple[list[str], list[str], list[str]]:
+        """The words of the title, summary and locations: what the writer adds
+        (:meth:`thb_search.writer.MemoryPool.add_text`)."""
+        title, summary, locations = split_text_value(value)
+        return (word_tokens(title), word_tokens(summary),
+                word_tokens(locations) if locations else [])
+
+    def index(self, value: Any, **kwargs: Any) -> list[tuple[bytes, int, float, bytes]]:
         title, summary, locations = split_text_value(value)
         positions, weights, _ = text_postings(title, summary, self.analyzer.title_boost,
                                               locations)
-        return positions, weights
-
-    def index(self, value: Any, **kwargs: Any) -> list[tuple[bytes, int, float, bytes]]:
-        positions, weights = self.postings(value)
         encode = self.format.encode
         fb = self.format.field_boost
         return [(term.encode("utf-8"), len(poslist), weights[term] * fb, encode(poslist))

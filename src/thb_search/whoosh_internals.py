@@ -638,8 +638,15 @@ class FastSegmentWriter(SegmentWriter):
                 field = schema[name]
                 length = 0
                 if field.indexed:
+                    tokens = getattr(field, "tokens", None)
                     postings = getattr(field, "postings", None)
-                    if postings is not None:  # a positional field of the schema's
+                    if tokens is not None:  # the text field
+                        added = self.pool.add_text(name, *tokens(value),
+                                                   field.analyzer.title_boost,
+                                                   field.format.field_boost, docnum)
+                        if field.scorable:
+                            length = added
+                    elif postings is not None:  # the body field
                         positions, weights = postings(value)
                         added = self.pool.add_positions(name, positions, weights,
                                                         field.format.field_boost, docnum)

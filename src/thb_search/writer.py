@@ -16,9 +16,7 @@ import multiprocessing
 import os
 import queue
 import traceback
-from array import array
-from collections.abc import Callable, Collection, Iterable, Iterator
-from itertools import chain
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -26,6 +24,7 @@ from whoosh import index as whoosh_index
 
 from .analysis import collecting_words, lexicon_entries, load_nltk
 from .errors import IndexingError
+from .postcolumns import Entry, PositionColumns, TextColumns, append, new_entry
 from .whoosh_internals import (
     commit_segments,
     fast_writer,
@@ -37,8 +36,9 @@ from .workers import die_with_parent
 #: Approximate bytes of postings a bulk-build writer holds before it writes
 #: them out as a segment (bounds each process's memory at any catalogue size).
 POOL_BYTES = 120 * 1024 * 1024
-#: Postings of a positional field held as columns (:class:`_Columns`) before
-#: they are sorted into the pool's terms.
+#: Postings (a text field's: tokens) of a positional field held as columns
+#: before they are sorted into the pool's terms (bounds the arrays of
+#: sorting them: some 20 MB; see :mod:`thb_search.postcolumns`).
 SETTLE_POSTINGS = 500_000
 #: A bulk build of fewer documents stays in this process.
 PARALLEL_MIN_DOCS = 5_000
@@ -60,11 +60,10 @@ class MemoryPool:
 
     Replaces Whoosh's ``PostingPool`` (same ``add`` / ``iter_postings`` /
     ``cleanup`` interface).  Documents must arrive in increasing order per
-    term, which is how a segment writer numbers them.  A positional field's
-    postings (:meth:`add_positions`, most of an indexer's) are held as
-    columns, a document's at a time, and sorted into terms with numpy when
-    the pool is written or another kind of posting joins them
-    (:class:`_Columns`).
+    term, which is how a segment writer numbers them.  The postings of
+    positional fields (:meth:`add_text`, :meth:`add_positions`: most of an
+    indexer's) are held as columns and sorted into terms now and then
+    (:mod:`thb_search.postcolumns`), and counted in ``nbytes`` then.
     """
 
     #: Approximate bytes of one term's entry and of one posting.
@@ -74,7 +73,7 @@ class MemoryPool:
     def __init__(self) -> None:
         # field -> term -> (documents, weights, value lengths, values)
         self._fields: dict[str, dict[bytes, Entry]] = {}
-        self._columns: dict[str, _Columns] = {}
+        self._columns: dict[str, TextColumns | PositionColumns] = {}
         self.nbytes = 0
 
     @property
@@ -86,10 +85,18 @@ class MemoryPool:
         terms = self._fields.get(fieldname)
         if terms is None:
             terms = self._fields[fieldname] = {}
-        columns = self._columns.pop(fieldname, None)
+        columns = self._columns.get(fieldname)
         if columns is not None:
-            columns.settle(terms)
+            self._settle(columns, terms)
+            if isinstance(columns, PositionColumns):  # (a text field's keeps its tokens' table)
+                del self._columns[fieldname]
         return terms
+
+    def _settle(self, columns: TextColumns | PositionColumns,
+                terms: dict[bytes, Entry]) -> None:
+        postings, positions, new = columns.settle(terms)
+        self.nbytes += (self.TERM_BYTES * new + 4 * positions
+                        + self.POSTING_BYTES * postings)
 
     def add_many(self, fieldname: str, items: Iterable[tuple[bytes, int, float, bytes]],
                  docnum: int) -> None:
@@ -99,7 +106,7 @@ class MemoryPool:
         for tbytes, _, weight, vbytes in items:
             entry = terms.get(tbytes)
             if entry is None:
-                entry = terms[tbytes] = _new_entry()
+                entry = terms[tbytes] = new_entry()
                 size += self.TERM_BYTES
             docs, weights, lengths, values = entry
             docs.append(docnum)
@@ -110,22 +117,34 @@ class MemoryPool:
                 size += len(vbytes)
         self.nbytes += size + self.POSTING_BYTES * len(items)
 
+    def add_text(self, fieldname: str, title: list[str], summary: list[str],
+                 locations: list[str], title_boost: float, field_boost: float,
+                 docnum: int) -> int:
+        """Add one document's ``text`` field: the tokens of its title, summary
+        and locations (:class:`thb_search.postcolumns.TextColumns`).
+        Returns its terms (the field's length in the document)."""
+        columns = self._columns.get(fieldname)
+        if columns is None:
+            columns = self._columns[fieldname] = TextColumns(title_boost, field_boost)
+        assert isinstance(columns, TextColumns)
+        length = columns.add(title, summary, locations, docnum)
+        if len(columns) >= SETTLE_POSTINGS:
+            self._settle(columns, self._fields.setdefault(fieldname, {}))
+        return length
+
     def add_positions(self, fieldname: str, positions: dict[str, list[int]],
                       weights: dict[str, float] | None, boost: float, docnum: int) -> int:
         """Add one document's postings of a positional field (values: the
         positions as raw uint32, as :class:`thb_search.schema.PositionArray`
         encodes them): each term's positions and weight (times ``boost``;
-        without ``weights``, its number of positions).  What :meth:`add_many`
-        does, in a few calls a document instead of a few a posting (the
-        indexer's hot loop).  Returns the positions added (the field's length
-        in the document)."""
+        without ``weights``, its number of positions).  Returns the
+        positions added (the field's length in the document)."""
         columns = self._columns.get(fieldname)
         if columns is None:
-            columns = self._columns[fieldname] = _Columns(self._fields.get(fieldname, {}))
-        length, new = columns.add(positions, weights, boost, docnum)
-        self.nbytes += (self.TERM_BYTES * new + 4 * length
-                        + self.POSTING_BYTES * len(positions))
-        if len(columns.term_ids) >= SETTLE_POSTINGS:
+            columns = self._columns[fieldname] = PositionColumns()
+        assert isinstance(columns, PositionColumns)
+        length = columns.add(positions, weights, boost, docnum)
+        if len(columns) >= SETTLE_POSTINGS:
             self._terms(fieldname)
         return length
 
@@ -138,8 +157,8 @@ class MemoryPool:
             return
         terms = self._terms(fieldname)
         size = 0 if tbytes in terms else self.TERM_BYTES
-        _append(terms, tbytes, docs.astype(np.uint32).tobytes(),
-                weights.astype(np.float32).tobytes(), lengths.astype(np.uint32).tobytes(), values)
+        append(terms, tbytes, docs.astype(np.uint32).tobytes(),
+               weights.astype(np.float32).tobytes(), lengths.astype(np.uint32).tobytes(), values)
         self.nbytes += size + len(values) + self.POSTING_BYTES * len(docs)
 
     def add(self, item: tuple[str, bytes, int, float, bytes | None]) -> None:
@@ -165,107 +184,6 @@ class MemoryPool:
         self._fields.clear()
         self._columns.clear()
         self.nbytes = 0
-
-
-#: Bytes, or a memoryview of bytes: what ``array.frombytes`` takes.
-Buffer = bytes | memoryview
-#: A term's postings in a pool: documents, weights, the bytes of each value,
-#: the values one after another.
-Entry = tuple[array, array, array, bytearray]
-
-
-def _new_entry() -> Entry:
-    return array("I"), array("f"), array("I"), bytearray()
-
-
-def _append(terms: dict[bytes, Entry], tbytes: bytes, docs: Buffer, weights: Buffer,
-            lengths: Buffer, values: Buffer) -> None:
-    """Append postings to a term's entry (made if new): documents (uint32),
-    weights (float32), the bytes of each posting's value (uint32), the
-    values."""
-    entry = terms.get(tbytes)
-    if entry is None:
-        entry = terms[tbytes] = _new_entry()
-    held_docs, held_weights, held_lengths, held_values = entry
-    held_docs.frombytes(docs)
-    held_weights.frombytes(weights)
-    held_lengths.frombytes(lengths)
-    held_values += values
-
-
-class _Columns:
-    """A positional field's postings as columns, a document's at a time: each
-    posting's term number, weight and number of positions, the positions one
-    after another, and each document's number and number of postings.
-    Adding a document is a few calls over its terms, done in C (a dictionary
-    look-up a term, mapped; array extends), instead of a few Python steps a
-    posting; :meth:`settle` then sorts them into terms with numpy, every
-    ``SETTLE_POSTINGS`` postings (which bounds its arrays: some 20 MB)."""
-
-    def __init__(self, known: Collection[bytes]) -> None:
-        self.ids: dict[str, int] = {}  # term -> its number
-        self.terms: list[str] = []
-        self._known = known  # terms the pool holds already (not new to it)
-        self.term_ids = array("I")
-        self.weights = array("f")  # float32, as the pool holds weights
-        self.counts = array("I")
-        self.positions = array("I")
-        self.docs = array("I")
-        self.per_doc = array("I")
-
-    def add(self, positions: dict[str, list[int]], weights: dict[str, float] | None,
-            boost: float, docnum: int) -> tuple[int, int]:
-        """Add a document's postings: (positions added, terms new to the pool)."""
-        ids = list(map(self.ids.get, positions))
-        new = 0
-        if None in ids:
-            for i, term in enumerate(positions):
-                if ids[i] is None:
-                    ids[i] = self.ids[term] = len(self.terms)
-                    self.terms.append(term)
-                    new += term.encode("utf-8") not in self._known
-        self.term_ids.extend(ids)
-        counts = list(map(len, positions.values()))
-        self.counts.extend(counts)
-        if weights is None:
-            self.weights.extend(map(float, counts))
-        elif boost == 1.0:
-            self.weights.extend(weights.values())
-        else:
-            self.weights.extend([w * boost for w in weights.values()])
-        self.positions.extend(chain.from_iterable(positions.values()))
-        self.docs.append(docnum)
-        self.per_doc.append(len(ids))
-        return sum(counts), new
-
-    def settle(self, terms: dict[bytes, Entry]) -> None:
-        """Append the postings to ``terms`` (term -> entry), a term's in
-        document order (as added), terms in any order."""
-        if not self.term_ids:
-            return
-        ids = np.frombuffer(self.term_ids, dtype=np.uint32)
-        order = np.argsort(ids, kind="stable")  # a term's postings stay in document order
-        docs = np.repeat(np.frombuffer(self.docs, dtype=np.uint32),
-                         np.frombuffer(self.per_doc, dtype=np.uint32))[order]
-        weights = np.frombuffer(self.weights, dtype=np.float32)[order]
-        counts = np.frombuffer(self.counts, dtype=np.uint32).astype(np.int64)
-        starts = np.cumsum(counts) - counts
-        counts = counts[order]
-        new_starts = np.cumsum(counts) - counts
-        # The positions of the postings in their new order.
-        take = np.repeat(starts[order] - new_starts, counts) + np.arange(int(counts.sum()))
-        positions = np.frombuffer(self.positions, dtype=np.uint32)[take]
-        bounds = np.concatenate(([0], np.cumsum(np.bincount(ids, minlength=len(self.terms)))))
-        value_bounds = (np.concatenate(([0], np.cumsum(counts)))[bounds] * 4).tolist()
-        bounds = (bounds * 4).tolist()  # in bytes of the 4-byte columns
-        docs_ = memoryview(docs.astype(np.uint32).tobytes())
-        weights_ = memoryview(weights.tobytes())
-        lengths = memoryview((counts * 4).astype(np.uint32).tobytes())
-        values = memoryview(positions.tobytes())
-        for number, term in enumerate(self.terms):
-            a, b = bounds[number], bounds[number + 1]
-            _append(terms, term.encode("utf-8"), docs_[a:b], weights_[a:b], lengths[a:b],
-                    values[value_bounds[number]:value_bounds[number + 1]])
 
 
 def _build_segments(ix: whoosh_index.Index, docs: Iterable[dict[str, Any]],

@@ -1,0 +1,288 @@
+"""A segment's postings held as columns while documents are added.
+
+Adding a document's postings a Python step at a time (a dictionary look-up,
+four appends) was most of an indexer's time.  Here a document adds a few
+arrays at once (C-level calls over its tokens or terms) and the postings are
+sorted into terms with numpy now and then (:meth:`TextColumns.settle`,
+:meth:`PositionColumns.settle`), into the entries a
+:class:`thb_search.writer.MemoryPool` writes:
+
+* :class:`TextColumns` (the ``text`` field): each document's tokens, as
+  numbers of a :class:`TokenTable` that knows each token's terms, offsets
+  and positions taken (:func:`thb_search.analysis.gather_terms`'s rules,
+  applied to arrays);
+* :class:`PositionColumns` (a document's analysed ``body``): each term's
+  positions and weight.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Sequence
+from itertools import chain
+
+import numpy as np
+
+from .analysis import COLLECTORS, _word_terms
+from .fields import FIELD_GAP, SUMMARY_MARK
+
+#: Bytes, or a memoryview of bytes: what ``array.frombytes`` takes.
+Buffer = bytes | memoryview
+#: A term's postings in a pool: documents, weights, the bytes of each value,
+#: the values one after another.
+Entry = tuple[array, array, array, bytearray]
+
+
+def new_entry() -> Entry:
+    return array("I"), array("f"), array("I"), bytearray()
+
+
+def append(terms: dict[bytes, Entry], tbytes: bytes, docs: Buffer, weights: Buffer,
+           lengths: Buffer, values: Buffer) -> None:
+    """Append postings to a term's entry (made if new): documents (uint32),
+    weights (float32), the bytes of each posting's value (uint32), the
+    values."""
+    entry = terms.get(tbytes)
+    if entry is None:
+        entry = terms[tbytes] = new_entry()
+    held_docs, held_weights, held_lengths, held_values = entry
+    held_docs.frombytes(docs)
+    held_weights.frombytes(weights)
+    held_lengths.frombytes(lengths)
+    held_values += values
+
+
+def _append_sorted(terms: dict[bytes, Entry], names: Sequence[str], ids: np.ndarray,
+                   docs: np.ndarray, weights: np.ndarray, counts: np.ndarray,
+                   positions: np.ndarray) -> int:
+    """Append postings sorted by term number (``ids``, then in document
+    order) to ``terms``: the term of number ``i`` is ``names[i]``; each
+    posting has ``counts`` of the ``positions``.  Returns the terms new to
+    ``terms``."""
+    size = len(terms)
+    counts = counts.astype(np.int64)  # (int64 and uint64 together make floats)
+    present = np.flatnonzero(np.bincount(ids, minlength=len(names)))
+    bounds = np.searchsorted(ids, np.append(present, len(names))).tolist()
+    value_bounds = np.concatenate(([0], np.cumsum(counts)))[bounds] * 4
+    docs_ = memoryview(docs.astype(np.uint32).tobytes())
+    weights_ = memoryview(weights.astype(np.float32).tobytes())
+    lengths = memoryview((counts * 4).astype(np.uint32).tobytes())
+    values = memoryview(positions.astype(np.uint32).tobytes())
+    value_bounds = value_bounds.tolist()
+    for k, number in enumerate(present.tolist()):
+        a, b = bounds[k] * 4, bounds[k + 1] * 4
+        append(terms, names[number].encode("utf-8"), docs_[a:b], weights_[a:b], lengths[a:b],
+               values[value_bounds[k]:value_bounds[k + 1]])
+    return len(terms) - size
+
+
+def _gathered(lists: np.ndarray, counts: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """``lists`` (runs of ``counts`` values one after another) with the runs
+    in ``order``."""
+    counts = counts.astype(np.int64)
+    starts = np.cumsum(counts) - counts
+    moved = counts[order]
+    new_starts = np.cumsum(moved) - moved
+    return lists[np.repeat(starts[order] - new_starts, moved) + np.arange(int(moved.sum()))]
+
+
+class PositionColumns:
+    """A positional field's postings, a document's at a time: each posting's
+    term number, weight and number of positions, the positions one after
+    another, each document's number and number of postings."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}  # term -> its number
+        self.terms: list[str] = []
+        self.term_ids = array("I")
+        self.weights = array("f")  # float32, as the pool holds weights
+        self.counts = array("I")
+        self.positions = array("I")
+        self.docs = array("I")
+        self.per_doc = array("I")
+
+    def __len__(self) -> int:
+        return len(self.term_ids)
+
+    def add(self, positions: dict[str, list[int]], weights: dict[str, float] | None,
+            boost: float, docnum: int) -> int:
+        """Add a document's postings: each term's positions and weight (times
+        ``boost``; without ``weights``, its number of positions).  Returns
+        the positions added."""
+        ids = list(map(self.ids.get, positions))
+        if None in ids:
+            for i, term in enumerate(positions):
+                if ids[i] is None:
+                    ids[i] = self.ids[term] = len(self.terms)
+                    self.terms.append(term)
+        self.term_ids.extend(ids)
+        counts = list(map(len, positions.values()))
+        self.counts.extend(counts)
+        if weights is None:
+            self.weights.extend(map(float, counts))
+        elif boost == 1.0:
+            self.weights.extend(weights.values())
+        else:
+            self.weights.extend([w * boost for w in weights.values()])
+        self.positions.extend(chain.from_iterable(positions.values()))
+        self.docs.append(docnum)
+        self.per_doc.append(len(ids))
+        return sum(counts)
+
+    def settle(self, terms: dict[bytes, Entry]) -> tuple[int, int, int]:
+        """Append the postings to ``terms`` (term -> entry), a term's in
+        document order; returns (postings, positions, terms new to ``terms``)."""
+        if not self.term_ids:
+            return 0, 0, 0
+        ids = np.frombuffer(self.term_ids, dtype=np.uint32)
+        order = np.argsort(ids, kind="stable")  # a term's postings stay in document order
+        docs = np.repeat(np.frombuffer(self.docs, dtype=np.uint32),
+                         np.frombuffer(self.per_doc, dtype=np.uint32))[order]
+        weights = np.frombuffer(self.weights, dtype=np.float32)[order]
+        counts = np.frombuffer(self.counts, dtype=np.uint32)
+        positions = _gathered(np.frombuffer(self.positions, dtype=np.uint32), counts, order)
+        new = _append_sorted(terms, self.terms, ids[order], docs, weights, counts[order],
+                             positions)
+        return len(ids), len(positions), new
+
+
+class TokenTable:
+    """The tokens a writer met, numbered, with their terms (numbered too):
+    for token ``t``, items ``start[t]`` to ``start[t] + count[t]`` of
+    ``item_term`` / ``item_offset`` are its terms and their offsets from its
+    first position, and it takes ``taken[t]`` positions
+    (:func:`thb_search.analysis._word_terms`)."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.start = array("I")
+        self.count = array("I")
+        self.taken = array("I")
+        self.item_term = array("I")
+        self.item_offset = array("I")
+        self.term_ids: dict[str, int] = {}
+        self.terms: list[str] = []
+
+    def term_id(self, term: str) -> int:
+        number = self.term_ids.get(term)
+        if number is None:
+            number = self.term_ids[term] = len(self.terms)
+            self.terms.append(term)
+        return number
+
+    def numbers(self, tokens: list[str]) -> list[int]:
+        """The numbers of ``tokens`` (new ones entered)."""
+        ids = list(map(self.ids.get, tokens))
+        if None in ids:
+            for i, token in enumerate(tokens):
+                if ids[i] is None:
+                    ids[i] = self._enter(token)
+        return ids
+
+    def _enter(self, token: str) -> int:
+        number = self.ids.get(token)
+        if number is not None:  # met twice in the same text
+            return number
+        terms, taken, _ = _word_terms(token)
+        number = self.ids[token] = len(self.start)
+        self.start.append(len(self.item_term))
+        self.count.append(len(terms))
+        self.taken.append(taken)
+        for term, offset in terms:
+            self.item_term.append(self.term_id(term))
+            self.item_offset.append(offset)
+        return number
+
+
+class TextColumns:
+    """The ``text`` field's postings, a document's tokens at a time: title,
+    summary and location tokens as :class:`TokenTable` numbers, each
+    document's number and its parts' numbers of tokens.  :meth:`settle`
+    makes of them what :func:`thb_search.fields.text_postings` makes a
+    document at a time: title terms from position 0 weighing ``title_boost``,
+    the summary mark ``FIELD_GAP`` after the last, summary terms after it,
+    location terms ``FIELD_GAP`` after the last summary one (a test
+    compares)."""
+
+    def __init__(self, title_boost: float, field_boost: float) -> None:
+        self.table = TokenTable()
+        self.title_boost = title_boost
+        self.field_boost = field_boost
+        self.mark = self.table.term_id(SUMMARY_MARK)
+        self.tokens = array("I")
+        self.docs = array("I")
+        self.parts = array("I")  # tokens of the title, summary, locations of each document
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def add(self, title: list[str], summary: list[str], locations: list[str],
+            docnum: int) -> int:
+        """Add a document's tokens; returns its terms (the field's length)."""
+        for collector in COLLECTORS:
+            collector.update(title)
+            collector.update(summary)
+            collector.update(locations)
+        numbers = self.table.numbers
+        ids = numbers(title) + numbers(summary) + numbers(locations)
+        self.tokens.extend(ids)
+        self.docs.append(docnum)
+        self.parts.extend((len(title), len(summary), len(locations)))
+        return 1 + sum(map(self.table.count.__getitem__, ids))
+
+    def settle(self, terms: dict[bytes, Entry]) -> tuple[int, int, int]:
+        """Append the postings to ``terms`` (term -> entry), a term's in
+        document order; returns (postings, positions, terms new to ``terms``)."""
+        if not self.docs:
+            return 0, 0, 0
+        table = self.table
+        tokens = np.frombuffer(self.tokens, dtype=np.uint32)
+        ndocs = len(self.docs)
+        parts = np.frombuffer(self.parts, dtype=np.uint32).astype(np.int64)
+        part_of = np.repeat(np.arange(3 * ndocs), parts)  # each token's part
+        taken = np.frombuffer(table.taken, dtype=np.uint32).astype(np.int64)[tokens]
+        ends = np.cumsum(taken)
+        totals = np.bincount(part_of, weights=taken, minlength=3 * ndocs).astype(
+            np.int64).reshape(ndocs, 3)
+        # Each part's first position (title 0; summary after the mark; locations
+        # FIELD_GAP after the last summary term), each token's.
+        title_end, summary_taken = totals[:, 0], totals[:, 1]
+        mark = np.where(title_end > 0, title_end - 1 + FIELD_GAP, FIELD_GAP)
+        last = np.where(summary_taken > 0, mark + summary_taken, mark)
+        bases = np.stack([np.zeros(ndocs, dtype=np.int64), mark + 1, last + FIELD_GAP],
+                         axis=1).ravel()
+        # Positions taken before each token (from the first document's), and
+        # before each part's first token (a part may be empty: the next one's).
+        before = np.concatenate(([0], ends))
+        part_starts = np.cumsum(parts) - parts
+        token_pos = bases[part_of] + before[:-1] - before[part_starts][part_of]
+        # The tokens' terms, in analysis order.
+        count = np.frombuffer(table.count, dtype=np.uint32).astype(np.int64)[tokens]
+        first_item = np.frombuffer(table.start, dtype=np.uint32).astype(np.int64)[tokens]
+        nitems = int(count.sum())
+        item = np.repeat(first_item - (np.cumsum(count) - count), count) + np.arange(nitems)
+        item_term = np.frombuffer(table.item_term, dtype=np.uint32)[item]
+        item_pos = (np.repeat(token_pos, count)
+                    + np.frombuffer(table.item_offset, dtype=np.uint32)[item])
+        part_weight = np.tile([self.title_boost, 1.0, 1.0], ndocs)
+        item_weight = np.repeat(part_weight[part_of], count)
+        doc_index = np.repeat(np.arange(ndocs), parts.reshape(ndocs, 3).sum(axis=1))
+        item_doc = np.repeat(doc_index, count)
+        # Each document's summary mark.
+        item_term = np.concatenate((item_term, np.full(ndocs, self.mark, dtype=np.uint32)))
+        item_pos = np.concatenate((item_pos, mark))
+        item_weight = np.concatenate((item_weight, np.ones(ndocs)))
+        item_doc = np.concatenate((item_doc, np.arange(ndocs)))
+        # Postings: items by term, then document, then analysis order.
+        order = np.argsort(item_term, kind="stable")
+        item_term, item_doc = item_term[order], item_doc[order]
+        item_pos, item_weight = item_pos[order], item_weight[order]
+        starts = np.flatnonzero(np.concatenate((
+            [True], (item_term[1:] != item_term[:-1]) | (item_doc[1:] != item_doc[:-1]))))
+        counts = np.diff(np.append(starts, len(item_term)))
+        weights = np.add.reduceat(item_weight, starts) * self.field_boost
+        docs = np.frombuffer(self.docs, dtype=np.uint32)[item_doc[starts]]
+        new = _append_sorted(terms, table.terms, item_term[starts], docs, weights, counts,
+                             item_pos)
+        self.tokens, self.docs, self.parts = array("I"), array("I"), array("I")
+        return len(starts), len(item_pos), new
