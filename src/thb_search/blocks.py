@@ -36,6 +36,7 @@ import sys
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -100,12 +101,15 @@ class Block:
 
 
 def encode(ids: Sequence[int], weights: Sequence[float], values: Sequence[bytes],
-           kind: int | str) -> bytes:
+           kind: int | str, lengths: Sequence[int] | None = None) -> bytes:
     """The bytes of a block (its last document number, ``ids[-1]``, is kept
     by the caller: :func:`decode` needs it back).
 
     ``kind`` is :data:`POSITIONS`, :data:`VARIABLE` or the values' fixed size
     in bytes (0: the format has no values; ``values`` is then ignored).
+    With ``lengths`` (positions only), ``values`` is the postings' values
+    one after another, ``lengths`` the bytes of each (a pool's term, without
+    a bytes object a posting).
     Written with the standard library's arrays: most blocks hold a few
     postings, where numpy's per-call cost would dominate.
     """
@@ -131,7 +135,10 @@ def encode(ids: Sequence[int], weights: Sequence[float], values: Sequence[bytes]
     vcode = flags = 0
     if kind == POSITIONS:
         vcode = _V_POSITIONS
-        flags, vbytes = _encode_positions(values)
+        if lengths is None:
+            flags, vbytes = _encode_positions([len(v) for v in values], b"".join(values))
+        else:
+            flags, vbytes = _encode_positions(lengths, values)
         parts.append(vbytes)
     elif kind == VARIABLE:
         vcode = _V_VARIABLE
@@ -179,19 +186,20 @@ def _encode_weights(w: array) -> tuple[int, bytes]:
     return code, data
 
 
-def _encode_positions(values: Sequence[bytes]) -> tuple[int, bytes]:
+def _encode_positions(lengths: Sequence[int], joined: Any) -> tuple[int, bytes]:
     """flags (bit 0: positions wider than 16 bits; bits 1-2: the counts'
     width, 0 when every count is 1; bit 3: wide positions as gaps, bit 4:
-    16-bit gaps) and the bytes of counts and positions."""
+    16-bit gaps) and the bytes of counts and positions, of values of
+    ``lengths`` bytes ``joined`` one after another."""
     pos = array("I")
-    pos.frombytes(b"".join(values))  # the format's raw (native) uint32
+    pos.frombytes(joined)  # the format's raw (native) uint32
     parts = []
     ccode = 0
     counts: list[int] | None = None
-    if len(pos) != len(values) or any(len(v) != 4 for v in values):
-        if any(len(v) % 4 for v in values):
+    if lengths.count(4) != len(lengths):
+        if any(length % 4 for length in lengths):
             raise ValueError("positions must be whole uint32 values")
-        counts = [len(v) >> 2 for v in values]
+        counts = [length >> 2 for length in lengths]
         ccode = 1 + _width(max(counts))
         parts.append(_pack(_CODES[ccode - 1], counts))
     if not pos or max(pos) < 0x10000:

@@ -525,7 +525,6 @@ class _OneBlockTerms:
               values: bytearray, doc_lengths: Callable[[int], Any] | None) -> None:
         fw = self._fw
         n = len(docs)
-        vals = _values(lengths, values, 0, n)
         top = max(weights)
         maxweight = top if top > 0 else 0
         minlength, maxlength = None, 0
@@ -533,8 +532,11 @@ class _OneBlockTerms:
             lens = [length for length in map(doc_lengths, docs) if length]
             if lens:
                 minlength, maxlength = min(lens), max(lens)
-        data, comp = _compressed(blocks.encode(docs, weights, vals, self._kind),
-                                 self._pw._compression)
+        if self._kind == blocks.POSITIONS:  # (from the pool's bytes, not a bytes a posting)
+            data = blocks.encode(docs, weights, values, self._kind, lengths)
+        else:
+            data = blocks.encode(docs, weights, _values(lengths, values, 0, n), self._kind)
+        data, comp = _compressed(data, self._pw._compression)
         length = _BLOCK_HEADER.size - 4 + len(data)
         minbyte, maxbyte = length_to_byte(minlength), length_to_byte(maxlength)
         block = WHOOSH3_HEADER_MAGIC + _BLOCK_HEADER.pack(
