@@ -137,3 +137,31 @@ def test_text_tokens_held_as_columns_are_the_postings_of_the_text_field(
     assert [(p[3], array("I", p[4]).tolist()) for p in got if p[1:3] == (b"labor", 4)] == [
         (6.0, [0, 101, 102, 103, 104])]
     assert columns.nbytes == tuples.nbytes
+
+
+def test_a_parallel_build_analyses_the_documents_pages_in_its_workers(
+        tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process reading the catalogue sends where each PDF's pages are
+    kept, and the workers analyse them: the index is the one process's."""
+    import thb_search.writer as writer
+    from conftest import NRM_HANDBOOK, TERRORISM
+    from test_documents import forty_pages
+    from thb_search.fields import BodyPages
+
+    for rid, page in ((TERRORISM, 27), (NRM_HANDBOOK, 5)):
+        (corpus_copy / "documents" / rid).mkdir(parents=True)
+        forty_pages(corpus_copy / "documents" / rid / f"{rid}.pdf", phrase_page=page)
+    sync(tmp_path / "single", [corpus_copy])
+
+    def not_here(self: BodyPages) -> None:
+        raise AssertionError("pages analysed in the process reading the catalogue")
+
+    monkeypatch.setattr(BodyPages, "analysed", not_here)
+    monkeypatch.setattr(writer, "PARALLEL_MIN_DOCS", 1)
+    monkeypatch.setattr(writer, "BATCH_DOCS", 3)
+    sync(tmp_path / "parallel", [corpus_copy])
+    assert results(tmp_path / "parallel") == results(tmp_path / "single")
+    with Catalogue(tmp_path / "parallel") as cat:
+        hits = cat.search('"debt bondage in domestic work"').hits
+        assert sorted((h.id, h.pages) for h in hits) == sorted(
+            [(TERRORISM, (27,)), (NRM_HANDBOOK, (5,))])

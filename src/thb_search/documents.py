@@ -255,10 +255,12 @@ class Attachment:
 
     def extra(self, record: Record, record_fingerprint: str | None = None,
               ) -> tuple[str, Any, dict[str, Any] | None]:
-        """(fingerprint, analysed body, description) of a record's document;
-        ``record_fingerprint``: the record's, when known (worked out again
-        otherwise: a hash of its JSON, some 10 µs)."""
-        from .fields import body_postings
+        """(fingerprint, body, description) of a record's document: the body
+        as :class:`~thb_search.fields.BodyPages`, analysed where it is
+        written (:func:`thb_search.schema.analysed`); ``record_fingerprint``:
+        the record's, when known (worked out again otherwise: a hash of its
+        JSON, some 10 µs)."""
+        from .fields import BodyPages
 
         if record_fingerprint is None:
             record_fingerprint = record.fingerprint()
@@ -266,7 +268,7 @@ class Attachment:
         if info is None:
             return record_fingerprint, None, None
         path = self.links[record.id]
-        body = body_postings(self.store.pages(info.sha256))
+        body = BodyPages(str(self.store.path.parent), info.sha256, info.pages)
         description = {"file": str(path), "sha256": info.sha256, "pages": info.pages,
                        "empty_pages": info.empty_pages}
         return self.fingerprint(record.id, record_fingerprint), body, description

@@ -125,6 +125,28 @@ def body_postings(pages: Iterable[str]) -> BodyPostings:
     return BodyPostings(positions, tuple(starts), length)
 
 
+@dataclass(frozen=True)
+class BodyPages:
+    """A document's pages, still to be analysed: kept in the text store in
+    folder ``store`` (:class:`thb_search.texts.TextStore`) under ``sha256``.
+    A bulk build sends this to its worker processes, which analyse the pages
+    (:func:`thb_search.schema.analysed`) in parallel, instead of analysing
+    them in the process that reads the catalogue and sending the postings."""
+
+    store: str
+    sha256: str
+    pages: int
+
+    def analysed(self) -> BodyPostings:
+        from .texts import TextStore
+
+        store = TextStore(self.store)
+        try:
+            return body_postings(store.pages(self.sha256))
+        finally:
+            store.close()
+
+
 def page_of(page_starts: Iterable[int], position: int) -> int:
     """The page (from 1) of a body position."""
     return bisect_right(list(page_starts), position)

@@ -43,7 +43,7 @@ from .indexdir import DEFAULT_WAIT, VERSION_FILE, IndexDir
 from .journal import recover
 from .lexicon import Lexicon
 from .scan import documents
-from .schema import RANK_FIELD, SCHEMA_VERSION, build_schema, to_document
+from .schema import RANK_FIELD, SCHEMA_VERSION, analysed, build_schema, to_document
 from .state import STATE_FILE, CatalogueState
 from .texts import TextStore
 from .trust import sign, verify
@@ -218,7 +218,7 @@ def _sync_locked(ixdir: IndexDir, paths: Sequence[str | os.PathLike[str]], rebui
                 # (Documents' pages are analysed here: their words go into the
                 # lexicon with the records'.)
                 with collecting_words() as pages_words:
-                    changed = list(docs([*changes.to_add, *changes.to_update]))
+                    changed = [analysed(d) for d in docs([*changes.to_add, *changes.to_update])]
                 written: Written = {}
                 if changed or changes.to_remove:
                     written = _update(ix, gen, known, changed,

@@ -10,7 +10,14 @@ from whoosh.reading import TermNotFound
 from whoosh.system import pack_uint
 
 from .analysis import ANALYSIS_VERSION, word_tokens
-from .fields import BodyPostings, TextAnalyzer, split_text_value, text_postings, text_value
+from .fields import (
+    BodyPages,
+    BodyPostings,
+    TextAnalyzer,
+    split_text_value,
+    text_postings,
+    text_value,
+)
 from .results import FACETS
 
 if TYPE_CHECKING:
@@ -175,10 +182,11 @@ def live_docnum(reader: Any, rid: str) -> int | None:
         return None
 
 
-def to_document(record: Record, fp: str, body: BodyPostings | None = None,
+def to_document(record: Record, fp: str, body: BodyPostings | BodyPages | None = None,
                 document: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The Whoosh document of a record, with its document's analysed text
-    (``body``) and what is shown of the document (``document``) when it has one."""
+    """The Whoosh document of a record, with its document's text (``body``,
+    analysed or still to be: see :func:`analysed`) and what is shown of the
+    document (``document``) when it has one."""
     from .corpus import normalized_title  # the writer's: a search does not import it
 
     doc: dict[str, Any] = {
@@ -199,13 +207,26 @@ def to_document(record: Record, fp: str, body: BodyPostings | None = None,
         "url": record.url,
         "collections": list(record.collections),
         "fingerprint": fp,
-        "body_len": body.length if body is not None else 0,
+        "body_len": body.length if isinstance(body, BodyPostings) else 0,
     }
     if record.locations:  # stored only when given, like a document
         doc["locations"] = list(record.locations)
+    if isinstance(body, BodyPostings):
+        doc["pages"] = list(body.page_starts)
     if body is not None:
         doc["body"] = body
-        doc["pages"] = list(body.page_starts)
     if document is not None:
         doc["document"] = document
     return {k: v for k, v in doc.items() if v != "" or k in ("title", "summary")}
+
+
+def analysed(doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` with its document's pages analysed: a
+    :class:`~thb_search.fields.BodyPages` body replaced by its postings, with
+    ``body_len`` and ``pages`` (where each page starts) beside."""
+    body = doc.get("body")
+    if not isinstance(body, BodyPages):
+        return doc
+    postings = body.analysed()
+    return {**doc, "body": postings, "body_len": postings.length,
+            "pages": list(postings.page_starts)}

@@ -24,7 +24,9 @@ from whoosh import index as whoosh_index
 
 from .analysis import collecting_words, lexicon_entries, load_nltk
 from .errors import IndexingError
+from .fields import BodyPages
 from .postcolumns import Entry, PositionColumns, TextColumns, append, new_entry
+from .schema import analysed
 from .whoosh_internals import (
     commit_segments,
     fast_writer,
@@ -42,15 +44,15 @@ POOL_BYTES = 120 * 1024 * 1024
 SETTLE_POSTINGS = 500_000
 #: A bulk build of fewer documents stays in this process.
 PARALLEL_MIN_DOCS = 5_000
-#: Documents sent to a worker at a time, or fewer when their PDFs' words
-#: reach BATCH_WORDS: a batch is held (as Python lists) in this process, in
-#: its queue and in the worker, so it is bounded by size, not only by count.
-#: Up to four batches wait in each worker's queue: at a million words a batch
-#: (some ten 100-page PDFs) the batches in flight took 260 MB of the 823 MB
-#: peak of a build of 200 such PDFs and 10,000 records; at 100,000 (about one
-#: PDF) the peak is 557 MB, and the build no slower.
+#: Documents sent to a worker at a time, or fewer when their PDFs' pages
+#: reach BATCH_PAGES.  A worker analyses the pages of the batch's PDFs
+#: (:func:`thb_search.schema.analysed`; they are sent as where to read them),
+#: a few seconds of work for a hundred pages: bounding batches by pages keeps
+#: the workers' shares even (jobs go round-robin).  (Analysed pages, sent
+#: before, made batches of up to a million words take 260 MB of the 823 MB
+#: peak of a build of 200 such PDFs and 10,000 records.)
 BATCH_DOCS = 500
-BATCH_WORDS = 100_000
+BATCH_PAGES = 100
 
 Progress = Callable[[int, int], None]
 
@@ -196,7 +198,7 @@ def _build_segments(ix: whoosh_index.Index, docs: Iterable[dict[str, Any]],
         for doc in docs:
             if writer is None:
                 writer = fast_writer(ix, lock=False)
-            writer.add_document(**doc)
+            writer.add_document(**analysed(doc))
             if on_doc:
                 on_doc()
             if writer.pool.nbytes >= POOL_BYTES:
@@ -265,15 +267,16 @@ def _parallel(ix: whoosh_index.Index, docs: Iterable[dict[str, Any]], total: int
         w.start()
     try:
         batch: list[dict[str, Any]] = []
-        sent = nbatch = words = 0
+        sent = nbatch = pages = 0
         for doc in docs:
             batch.append(doc)
-            words += doc.get("body_len", 0)
-            if len(batch) == BATCH_DOCS or words >= BATCH_WORDS:
+            body = doc.get("body")
+            pages += body.pages if isinstance(body, BodyPages) else len(doc.get("pages", ()))
+            if len(batch) == BATCH_DOCS or pages >= BATCH_PAGES:
                 _put(jobs[nbatch % procs], batch, workers)
                 sent += len(batch)
                 nbatch += 1
-                batch, words = [], 0
+                batch, pages = [], 0
                 if progress:
                     progress(sent, total)
         if batch:
