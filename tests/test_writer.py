@@ -165,3 +165,42 @@ def test_a_parallel_build_analyses_the_documents_pages_in_its_workers(
         hits = cat.search('"debt bondage in domestic work"').hits
         assert sorted((h.id, h.pages) for h in hits) == sorted(
             [(TERRORISM, (27,)), (NRM_HANDBOOK, (5,))])
+
+
+PAGES = [  # a document's pages: every way a page can be odd
+    "Forced labour in supply chains: co-operation of NGOs, the gender-sensitive way.",
+    "",
+    "the of and",
+    "Labour's labours; re-visited labour-market studies. Dačić's report.",
+    "run-s to-the end s-t n-n",
+]
+
+
+@pytest.mark.parametrize("settle_every", [1, 30, 500_000])
+def test_body_words_held_as_columns_are_the_postings_of_the_body_field(
+        settle_every: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``add_body`` (a document's words as token numbers) holds what its
+    analysed pages (``body_postings``, a term at a time) give: positions
+    running on from page to page, a term's weight its number of positions;
+    ``body_tokens`` gives the same page starts and length."""
+    import thb_search.writer as writer
+    from thb_search.fields import body_postings, body_tokens
+
+    monkeypatch.setattr(writer, "SETTLE_POSTINGS", settle_every)
+    columns, positions = MemoryPool(), MemoryPool()
+    documents = [PAGES, PAGES[::-1], PAGES[1:2], PAGES[3:]] * 2
+    for docnum, pages in enumerate(documents):
+        words, analysed = body_tokens(pages), body_postings(pages)
+        assert (words.page_starts, words.length) == (analysed.page_starts, analysed.length)
+        columns.add_body("body", words.tokens, docnum)
+        positions.add_positions("body", analysed.positions, None, 1.0, docnum)
+    got = list(columns.iter_postings())
+    assert got == list(positions.iter_postings())
+    assert columns.nbytes == positions.nbytes
+    # Page 1 takes 10 positions ("in", "of", "the" dropped; "co-operation"
+    # and "gender-sensitive" two each); pages 2 and 3 none; page 4 starts at 10:
+    # "Labour's" 10, "labours" 11, "re-visited" 12 ("re" a stopword),
+    # "labour-market" 13-14.
+    assert [(p[3], array("I", p[4]).tolist()) for p in got if p[1:3] == (b"labor", 0)] == [
+        (4.0, [1, 10, 11, 13])]
+    assert body_tokens(PAGES).page_starts == (0, 10, 10, 10, 18)

@@ -422,6 +422,11 @@ def _word_terms(raw: str) -> tuple[Terms, int, tuple[str, ...]]:
     return tuple(terms), taken, tuple(parts)
 
 
+#: A raw word's (token's) terms with their offsets, the positions it takes, the
+#: folded words looked up (cached).
+word_terms = _word_terms
+
+
 def word_tokens(text: str) -> list[str]:
     """The words of ``text`` (what :func:`word_spans` spans), as strings."""
     text = normalize_chars(text)
@@ -449,8 +454,10 @@ def gather_terms(tokens: Sequence[str], start: int, positions: dict[str, list[in
     """Add the terms of ``tokens`` (a text's words) to ``positions`` (term ->
     its positions, in the order :func:`_term_positions` yields them), from
     position ``start``, and ``weight`` a term to ``weights`` if given.
-    Returns (terms added, positions taken).  The indexer's hot loop: one
-    cached look-up a token and a few operations a term, no generator."""
+    Returns (terms added, positions taken): one cached look-up a token and a
+    few operations a term, no generator.  (The writer adds records' and
+    documents' words as token numbers instead:
+    :mod:`thb_search.postcolumns`, which a test compares with this.)"""
     for collector in COLLECTORS:
         collector.update(tokens)
     pos = start

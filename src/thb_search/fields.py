@@ -15,11 +15,19 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from whoosh.analysis import Analyzer, Token
 
-from .analysis import _term_positions, gather_terms, look_up_words, word_tokens
+from .analysis import (
+    COLLECTORS,
+    _term_positions,
+    gather_terms,
+    look_up_words,
+    word_terms,
+    word_tokens,
+)
 
 #: Separates title, summary and locations in the value of the combined
 #: ``text`` field.
@@ -126,6 +134,49 @@ def body_postings(pages: Iterable[str]) -> BodyPostings:
 
 
 @dataclass(frozen=True)
+class BodyTokens:
+    """The ``body`` field of a document's text as its words, every page's one
+    after another, for the writer to analyse
+    (:class:`thb_search.postcolumns.BodyColumns`; :func:`body_postings`
+    gives the same terms and positions), with what the document's other
+    fields need of the analysis: where each page starts and the length
+    (terms in all)."""
+
+    tokens: list[str]
+    page_starts: tuple[int, ...]
+    length: int
+
+    @property
+    def positions(self) -> dict[str, list[int]]:
+        """Each term's positions, as :func:`body_postings` gives them."""
+        positions: dict[str, list[int]] = {}
+        gather_terms(self.tokens, 0, positions)
+        return positions
+
+
+def body_tokens(pages: Iterable[str]) -> BodyTokens:
+    """A document's pages as one text's words (see :func:`body_postings`):
+    only how many terms and positions each word has are looked up here."""
+    tokens = [word_tokens(page) for page in pages]
+    look_up_words({t for page in tokens for t in page})
+    for collector in COLLECTORS:
+        for page in tokens:
+            collector.update(page)
+    starts: list[int] = []
+    start = length = 0
+    for page in tokens:
+        starts.append(start)
+        analysed = list(map(word_terms, page))
+        length += sum(map(len, map(_TERMS, analysed)))
+        start += sum(map(_TAKEN, analysed))
+    return BodyTokens([t for page in tokens for t in page], tuple(starts), length)
+
+
+_TERMS = itemgetter(0)
+_TAKEN = itemgetter(1)
+
+
+@dataclass(frozen=True)
 class BodyPages:
     """A document's pages, still to be analysed: kept in the text store in
     folder ``store`` (:class:`thb_search.texts.TextStore`) under ``sha256``.
@@ -137,12 +188,12 @@ class BodyPages:
     sha256: str
     pages: int
 
-    def analysed(self) -> BodyPostings:
+    def analysed(self) -> BodyTokens:
         from .texts import TextStore
 
         store = TextStore(self.store)
         try:
-            return body_postings(store.pages(self.sha256))
+            return body_tokens(store.pages(self.sha256))
         finally:
             store.close()
 

@@ -23,7 +23,8 @@ from itertools import chain
 
 import numpy as np
 
-from .analysis import COLLECTORS, _word_terms
+from .analysis import COLLECTORS
+from .analysis import word_terms as _word_terms
 from .fields import FIELD_GAP, SUMMARY_MARK
 
 #: Bytes, or a memoryview of bytes: what ``array.frombytes`` takes.
@@ -146,6 +147,28 @@ class PositionColumns:
         return len(ids), len(positions), new
 
 
+def _settle_items(terms: dict[bytes, Entry], names: Sequence[str], item_term: np.ndarray,
+                  item_pos: np.ndarray, item_weight: np.ndarray, item_doc: np.ndarray,
+                  docnums: np.ndarray) -> tuple[int, int, int]:
+    """Group items (a term at a position, with a weight, in a document: in
+    document order, then analysis order) into postings and append them to
+    ``terms``: a posting's weight is its items' sum, its positions theirs in
+    order.  ``docnums``: the documents' numbers.  Returns (postings,
+    positions, terms new to ``terms``)."""
+    if not len(item_term):  # (documents without a word: scans)
+        return 0, 0, 0
+    order = np.argsort(item_term, kind="stable")
+    item_term, item_doc = item_term[order], item_doc[order]
+    item_pos, item_weight = item_pos[order], item_weight[order]
+    starts = np.flatnonzero(np.concatenate((
+        [True], (item_term[1:] != item_term[:-1]) | (item_doc[1:] != item_doc[:-1]))))
+    counts = np.diff(np.append(starts, len(item_term)))
+    weights = np.add.reduceat(item_weight, starts)
+    new = _append_sorted(terms, names, item_term[starts], docnums[item_doc[starts]], weights,
+                         counts, item_pos)
+    return len(starts), len(item_pos), new
+
+
 class TokenTable:
     """The tokens a writer met, numbered, with their terms (numbered too):
     for token ``t``, items ``start[t]`` to ``start[t] + count[t]`` of
@@ -178,6 +201,20 @@ class TokenTable:
                 if ids[i] is None:
                     ids[i] = self._enter(token)
         return ids
+
+    def items(self, tokens: np.ndarray, token_pos: np.ndarray, token_weight: np.ndarray,
+              token_doc: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The terms of ``tokens`` (numbers) in analysis order, as items:
+        each one's term number, position (its token's plus its offset),
+        weight and document (its token's)."""
+        count = np.frombuffer(self.count, dtype=np.uint32).astype(np.int64)[tokens]
+        first_item = np.frombuffer(self.start, dtype=np.uint32).astype(np.int64)[tokens]
+        nitems = int(count.sum())
+        item = np.repeat(first_item - (np.cumsum(count) - count), count) + np.arange(nitems)
+        return (np.frombuffer(self.item_term, dtype=np.uint32)[item],
+                np.repeat(token_pos, count) + np.frombuffer(self.item_offset,
+                                                            dtype=np.uint32)[item],
+                np.repeat(token_weight, count), np.repeat(token_doc, count))
 
     def _enter(self, token: str) -> int:
         number = self.ids.get(token)
@@ -256,33 +293,58 @@ class TextColumns:
         before = np.concatenate(([0], ends))
         part_starts = np.cumsum(parts) - parts
         token_pos = bases[part_of] + before[:-1] - before[part_starts][part_of]
-        # The tokens' terms, in analysis order.
-        count = np.frombuffer(table.count, dtype=np.uint32).astype(np.int64)[tokens]
-        first_item = np.frombuffer(table.start, dtype=np.uint32).astype(np.int64)[tokens]
-        nitems = int(count.sum())
-        item = np.repeat(first_item - (np.cumsum(count) - count), count) + np.arange(nitems)
-        item_term = np.frombuffer(table.item_term, dtype=np.uint32)[item]
-        item_pos = (np.repeat(token_pos, count)
-                    + np.frombuffer(table.item_offset, dtype=np.uint32)[item])
         part_weight = np.tile([self.title_boost, 1.0, 1.0], ndocs)
-        item_weight = np.repeat(part_weight[part_of], count)
         doc_index = np.repeat(np.arange(ndocs), parts.reshape(ndocs, 3).sum(axis=1))
-        item_doc = np.repeat(doc_index, count)
+        item_term, item_pos, item_weight, item_doc = table.items(
+            tokens, token_pos, part_weight[part_of], doc_index)
         # Each document's summary mark.
         item_term = np.concatenate((item_term, np.full(ndocs, self.mark, dtype=np.uint32)))
         item_pos = np.concatenate((item_pos, mark))
         item_weight = np.concatenate((item_weight, np.ones(ndocs)))
         item_doc = np.concatenate((item_doc, np.arange(ndocs)))
-        # Postings: items by term, then document, then analysis order.
-        order = np.argsort(item_term, kind="stable")
-        item_term, item_doc = item_term[order], item_doc[order]
-        item_pos, item_weight = item_pos[order], item_weight[order]
-        starts = np.flatnonzero(np.concatenate((
-            [True], (item_term[1:] != item_term[:-1]) | (item_doc[1:] != item_doc[:-1]))))
-        counts = np.diff(np.append(starts, len(item_term)))
-        weights = np.add.reduceat(item_weight, starts) * self.field_boost
-        docs = np.frombuffer(self.docs, dtype=np.uint32)[item_doc[starts]]
-        new = _append_sorted(terms, table.terms, item_term[starts], docs, weights, counts,
-                             item_pos)
+        result = _settle_items(terms, table.terms, item_term, item_pos,
+                               item_weight * self.field_boost, item_doc,
+                               np.frombuffer(self.docs, dtype=np.uint32))
         self.tokens, self.docs, self.parts = array("I"), array("I"), array("I")
-        return len(starts), len(item_pos), new
+        return result
+
+
+class BodyColumns:
+    """A document's ``body`` postings, its words at a time (all its pages',
+    one after another: :class:`thb_search.fields.BodyTokens`), as
+    :class:`TokenTable` numbers; :meth:`settle` makes of them what
+    :func:`thb_search.fields.body_postings` gives (positions running on
+    from page to page, a term's weight its number of positions; a test
+    compares)."""
+
+    def __init__(self) -> None:
+        self.table = TokenTable()
+        self.tokens = array("I")
+        self.docs = array("I")
+        self.sizes = array("I")  # each document's tokens
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def add(self, tokens: list[str], docnum: int) -> None:
+        self.tokens.extend(self.table.numbers(tokens))
+        self.docs.append(docnum)
+        self.sizes.append(len(tokens))
+
+    def settle(self, terms: dict[bytes, Entry]) -> tuple[int, int, int]:
+        """Append the postings to ``terms`` (term -> entry), a term's in
+        document order; returns (postings, positions, terms new to ``terms``)."""
+        if not self.docs:
+            return 0, 0, 0
+        table = self.table
+        tokens = np.frombuffer(self.tokens, dtype=np.uint32)
+        sizes = np.frombuffer(self.sizes, dtype=np.uint32).astype(np.int64)
+        doc_of = np.repeat(np.arange(len(sizes)), sizes)
+        taken = np.frombuffer(table.taken, dtype=np.uint32).astype(np.int64)[tokens]
+        before = np.concatenate(([0], np.cumsum(taken)))
+        token_pos = before[:-1] - before[np.cumsum(sizes) - sizes][doc_of]
+        items = table.items(tokens, token_pos, np.ones(len(tokens)), doc_of)
+        result = _settle_items(terms, table.terms, *items,
+                               np.frombuffer(self.docs, dtype=np.uint32))
+        self.tokens, self.docs, self.sizes = array("I"), array("I"), array("I")
+        return result

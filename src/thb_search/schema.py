@@ -13,6 +13,7 @@ from .analysis import ANALYSIS_VERSION, word_tokens
 from .fields import (
     BodyPages,
     BodyPostings,
+    BodyTokens,
     TextAnalyzer,
     split_text_value,
     text_postings,
@@ -110,7 +111,10 @@ class BodyField(fields.TEXT):
         self.format = PositionArray(field_boost=1.0)
 
     def postings(self, value: Any) -> tuple[dict[str, list[int]], dict[str, float] | None]:
-        """Each term's positions (its weight is their number)."""
+        """Each term's positions (its weight is their number), of a
+        :class:`~thb_search.fields.BodyPostings` or
+        :class:`~thb_search.fields.BodyTokens` (which the writer adds as
+        words: :meth:`thb_search.writer.MemoryPool.add_body`)."""
         return value.positions, None
 
     def index(self, value: Any, **kwargs: Any) -> list[tuple[bytes, int, float, bytes]]:
@@ -182,7 +186,8 @@ def live_docnum(reader: Any, rid: str) -> int | None:
         return None
 
 
-def to_document(record: Record, fp: str, body: BodyPostings | BodyPages | None = None,
+def to_document(record: Record, fp: str,
+                body: BodyPostings | BodyTokens | BodyPages | None = None,
                 document: dict[str, Any] | None = None) -> dict[str, Any]:
     """The Whoosh document of a record, with its document's text (``body``,
     analysed or still to be: see :func:`analysed`) and what is shown of the
@@ -207,11 +212,11 @@ def to_document(record: Record, fp: str, body: BodyPostings | BodyPages | None =
         "url": record.url,
         "collections": list(record.collections),
         "fingerprint": fp,
-        "body_len": body.length if isinstance(body, BodyPostings) else 0,
+        "body_len": body.length if body is not None and not isinstance(body, BodyPages) else 0,
     }
     if record.locations:  # stored only when given, like a document
         doc["locations"] = list(record.locations)
-    if isinstance(body, BodyPostings):
+    if body is not None and not isinstance(body, BodyPages):
         doc["pages"] = list(body.page_starts)
     if body is not None:
         doc["body"] = body

@@ -52,6 +52,7 @@ from whoosh.writing import SegmentWriter
 
 from . import blocks
 from .errors import ThbSearchError
+from .fields import BodyTokens
 from .schema import POS_BITS, PositionArray
 
 if TYPE_CHECKING:
@@ -649,9 +650,13 @@ class FastSegmentWriter(SegmentWriter):
                         if field.scorable:
                             length = added
                     elif postings is not None:  # the body field
-                        positions, weights = postings(value)
-                        added = self.pool.add_positions(name, positions, weights,
-                                                        field.format.field_boost, docnum)
+                        if isinstance(value, BodyTokens):
+                            self.pool.add_body(name, value.tokens, docnum)
+                            added = value.length
+                        else:
+                            positions, weights = postings(value)
+                            added = self.pool.add_positions(name, positions, weights,
+                                                            field.format.field_boost, docnum)
                         if field.scorable:
                             length = added
                     else:

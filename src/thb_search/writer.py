@@ -25,7 +25,14 @@ from whoosh import index as whoosh_index
 from .analysis import collecting_words, lexicon_entries, load_nltk
 from .errors import IndexingError
 from .fields import BodyPages
-from .postcolumns import Entry, PositionColumns, TextColumns, append, new_entry
+from .postcolumns import (
+    BodyColumns,
+    Entry,
+    PositionColumns,
+    TextColumns,
+    append,
+    new_entry,
+)
 from .schema import analysed
 from .whoosh_internals import (
     commit_segments,
@@ -75,7 +82,7 @@ class MemoryPool:
     def __init__(self) -> None:
         # field -> term -> (documents, weights, value lengths, values)
         self._fields: dict[str, dict[bytes, Entry]] = {}
-        self._columns: dict[str, TextColumns | PositionColumns] = {}
+        self._columns: dict[str, TextColumns | BodyColumns | PositionColumns] = {}
         self.nbytes = 0
 
     @property
@@ -94,7 +101,7 @@ class MemoryPool:
                 del self._columns[fieldname]
         return terms
 
-    def _settle(self, columns: TextColumns | PositionColumns,
+    def _settle(self, columns: TextColumns | BodyColumns | PositionColumns,
                 terms: dict[bytes, Entry]) -> None:
         postings, positions, new = columns.settle(terms)
         self.nbytes += (self.TERM_BYTES * new + 4 * positions
@@ -133,6 +140,17 @@ class MemoryPool:
         if len(columns) >= SETTLE_POSTINGS:
             self._settle(columns, self._fields.setdefault(fieldname, {}))
         return length
+
+    def add_body(self, fieldname: str, tokens: list[str], docnum: int) -> None:
+        """Add one document's ``body`` field: its words, all its pages' one
+        after another (:class:`thb_search.postcolumns.BodyColumns`)."""
+        columns = self._columns.get(fieldname)
+        if columns is None:
+            columns = self._columns[fieldname] = BodyColumns()
+        assert isinstance(columns, BodyColumns)
+        columns.add(tokens, docnum)
+        if len(columns) >= SETTLE_POSTINGS:
+            self._settle(columns, self._fields.setdefault(fieldname, {}))
 
     def add_positions(self, fieldname: str, positions: dict[str, list[int]],
                       weights: dict[str, float] | None, boost: float, docnum: int) -> int:
