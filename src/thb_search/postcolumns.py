@@ -231,7 +231,44 @@ class TokenTable:
         return number
 
 
-class TextColumns:
+#: Items: each one's term number, position, weight and document (index).
+Items = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+class _TokenColumns:
+    """Documents' words as numbers of a :class:`TokenTable`, one document's
+    after another, with each document's number."""
+
+    def __init__(self) -> None:
+        self.table = TokenTable()
+        self.tokens = array("I")
+        self.docs = array("I")
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def settle(self, terms: dict[bytes, Entry]) -> tuple[int, int, int]:
+        """Append the postings to ``terms`` (term -> entry), a term's in
+        document order; returns (postings, positions, terms new to ``terms``)."""
+        if not self.docs:
+            return 0, 0, 0
+        tokens = np.frombuffer(self.tokens, dtype=np.uint32)
+        taken = np.frombuffer(self.table.taken, dtype=np.uint32).astype(np.int64)[tokens]
+        result = _settle_items(terms, self.table.terms, *self._items(tokens, taken),
+                               np.frombuffer(self.docs, dtype=np.uint32))
+        self._clear()
+        return result
+
+    def _items(self, tokens: np.ndarray, taken: np.ndarray) -> Items:
+        """The documents' items (see :meth:`TokenTable.items`) from their
+        words' numbers and the positions each takes."""
+        raise NotImplementedError
+
+    def _clear(self) -> None:
+        self.tokens, self.docs = array("I"), array("I")
+
+
+class TextColumns(_TokenColumns):
     """The ``text`` field's postings, a document's tokens at a time: title,
     summary and location tokens as :class:`TokenTable` numbers, each
     document's number and its parts' numbers of tokens.  :meth:`settle`
@@ -242,16 +279,11 @@ class TextColumns:
     compares)."""
 
     def __init__(self, title_boost: float, field_boost: float) -> None:
-        self.table = TokenTable()
+        super().__init__()
         self.title_boost = title_boost
         self.field_boost = field_boost
         self.mark = self.table.term_id(SUMMARY_MARK)
-        self.tokens = array("I")
-        self.docs = array("I")
         self.parts = array("I")  # tokens of the title, summary, locations of each document
-
-    def __len__(self) -> int:
-        return len(self.tokens)
 
     def add(self, title: list[str], summary: list[str], locations: list[str],
             docnum: int) -> int:
@@ -267,17 +299,10 @@ class TextColumns:
         self.parts.extend((len(title), len(summary), len(locations)))
         return 1 + sum(map(self.table.count.__getitem__, ids))
 
-    def settle(self, terms: dict[bytes, Entry]) -> tuple[int, int, int]:
-        """Append the postings to ``terms`` (term -> entry), a term's in
-        document order; returns (postings, positions, terms new to ``terms``)."""
-        if not self.docs:
-            return 0, 0, 0
-        table = self.table
-        tokens = np.frombuffer(self.tokens, dtype=np.uint32)
+    def _items(self, tokens: np.ndarray, taken: np.ndarray) -> Items:
         ndocs = len(self.docs)
         parts = np.frombuffer(self.parts, dtype=np.uint32).astype(np.int64)
         part_of = np.repeat(np.arange(3 * ndocs), parts)  # each token's part
-        taken = np.frombuffer(table.taken, dtype=np.uint32).astype(np.int64)[tokens]
         ends = np.cumsum(taken)
         totals = np.bincount(part_of, weights=taken, minlength=3 * ndocs).astype(
             np.int64).reshape(ndocs, 3)
@@ -295,21 +320,20 @@ class TextColumns:
         token_pos = bases[part_of] + before[:-1] - before[part_starts][part_of]
         part_weight = np.tile([self.title_boost, 1.0, 1.0], ndocs)
         doc_index = np.repeat(np.arange(ndocs), parts.reshape(ndocs, 3).sum(axis=1))
-        item_term, item_pos, item_weight, item_doc = table.items(
+        item_term, item_pos, item_weight, item_doc = self.table.items(
             tokens, token_pos, part_weight[part_of], doc_index)
         # Each document's summary mark.
-        item_term = np.concatenate((item_term, np.full(ndocs, self.mark, dtype=np.uint32)))
-        item_pos = np.concatenate((item_pos, mark))
-        item_weight = np.concatenate((item_weight, np.ones(ndocs)))
-        item_doc = np.concatenate((item_doc, np.arange(ndocs)))
-        result = _settle_items(terms, table.terms, item_term, item_pos,
-                               item_weight * self.field_boost, item_doc,
-                               np.frombuffer(self.docs, dtype=np.uint32))
-        self.tokens, self.docs, self.parts = array("I"), array("I"), array("I")
-        return result
+        return (np.concatenate((item_term, np.full(ndocs, self.mark, dtype=np.uint32))),
+                np.concatenate((item_pos, mark)),
+                np.concatenate((item_weight, np.ones(ndocs))) * self.field_boost,
+                np.concatenate((item_doc, np.arange(ndocs))))
+
+    def _clear(self) -> None:
+        super()._clear()
+        self.parts = array("I")
 
 
-class BodyColumns:
+class BodyColumns(_TokenColumns):
     """A document's ``body`` postings, its words at a time (all its pages',
     one after another: :class:`thb_search.fields.BodyTokens`), as
     :class:`TokenTable` numbers; :meth:`settle` makes of them what
@@ -318,33 +342,21 @@ class BodyColumns:
     compares)."""
 
     def __init__(self) -> None:
-        self.table = TokenTable()
-        self.tokens = array("I")
-        self.docs = array("I")
+        super().__init__()
         self.sizes = array("I")  # each document's tokens
-
-    def __len__(self) -> int:
-        return len(self.tokens)
 
     def add(self, tokens: list[str], docnum: int) -> None:
         self.tokens.extend(self.table.numbers(tokens))
         self.docs.append(docnum)
         self.sizes.append(len(tokens))
 
-    def settle(self, terms: dict[bytes, Entry]) -> tuple[int, int, int]:
-        """Append the postings to ``terms`` (term -> entry), a term's in
-        document order; returns (postings, positions, terms new to ``terms``)."""
-        if not self.docs:
-            return 0, 0, 0
-        table = self.table
-        tokens = np.frombuffer(self.tokens, dtype=np.uint32)
+    def _items(self, tokens: np.ndarray, taken: np.ndarray) -> Items:
         sizes = np.frombuffer(self.sizes, dtype=np.uint32).astype(np.int64)
         doc_of = np.repeat(np.arange(len(sizes)), sizes)
-        taken = np.frombuffer(table.taken, dtype=np.uint32).astype(np.int64)[tokens]
         before = np.concatenate(([0], np.cumsum(taken)))
         token_pos = before[:-1] - before[np.cumsum(sizes) - sizes][doc_of]
-        items = table.items(tokens, token_pos, np.ones(len(tokens)), doc_of)
-        result = _settle_items(terms, table.terms, *items,
-                               np.frombuffer(self.docs, dtype=np.uint32))
-        self.tokens, self.docs, self.sizes = array("I"), array("I"), array("I")
-        return result
+        return self.table.items(tokens, token_pos, np.ones(len(tokens)), doc_of)
+
+    def _clear(self) -> None:
+        super()._clear()
+        self.sizes = array("I")
