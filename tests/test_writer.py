@@ -5,6 +5,7 @@ from __future__ import annotations
 from array import array
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from thb_search import Catalogue, sync
@@ -55,50 +56,6 @@ def test_memory_pool_orders_postings_by_field_term_document() -> None:
     assert list(pool.iter_postings()) == [] and pool.nbytes == 0
 
 
-def _documents() -> list[tuple[dict[str, list[int]], dict[str, float]]]:
-    """Ten documents' positions and weights over eight terms (one not ASCII)."""
-    terms = ["abus", "child", "labor", "traffick", "zone", "étude", "a", "work"]
-    docs = []
-    for d in range(10):
-        positions = {t: [d + i, d + i + 7] if (d + i) % 3 else [d]
-                     for i, t in enumerate(terms) if (d * 5 + i) % 4}
-        docs.append((positions, {t: 0.5 + len(p) for t, p in positions.items()}))
-    return docs
-
-
-@pytest.mark.parametrize("settle_every", [1, 7, 500_000])
-def test_positions_held_as_columns_are_the_postings_add_many_gives(
-        settle_every: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``add_positions`` (columns, sorted into terms every SETTLE_POSTINGS
-    postings) holds what ``add_many`` holds for the same postings: documents,
-    weights times the boost, positions as raw uint32, size; body-like
-    postings (no weights) weigh their number of positions; a merged term's
-    postings (``extend``) follow them."""
-    from array import array
-
-    import numpy as np
-
-    import thb_search.writer as writer
-
-    monkeypatch.setattr(writer, "SETTLE_POSTINGS", settle_every)
-    columns, tuples = MemoryPool(), MemoryPool()
-    for docnum, (positions, weights) in enumerate(_documents()):
-        assert columns.add_positions("text", positions, weights, 2.0, docnum) == sum(
-            map(len, positions.values()))
-        columns.add_positions("body", positions, None, 1.0, docnum)
-        tuples.add_many("text", [(t.encode(), len(p), weights[t] * 2.0, array("I", p).tobytes())
-                                 for t, p in positions.items()], docnum)
-        tuples.add_many("body", [(t.encode(), len(p), float(len(p)), array("I", p).tobytes())
-                                 for t, p in positions.items()], docnum)
-    for pool in (columns, tuples):
-        pool.extend("text", b"labor", np.array([10, 12]), np.array([1.5, 2.0]),
-                    np.array([4, 8]), array("I", [3, 1, 2]).tobytes())
-    assert list(columns.iter_postings()) == list(tuples.iter_postings())
-    assert [t for (t, _), _ in columns.sorted_terms()][:1] == ["body"]
-    assert columns.nbytes == tuples.nbytes
-    assert len(list(columns.iter_postings())) == 2 * 60 + 2  # 6 terms a document, 2 merged
-
-
 TEXTS = [  # (title, summary, locations): every way a part can be empty or odd
     ("Forced labour in supply chains", "Co-operation of NGOs against trafficking; the "
      "gender-sensitive approach.", "Republic of Moldova, Ukraine"),
@@ -117,19 +74,24 @@ def test_text_tokens_held_as_columns_are_the_postings_of_the_text_field(
     """``add_text`` (token numbers, made into postings with numpy every
     SETTLE_POSTINGS tokens) holds what the ``text`` field's own postings
     (``TextField.index``, analysed a document at a time) give: terms,
-    documents, weights (title words twice), positions and lengths."""
+    documents, weights (title words twice), positions and lengths; a merged
+    term's postings (``extend``) follow them."""
     import thb_search.writer as writer
     from thb_search.fields import text_postings, text_value
     from thb_search.schema import TITLE_BOOST, build_schema
 
     monkeypatch.setattr(writer, "SETTLE_POSTINGS", settle_every)
     field = build_schema()["text"]
+    assert len(TEXTS) * 3 < 30  # the merged documents follow
     columns, tuples = MemoryPool(), MemoryPool()
     for docnum, (title, summary, locations) in enumerate(TEXTS * 3):
         value = text_value(title, summary, [locations] if locations else [])
         length = columns.add_text("text", *field.tokens(value), TITLE_BOOST, 1.0, docnum)
         assert length == text_postings(title, summary, TITLE_BOOST, locations)[2]
         tuples.add_many("text", field.index(value), docnum)
+    for pool in (columns, tuples):
+        pool.extend("text", b"labor", np.array([30, 32]), np.array([1.5, 2.0]),
+                    np.array([4, 8]), array("I", [3, 1, 2]).tobytes())
     got = list(columns.iter_postings())
     assert got == list(tuples.iter_postings())
     # "Labour" / "labour LABOUR Labour's labours": the title's at 0 (weight 2),
@@ -181,19 +143,22 @@ def test_body_words_held_as_columns_are_the_postings_of_the_body_field(
         settle_every: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """``add_body`` (a document's words as token numbers) holds what its
     analysed pages (``body_postings``, a term at a time) give: positions
-    running on from page to page, a term's weight its number of positions;
+    running on from page to page, a term's weight its number of positions
+    (``BodyField.index``'s postings, added a posting at a time);
     ``body_tokens`` gives the same page starts and length."""
     import thb_search.writer as writer
     from thb_search.fields import body_postings, body_tokens
+    from thb_search.schema import build_schema
 
     monkeypatch.setattr(writer, "SETTLE_POSTINGS", settle_every)
     columns, positions = MemoryPool(), MemoryPool()
+    field = build_schema()["body"]
     documents = [PAGES, PAGES[::-1], PAGES[1:2], PAGES[3:]] * 2
     for docnum, pages in enumerate(documents):
         words, analysed = body_tokens(pages), body_postings(pages)
         assert (words.page_starts, words.length) == (analysed.page_starts, analysed.length)
         columns.add_body("body", words.tokens, docnum)
-        positions.add_positions("body", analysed.positions, None, 1.0, docnum)
+        positions.add_many("body", field.index(analysed), docnum)
     got = list(columns.iter_postings())
     assert got == list(positions.iter_postings())
     assert columns.nbytes == positions.nbytes

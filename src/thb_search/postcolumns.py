@@ -3,23 +3,21 @@
 Adding a document's postings a Python step at a time (a dictionary look-up,
 four appends) was most of an indexer's time.  Here a document adds a few
 arrays at once (C-level calls over its tokens or terms) and the postings are
-sorted into terms with numpy now and then (:meth:`TextColumns.settle`,
-:meth:`PositionColumns.settle`), into the entries a
-:class:`thb_search.writer.MemoryPool` writes:
+sorted into terms with numpy now and then (``settle``), into the entries a
+:class:`thb_search.writer.MemoryPool` writes.  A document's words are
+numbers of a :class:`TokenTable` that knows each word's terms, offsets and
+positions taken (:func:`thb_search.analysis.gather_terms`'s rules, applied
+to arrays):
 
-* :class:`TextColumns` (the ``text`` field): each document's tokens, as
-  numbers of a :class:`TokenTable` that knows each token's terms, offsets
-  and positions taken (:func:`thb_search.analysis.gather_terms`'s rules,
-  applied to arrays);
-* :class:`PositionColumns` (a document's analysed ``body``): each term's
-  positions and weight.
+* :class:`TextColumns` (the ``text`` field): a record's title, summary and
+  locations;
+* :class:`BodyColumns` (the ``body`` field): a document's pages.
 """
 
 from __future__ import annotations
 
 from array import array
 from collections.abc import Sequence
-from itertools import chain
 
 import numpy as np
 
@@ -75,76 +73,6 @@ def _append_sorted(terms: dict[bytes, Entry], names: Sequence[str], ids: np.ndar
         append(terms, names[number].encode("utf-8"), docs_[a:b], weights_[a:b], lengths[a:b],
                values[value_bounds[k]:value_bounds[k + 1]])
     return len(terms) - size
-
-
-def _gathered(lists: np.ndarray, counts: np.ndarray, order: np.ndarray) -> np.ndarray:
-    """``lists`` (runs of ``counts`` values one after another) with the runs
-    in ``order``."""
-    counts = counts.astype(np.int64)
-    starts = np.cumsum(counts) - counts
-    moved = counts[order]
-    new_starts = np.cumsum(moved) - moved
-    return lists[np.repeat(starts[order] - new_starts, moved) + np.arange(int(moved.sum()))]
-
-
-class PositionColumns:
-    """A positional field's postings, a document's at a time: each posting's
-    term number, weight and number of positions, the positions one after
-    another, each document's number and number of postings."""
-
-    def __init__(self) -> None:
-        self.ids: dict[str, int] = {}  # term -> its number
-        self.terms: list[str] = []
-        self.term_ids = array("I")
-        self.weights = array("f")  # float32, as the pool holds weights
-        self.counts = array("I")
-        self.positions = array("I")
-        self.docs = array("I")
-        self.per_doc = array("I")
-
-    def __len__(self) -> int:
-        return len(self.term_ids)
-
-    def add(self, positions: dict[str, list[int]], weights: dict[str, float] | None,
-            boost: float, docnum: int) -> int:
-        """Add a document's postings: each term's positions and weight (times
-        ``boost``; without ``weights``, its number of positions).  Returns
-        the positions added."""
-        ids = list(map(self.ids.get, positions))
-        if None in ids:
-            for i, term in enumerate(positions):
-                if ids[i] is None:
-                    ids[i] = self.ids[term] = len(self.terms)
-                    self.terms.append(term)
-        self.term_ids.extend(ids)
-        counts = list(map(len, positions.values()))
-        self.counts.extend(counts)
-        if weights is None:
-            self.weights.extend(map(float, counts))
-        elif boost == 1.0:
-            self.weights.extend(weights.values())
-        else:
-            self.weights.extend([w * boost for w in weights.values()])
-        self.positions.extend(chain.from_iterable(positions.values()))
-        self.docs.append(docnum)
-        self.per_doc.append(len(ids))
-        return sum(counts)
-
-    def settle(self, terms: dict[bytes, Entry]) -> tuple[int, int, int]:
-        """Append the postings to ``terms`` (term -> entry), a term's in
-        document order; returns (postings, positions, terms new to ``terms``)."""
-        if not self.term_ids:
-            return 0, 0, 0
-        ids = np.frombuffer(self.term_ids, dtype=np.uint32)
-        order = np.argsort(ids, kind="stable")  # a term's postings stay in document order
-        docs = np.repeat(np.frombuffer(self.docs, dtype=np.uint32),
-                         np.frombuffer(self.per_doc, dtype=np.uint32))[order]
-        weights = np.frombuffer(self.weights, dtype=np.float32)[order]
-        counts = np.frombuffer(self.counts, dtype=np.uint32)
-        positions = _gathered(np.frombuffer(self.positions, dtype=np.uint32), counts, order)
-        new = _append_sorted(terms, self.terms, ids[order], docs, weights, counts[order],
-                             positions)
-        return len(ids), len(positions), new
 
 
 def _settle_items(terms: dict[bytes, Entry], names: Sequence[str], item_term: np.ndarray,

@@ -103,19 +103,15 @@ class TextField(fields.TEXT):
 
 class BodyField(fields.TEXT):
     """The ``body`` field: the words of a publication's document with their
-    positions, analysed beforehand (:func:`~thb_search.analysis.body_postings`,
-    which also gives the page starts that are stored beside)."""
+    positions.  Its value comes with the page starts that are stored beside:
+    :class:`~thb_search.fields.BodyTokens` (the document's words, which the
+    writer makes into postings: :meth:`thb_search.writer.MemoryPool.add_body`)
+    or :class:`~thb_search.fields.BodyPostings` (analysed already); ``index``
+    takes the positions of either."""
 
     def __init__(self) -> None:
         super().__init__(analyzer=TextAnalyzer(1.0), phrase=True)
         self.format = PositionArray(field_boost=1.0)
-
-    def postings(self, value: Any) -> tuple[dict[str, list[int]], dict[str, float] | None]:
-        """Each term's positions (its weight is their number), of a
-        :class:`~thb_search.fields.BodyPostings` or
-        :class:`~thb_search.fields.BodyTokens` (which the writer adds as
-        words: :meth:`thb_search.writer.MemoryPool.add_body`)."""
-        return value.positions, None
 
     def index(self, value: Any, **kwargs: Any) -> list[tuple[bytes, int, float, bytes]]:
         encode = self.format.encode

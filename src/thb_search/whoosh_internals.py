@@ -642,23 +642,16 @@ class FastSegmentWriter(SegmentWriter):
                 length = 0
                 if field.indexed:
                     tokens = getattr(field, "tokens", None)
-                    postings = getattr(field, "postings", None)
                     if tokens is not None:  # the text field
                         added = self.pool.add_text(name, *tokens(value),
                                                    field.analyzer.title_boost,
                                                    field.format.field_boost, docnum)
                         if field.scorable:
                             length = added
-                    elif postings is not None:  # the body field
-                        if isinstance(value, BodyTokens):
-                            self.pool.add_body(name, value.tokens, docnum)
-                            added = value.length
-                        else:
-                            positions, weights = postings(value)
-                            added = self.pool.add_positions(name, positions, weights,
-                                                            field.format.field_boost, docnum)
+                    elif isinstance(value, BodyTokens):  # the body field, as words
+                        self.pool.add_body(name, value.tokens, docnum)
                         if field.scorable:
-                            length = added
+                            length = value.length
                     else:
                         items = list(field.index(value))
                         if field.scorable:

@@ -28,7 +28,6 @@ from .fields import BodyPages
 from .postcolumns import (
     BodyColumns,
     Entry,
-    PositionColumns,
     TextColumns,
     append,
     new_entry,
@@ -70,7 +69,7 @@ class MemoryPool:
     Replaces Whoosh's ``PostingPool`` (same ``add`` / ``iter_postings`` /
     ``cleanup`` interface).  Documents must arrive in increasing order per
     term, which is how a segment writer numbers them.  The postings of
-    positional fields (:meth:`add_text`, :meth:`add_positions`: most of an
+    positional fields (:meth:`add_text`, :meth:`add_body`: most of an
     indexer's) are held as columns and sorted into terms now and then
     (:mod:`thb_search.postcolumns`), and counted in ``nbytes`` then.
     """
@@ -82,7 +81,7 @@ class MemoryPool:
     def __init__(self) -> None:
         # field -> term -> (documents, weights, value lengths, values)
         self._fields: dict[str, dict[bytes, Entry]] = {}
-        self._columns: dict[str, TextColumns | BodyColumns | PositionColumns] = {}
+        self._columns: dict[str, TextColumns | BodyColumns] = {}
         self.nbytes = 0
 
     @property
@@ -95,13 +94,11 @@ class MemoryPool:
         if terms is None:
             terms = self._fields[fieldname] = {}
         columns = self._columns.get(fieldname)
-        if columns is not None:
+        if columns is not None:  # (kept: its table of words serves the next documents)
             self._settle(columns, terms)
-            if isinstance(columns, PositionColumns):  # (a text field's keeps its tokens' table)
-                del self._columns[fieldname]
         return terms
 
-    def _settle(self, columns: TextColumns | BodyColumns | PositionColumns,
+    def _settle(self, columns: TextColumns | BodyColumns,
                 terms: dict[bytes, Entry]) -> None:
         postings, positions, new = columns.settle(terms)
         self.nbytes += (self.TERM_BYTES * new + 4 * positions
@@ -151,22 +148,6 @@ class MemoryPool:
         columns.add(tokens, docnum)
         if len(columns) >= SETTLE_POSTINGS:
             self._settle(columns, self._fields.setdefault(fieldname, {}))
-
-    def add_positions(self, fieldname: str, positions: dict[str, list[int]],
-                      weights: dict[str, float] | None, boost: float, docnum: int) -> int:
-        """Add one document's postings of a positional field (values: the
-        positions as raw uint32, as :class:`thb_search.schema.PositionArray`
-        encodes them): each term's positions and weight (times ``boost``;
-        without ``weights``, its number of positions).  Returns the
-        positions added (the field's length in the document)."""
-        columns = self._columns.get(fieldname)
-        if columns is None:
-            columns = self._columns[fieldname] = PositionColumns()
-        assert isinstance(columns, PositionColumns)
-        length = columns.add(positions, weights, boost, docnum)
-        if len(columns) >= SETTLE_POSTINGS:
-            self._terms(fieldname)
-        return length
 
     def extend(self, fieldname: str, tbytes: bytes, docs: np.ndarray, weights: np.ndarray,
                lengths: np.ndarray, values: bytes) -> None:
