@@ -319,3 +319,34 @@ def test_a_document_of_words_the_index_has_met_is_analysed_from_its_lexicon(
         done = subprocess.run([sys.executable, "-c", search], capture_output=True, text=True,
                               check=False)
         assert (done.returncode, done.stdout, done.stderr) == (0, "2 False\n", "")
+
+
+def test_documents_are_found_by_folder_through_links_and_hidden_files_left_out(
+        tmp_path: Path) -> None:
+    from thb_search.documents import find_documents
+
+    corpus = tmp_path / "corpus"
+    docs = corpus / "documents"
+    (docs / "rec-a").mkdir(parents=True)
+    pdfs.pages_pdf(docs / "rec-a" / "a.PDF", [["one"]])
+    (docs / "rec-a" / "notes.txt").write_text("not a document", encoding="utf-8")
+    (docs / "rec-a" / ".b.pdf").write_bytes(b"hidden")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    real = pdfs.pages_pdf(elsewhere / "real.pdf", [["two"]])
+    (docs / "rec-b").mkdir()
+    (docs / "rec-b" / "b.pdf").symlink_to(real)  # a linked PDF
+    (elsewhere / "rec-c").mkdir()
+    pdfs.pages_pdf(elsewhere / "rec-c" / "c.pdf", [["three"]])
+    (docs / "rec-c").symlink_to(elsewhere / "rec-c")  # a linked folder
+    (docs / ".rec-d").mkdir()  # hidden: not a record's
+    pdfs.pages_pdf(docs / ".rec-d" / "d.pdf", [["four"]])
+    (docs / "rec-e").mkdir()  # no PDF
+    (docs / "stray.pdf").write_bytes(b"%PDF-")  # not in a record's folder
+
+    found = find_documents([corpus])
+    assert found.by_id == {"rec-a": docs.resolve() / "rec-a" / "a.PDF",
+                           "rec-b": real.resolve(),
+                           "rec-c": (elsewhere / "rec-c" / "c.pdf").resolve()}
+    assert list(found.by_id) == ["rec-a", "rec-b", "rec-c"]
+    assert found.errors == []

@@ -172,14 +172,20 @@ def plan(paths: Sequence[str | os.PathLike[str]], state: CatalogueState | None,
         if r is not None and r.winner.file:
             named[rid] = r.winner.file
 
+    before = state.linked if state is not None else {}
+
     def has_record(rid: str) -> bool:
         if rid in affected:
             return rid in resolved
-        return rid not in own_before and indexed.indexed(rid)
+        if rid in own_before:
+            return False
+        # A document linked to a catalogue record last time, whose record did
+        # not change: it still has it (no lookup in the index for each of
+        # the catalogue's documents).
+        return rid in before or indexed.indexed(rid)
 
     att = attach(paths, named, has_record, store, state.documents if state else {}, reading)
     linked = {rid: att.found.seen[str(p)].sha256 for rid, p in att.links.items()}
-    before = state.linked if state is not None else {}
     by_document = {rid for rid in {*linked, *before} if linked.get(rid) != before.get(rid)}
     for rid in sorted((by_document | set(att.own) | own_before) - affected):
         if rid not in att.own and has_record(rid):

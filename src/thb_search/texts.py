@@ -42,6 +42,7 @@ class TextStore:
         self.path = Path(folder) / FILE
         self._db: sqlite3.Connection | None = None
         self._lock = threading.Lock()
+        self._info: dict[str, DocumentText] = {}  # what info() found
 
     def _connect(self) -> sqlite3.Connection:
         if self._db is None:
@@ -59,13 +60,21 @@ class TextStore:
 
     def info(self, sha256: str) -> DocumentText | None:
         """What is known of a document, or None when it was never read."""
+        known = self._info.get(sha256)
+        if known is not None:
+            return known
         if not self.path.exists():
             return None
         with self._lock:
             row = self._connect().execute(
                 "SELECT pages, empty_pages, title, created FROM documents WHERE sha256 = ?",
                 (sha256,)).fetchone()
-        return DocumentText(sha256, *row) if row else None
+        if not row:
+            return None
+        # (An indexing run asks for each of the catalogue's documents two or
+        # three times.)
+        found = self._info[sha256] = DocumentText(sha256, *row)
+        return found
 
     def page(self, sha256: str, number: int) -> str | None:
         """The text of page ``number`` (from 1), or None when there is no such page."""
@@ -104,6 +113,7 @@ class TextStore:
                 info = DocumentText(sha256, counted["pages"], counted["empty"], title, created)
                 db.execute("INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?)",
                            (sha256, info.pages, info.empty_pages, title, created))
+            self._info[sha256] = info
         return info
 
     def prune(self, keep: set[str]) -> int:
@@ -117,6 +127,8 @@ class TextStore:
             with db:
                 db.executemany("DELETE FROM pages WHERE sha256 = ?", ((s,) for s in gone))
                 db.executemany("DELETE FROM documents WHERE sha256 = ?", ((s,) for s in gone))
+            for sha in gone:
+                self._info.pop(sha, None)
         return len(gone)
 
     def close(self) -> None:
