@@ -3,6 +3,7 @@ own readers, through either of its writers, merged or compressed."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +168,69 @@ def test_a_merge_writes_what_whoosh_s_merge_writes(tmp_path: Path,
     assert contents(ours) == contents(whooshs)
     kept = [doc for i, doc in enumerate(DOCS) if i not in (0, 3, 57, 99, 100, 101, 150, 199)]
     assert contents(ours) == contents(build(tmp_path / "kept", "fast", docs=kept))
+
+
+def _merged_whole(folder: Path, parts: list[list[dict[str, Any]]]) -> Any:
+    """Segments of ``parts``' documents, none deleted, merged into one (an
+    add to a catalogue: Whoosh merges the small segments of earlier adds)."""
+    folder.mkdir()
+    ix = whoosh_index.create_in(str(folder), build_schema())
+    for part in parts:
+        writer = fast_writer(ix)
+        for doc in part:
+            writer.add_document(**doc)
+        writer.commit(merge=False)
+    writer = fast_writer(ix)
+    writer.commit(optimize=True)
+    ix = whoosh_index.open_dir(str(folder))
+    assert len(ix._segments()) == 1
+    return ix
+
+
+def test_a_merge_copies_the_blocks_of_terms_one_segment_has(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A term that only one of the merged segments has is written as its
+    blocks were, renumbered (its blocks copied, not decoded and encoded
+    again): the files are byte for byte Whoosh's merge's, terms of several
+    blocks and terms of several segments among them."""
+    copied: list[tuple[str, bytes, int]] = []
+    copy = whoosh_internals._OneBlockTerms.copy
+
+    def spy(self: Any, tbytes: bytes, term: Any) -> None:
+        copied.append((self._fw._fieldname, tbytes,
+                       len(whoosh_internals._blocks_of(term.data, 0))))
+        copy(self, tbytes, term)
+
+    monkeypatch.setattr(whoosh_internals._OneBlockTerms, "copy", spy)
+    records = list(read_records([BUNDLED]))
+    one = replace(records[0], id="only-one", title="Zanzibar quokka", summary="quokka numbat")
+    late = [replace(records[i % 10], id=f"late-{i}", title=f"Numbat report {i}",
+                    summary=f"A wombat study {i % 7}, the numbat") for i in range(99)]
+    parts = [DOCS[:200], [to_document(one, "fp", body_postings(["quokka numbat", "quokka"]))],
+             [to_document(r, "fp") for r in late]]
+    ours = _merged_whole(tmp_path / "ours", parts)
+    with monkeypatch.context() as patched:
+        patched.setattr(whoosh_internals.FastSegmentWriter, "add_postings_to_pool",
+                        SegmentWriter.add_postings_to_pool)
+        whooshs = _merged_whole(tmp_path / "whoosh", parts)
+    for ext in ("pst", "trm"):
+        (a,) = Path(ours.storage.folder).glob(f"*_{ours._segments()[0].segid}.{ext}")
+        (b,) = Path(whooshs.storage.folder).glob(f"*_{whooshs._segments()[0].segid}.{ext}")
+        assert a.read_bytes() == b.read_bytes(), ext
+    assert contents(ours) == contents(whooshs) == contents(
+        build(tmp_path / "one", "fast", docs=[doc for part in parts for doc in part]))
+    with ours.reader() as r:
+        terms = set(r.all_terms())
+    names = {(field, term) for field, term, _ in copied}
+    assert 0 < len(copied) < len(terms)  # others are merged from several segments
+    # One segment's only (the first's, the one record's, the last 99's):
+    assert {("text", b"traffick"), ("body", b"quokka"), ("text", b"zanzibar"),
+            ("id", b"late-5"), ("text", b"wombat")} <= names
+    # In two segments (the one record's and the last 99's; all three's):
+    office = ("office", records[0].offices[0].encode())
+    assert not {("text", b"numbat"), office} & names
+    assert {("text", b"numbat"), office} <= terms
+    assert max(blocks for _, _, blocks in copied) > 1  # the first 200 documents' words
 
 
 @pytest.mark.parametrize("how", ["whoosh", "fast"])

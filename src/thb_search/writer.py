@@ -82,11 +82,23 @@ class MemoryPool:
         # field -> term -> (documents, weights, value lengths, values)
         self._fields: dict[str, dict[bytes, Entry]] = {}
         self._columns: dict[str, TextColumns | BodyColumns] = {}
+        # field -> term -> a merged segment's term, copied as it is when the
+        # segment is written (whoosh_internals.CopiedTerm): never also in _fields
+        self._copied: dict[str, dict[bytes, Any]] = {}
         self.nbytes = 0
 
     @property
     def fieldnames(self) -> set[str]:
-        return {*self._fields, *self._columns}
+        return {*self._fields, *self._columns, *self._copied}
+
+    def terms_of(self, fieldname: str) -> dict[bytes, Entry]:
+        """The field's terms and their postings (read, not to be changed)."""
+        return self._terms(fieldname)
+
+    def copied(self, fieldname: str) -> dict[bytes, Any]:
+        """The field's terms held as a merged segment's bytes (for the merge
+        to add to and take from)."""
+        return self._copied.setdefault(fieldname, {})
 
     def _terms(self, fieldname: str) -> dict[bytes, Entry]:
         """The field's terms, with every posting held as columns in them."""
@@ -167,23 +179,31 @@ class MemoryPool:
         self.add_many(fieldname, [(tbytes, 1, weight, vbytes or b"")], docnum)
 
     def iter_postings(self) -> Iterator[tuple[str, bytes, int, float, bytes]]:
+        if any(self._copied.values()):
+            raise TypeError("a pool holding a merged segment's terms is written by write_pool")
         for (fieldname, tbytes), (docs, weights, lengths, values) in self.sorted_terms():
             at = 0
             for i, docnum in enumerate(docs):
                 yield fieldname, tbytes, docnum, weights[i], bytes(values[at:at + lengths[i]])
                 at += lengths[i]
 
-    def sorted_terms(self) -> Iterator[tuple[tuple[str, bytes], Entry]]:
+    def sorted_terms(self) -> Iterator[tuple[tuple[str, bytes], Any]]:
         """((field, term), (documents, weights, value lengths, values)) in
-        field-then-term order, as a segment is written."""
+        field-then-term order, as a segment is written; a merged segment's
+        term held as its bytes comes as they are (``copied``)."""
         for fieldname in sorted(self.fieldnames):
             terms = self._terms(fieldname)
+            copied = self._copied.get(fieldname)
+            if copied:
+                assert copied.keys().isdisjoint(terms)
+                terms = {**terms, **copied}
             for tbytes in sorted(terms):
                 yield (fieldname, tbytes), terms[tbytes]
 
     def cleanup(self) -> None:
         self._fields.clear()
         self._columns.clear()
+        self._copied.clear()
         self.nbytes = 0
 
 
