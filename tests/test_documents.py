@@ -350,3 +350,22 @@ def test_documents_are_found_by_folder_through_links_and_hidden_files_left_out(
                            "rec-c": (elsewhere / "rec-c" / "c.pdf").resolve()}
     assert list(found.by_id) == ["rec-a", "rec-b", "rec-c"]
     assert found.errors == []
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 64])
+def test_the_text_store_gives_every_page_in_order_up_to_a_missing_one(
+        tmp_path: Path, chunk: int) -> None:
+    from thb_search.texts import TextStore
+
+    store = TextStore(tmp_path)
+    assert list(store.pages("none", chunk)) == []  # no store yet
+    texts = [f"page {n}" if n % 5 else "" for n in range(1, 131)]  # 130: two chunks and some
+    store.put("a" * 64, texts, "Title", None)
+    store.put("b" * 64, ["one", "two", "three", "four"], "", None)
+    assert list(store.pages("a" * 64, chunk)) == texts
+    assert list(store.pages("b" * 64, chunk)) == ["one", "two", "three", "four"]
+    assert list(store.pages("c" * 64, chunk)) == []
+    with store._connect() as db:  # a page gone missing: the pages before it
+        db.execute("DELETE FROM pages WHERE sha256 = ? AND page = 3", ("b" * 64,))
+    assert list(store.pages("b" * 64, chunk)) == ["one", "two"]
+    store.close()

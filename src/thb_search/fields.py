@@ -121,7 +121,7 @@ def body_postings(pages: Iterable[str]) -> BodyPostings:
     # A document of 100 pages has some 8,000 distinct words: those the index
     # has met are looked up in its lexicon at once, not one query (or
     # stemming) each.
-    look_up_words({t for page in tokens for t in page})
+    look_up_words(t for page in tokens for t in page)  # (read only if there is a source)
     positions: dict[str, list[int]] = {}
     starts: list[int] = []
     start = length = 0
@@ -158,7 +158,7 @@ def body_tokens(pages: Iterable[str]) -> BodyTokens:
     """A document's pages as one text's words (see :func:`body_postings`):
     only how many terms and positions each word has are looked up here."""
     tokens = [word_tokens(page) for page in pages]
-    look_up_words({t for page in tokens for t in page})
+    look_up_words(t for page in tokens for t in page)  # (read only if there is a source)
     for collector in COLLECTORS:
         for page in tokens:
             collector.update(page)
