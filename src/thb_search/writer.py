@@ -27,6 +27,7 @@ from .errors import IndexingError
 from .fields import BodyPages
 from .postcolumns import (
     BodyColumns,
+    Buffer,
     Entry,
     TextColumns,
     append,
@@ -166,13 +167,23 @@ class MemoryPool:
         """Add a term's postings at once (a merged segment's, in document
         order): ``lengths`` the bytes of each posting's value, ``values``
         those bytes one after another."""
-        if not len(docs):
+        self.extend_raw(fieldname, tbytes, docs.astype(np.uint32), weights.astype(np.float32),
+                        lengths.astype(np.uint32), values)
+
+    def extend_raw(self, fieldname: str, tbytes: bytes, docs: Buffer, weights: Buffer,
+                   lengths: Buffer, values: bytes) -> None:
+        """:meth:`extend` with each array's bytes as the pool holds them:
+        documents and lengths uint32, weights float32 (numpy's or the
+        standard library's arrays)."""
+        raw_docs = memoryview(docs).cast("B")
+        n = len(raw_docs) // 4
+        if not n:
             return
         terms = self._terms(fieldname)
         size = 0 if tbytes in terms else self.TERM_BYTES
-        append(terms, tbytes, docs.astype(np.uint32).tobytes(),
-               weights.astype(np.float32).tobytes(), lengths.astype(np.uint32).tobytes(), values)
-        self.nbytes += size + len(values) + self.POSTING_BYTES * len(docs)
+        append(terms, tbytes, raw_docs, memoryview(weights).cast("B"),
+               memoryview(lengths).cast("B"), values)
+        self.nbytes += size + len(values) + self.POSTING_BYTES * n
 
     def add(self, item: tuple[str, bytes, int, float, bytes | None]) -> None:
         fieldname, tbytes, docnum, weight, vbytes = item
