@@ -202,3 +202,30 @@ def test_patched_facet_arrays_equal_computed_ones(two_files: tuple[Path, Path],
             engine._mark, engine.arrays.marks = None, None
             read = engine.mark
             assert np.array_equal(kept[engine.live], read[engine.live]), step
+
+
+def test_one_record_s_copies_are_found_in_its_file_s_state_as_reading_it_all_finds_them(
+        tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    rows = [json.loads(line) for line in records(0, 30).splitlines()]
+    rows[4]["office"] = ["rec-00009", "ODIHR"]  # an office that reads like an id
+    rows[5]["themes"] = ["rec-00009", "Child trafficking"]  # a theme too
+    rows[6]["id"] = "rec-été"
+    rows.append({**rows[9], "summary": "A later copy of rec-00009, in the same file."})
+    (corpus / "big.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows),
+                                      encoding="utf-8")
+    index = tmp_path / "index"
+    sync(index, [corpus])
+    gen = IndexDir(index).current()
+    assert gen is not None
+    state = CatalogueState.read(gen)
+    assert state is not None
+    (path,) = state.files
+    for rid in ("rec-00009", "rec-été", "rec-00000", "rec-00029", "rec-00099", "ODIHR"):
+        found = state.copies_of(path, rid)
+        assert found == [c for c in CatalogueState.read(gen).copies(path) if c.id == rid], rid
+    assert [c.line for c in state.copies_of(path, "rec-00009")] == [10, 31]
+    assert state.copies_of(path, "rec-00099") == state.copies_of(path, "ODIHR") == []
+    state.copies(path)  # once every copy is read, they are what it answers from
+    assert [c.line for c in state.copies_of(path, "rec-00009")] == [10, 31]

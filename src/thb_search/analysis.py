@@ -381,7 +381,7 @@ def look_up_words(raws: Iterable[str]) -> None:
     words ``raws`` (tokens) this process has not analysed: analysing them
     then queries none of them one word at a time."""
     if _TERM_SOURCES:
-        unknown = _unknown(raws)
+        unknown = _unknown(set(raws))  # (a document's words, each once)
         for source in _TERM_SOURCES:
             source.look_up(unknown)
 

@@ -228,6 +228,9 @@ def _settle(rid: str, copies: list[Copy], resolved: dict[str, Resolved | Copy],
 class _Finder:
     """Copies of an id in the files that did not change."""
 
+    #: Ids looked up in a file's state's text before all its copies are read.
+    LOOK_UPS = 8
+
     def __init__(self, state: CatalogueState | None, unchanged: dict[str, FileEntry],
                  indexed: IndexedIds, own_before: set[str]) -> None:
         self.state = state
@@ -235,6 +238,7 @@ class _Finder:
         self.indexed = indexed
         self.own_before = own_before
         self._by_id: dict[str, dict[str, list[Copy]]] = {}
+        self._looked_up: dict[str, int] = {}  # path -> ids found in its text
 
     def _of(self, path: str) -> dict[str, list[Copy]]:
         found = self._by_id.get(path)
@@ -259,7 +263,11 @@ class _Finder:
             paths = list(self.unchanged)  # in one unchanged file: which one is not remembered
         out: list[Copy] = []
         for path in paths:
-            out.extend(self._of(path).get(rid, ()))
+            if path in self._by_id or self._looked_up.get(path, 0) >= self.LOOK_UPS:
+                out.extend(self._of(path).get(rid, ()))
+            else:  # the first few ids of a file are found in its state's text
+                self._looked_up[path] = self._looked_up.get(path, 0) + 1
+                out.extend(self.state.copies_of(path, rid))
             if out and spans is None:
                 break
         return out
