@@ -145,7 +145,7 @@ def test_body_words_held_as_columns_are_the_postings_of_the_body_field(
     analysed pages (``body_postings``, a term at a time) give: positions
     running on from page to page, a term's weight its number of positions
     (``BodyField.index``'s postings, added a posting at a time);
-    ``body_tokens`` gives the same page starts and length."""
+    ``add_body`` and ``body_tokens`` give the same page starts and length."""
     import thb_search.writer as writer
     from thb_search.fields import body_postings, body_tokens
     from thb_search.schema import build_schema
@@ -156,8 +156,9 @@ def test_body_words_held_as_columns_are_the_postings_of_the_body_field(
     documents = [PAGES, PAGES[::-1], PAGES[1:2], PAGES[3:]] * 2
     for docnum, pages in enumerate(documents):
         words, analysed = body_tokens(pages), body_postings(pages)
+        assert columns.add_body("body", words, docnum) == (analysed.length,
+                                                           analysed.page_starts)
         assert (words.page_starts, words.length) == (analysed.page_starts, analysed.length)
-        columns.add_body("body", words.tokens, docnum)
         positions.add_many("body", field.index(analysed), docnum)
     got = list(columns.iter_postings())
     assert got == list(positions.iter_postings())

@@ -15,6 +15,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from operator import itemgetter
 from typing import Any
 
@@ -136,15 +137,35 @@ def body_postings(pages: Iterable[str]) -> BodyPostings:
 @dataclass(frozen=True)
 class BodyTokens:
     """The ``body`` field of a document's text as its words, every page's one
-    after another, for the writer to analyse
-    (:class:`thb_search.postcolumns.BodyColumns`; :func:`body_postings`
-    gives the same terms and positions), with what the document's other
-    fields need of the analysis: where each page starts and the length
-    (terms in all)."""
+    after another, with each page's number of words, for the writer to
+    analyse (:class:`thb_search.postcolumns.BodyColumns`; :func:`body_postings`
+    gives the same terms and positions).  The writer works out the length
+    (terms in all) and where each page starts from its table of words, a few
+    numpy calls a document; :attr:`page_starts` and :attr:`length` give the
+    same for anyone else, a word at a time."""
 
     tokens: list[str]
-    page_starts: tuple[int, ...]
-    length: int
+    page_sizes: tuple[int, ...]
+
+    @cached_property
+    def page_starts(self) -> tuple[int, ...]:
+        return self._counts[0]
+
+    @cached_property
+    def length(self) -> int:
+        return self._counts[1]
+
+    @cached_property
+    def _counts(self) -> tuple[tuple[int, ...], int]:
+        starts: list[int] = []
+        start = length = at = 0
+        for size in self.page_sizes:
+            starts.append(start)
+            analysed = list(map(word_terms, self.tokens[at:at + size]))
+            length += sum(map(len, map(_TERMS, analysed)))
+            start += sum(map(_TAKEN, analysed))
+            at += size
+        return tuple(starts), length
 
     @property
     def positions(self) -> dict[str, list[int]]:
@@ -155,21 +176,14 @@ class BodyTokens:
 
 
 def body_tokens(pages: Iterable[str]) -> BodyTokens:
-    """A document's pages as one text's words (see :func:`body_postings`):
-    only how many terms and positions each word has are looked up here."""
+    """A document's pages as one text's words (see :func:`body_postings`),
+    given to the lexicon's collectors (the writer analyses them)."""
     tokens = [word_tokens(page) for page in pages]
     look_up_words(t for page in tokens for t in page)  # (read only if there is a source)
     for collector in COLLECTORS:
         for page in tokens:
             collector.update(page)
-    starts: list[int] = []
-    start = length = 0
-    for page in tokens:
-        starts.append(start)
-        analysed = list(map(word_terms, page))
-        length += sum(map(len, map(_TERMS, analysed)))
-        start += sum(map(_TAKEN, analysed))
-    return BodyTokens([t for page in tokens for t in page], tuple(starts), length)
+    return BodyTokens([t for page in tokens for t in page], tuple(map(len, tokens)))
 
 
 _TERMS = itemgetter(0)

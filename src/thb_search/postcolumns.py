@@ -273,10 +273,21 @@ class BodyColumns(_TokenColumns):
         super().__init__()
         self.sizes = array("I")  # each document's tokens
 
-    def add(self, tokens: list[str], docnum: int) -> None:
-        self.tokens.extend(self.table.numbers(tokens))
+    def add(self, tokens: list[str], page_sizes: Sequence[int], docnum: int
+            ) -> tuple[int, tuple[int, ...]]:
+        """Add a document's words (``page_sizes``: each page's number of
+        them); returns its length (terms in all) and where each page starts
+        (:attr:`thb_search.fields.BodyTokens.page_starts`)."""
+        ids = self.table.numbers(tokens)
+        self.tokens.extend(ids)
         self.docs.append(docnum)
         self.sizes.append(len(tokens))
+        words = np.array(ids, dtype=np.int64)
+        taken = np.frombuffer(self.table.taken, dtype=np.uint32)[words].astype(np.int64)
+        length = int(np.frombuffer(self.table.count, dtype=np.uint32)[words].sum())
+        before = np.concatenate(([0], np.cumsum(taken)))
+        sizes = np.asarray(page_sizes, dtype=np.int64)
+        return length, tuple(before[np.cumsum(sizes) - sizes].tolist())
 
     def _items(self, tokens: np.ndarray, taken: np.ndarray) -> Items:
         sizes = np.frombuffer(self.sizes, dtype=np.uint32).astype(np.int64)

@@ -31,6 +31,10 @@ TITLE_BOOST = 2.0
 RANK_FIELD = "text"
 #: The full text of a publication's document, page after page.
 BODY_FIELD = "body"
+#: The body's length (terms in all) and where each of its pages starts: for a
+#: body given as words (BodyTokens), the writer works them out as it adds it.
+BODY_LENGTH_FIELD = "body_len"
+PAGES_FIELD = "pages"
 #: Weight of a body word against a summary word (title and summary words weigh
 #: more: a document has many words, each says less about what it is about).
 BODY_WEIGHT = 0.5
@@ -222,12 +226,12 @@ def to_document(record: Record, fp: str,
 
 
 def analysed(doc: dict[str, Any]) -> dict[str, Any]:
-    """``doc`` with its document's pages analysed: a
-    :class:`~thb_search.fields.BodyPages` body replaced by its postings, with
-    ``body_len`` and ``pages`` (where each page starts) beside."""
+    """``doc`` with its document's pages read: a
+    :class:`~thb_search.fields.BodyPages` body replaced by its words
+    (:class:`~thb_search.fields.BodyTokens`), from which thb-search's writer
+    (:class:`thb_search.whoosh_internals.FastSegmentWriter`) works out
+    ``body_len`` and ``pages`` (where each page starts) as it adds them."""
     body = doc.get("body")
     if not isinstance(body, BodyPages):
         return doc
-    postings = body.analysed()
-    return {**doc, "body": postings, "body_len": postings.length,
-            "pages": list(postings.page_starts)}
+    return {**doc, "body": body.analysed()}

@@ -54,7 +54,7 @@ from whoosh.writing import SegmentWriter
 from . import blocks
 from .errors import ThbSearchError
 from .fields import BodyTokens
-from .schema import POS_BITS, PositionArray
+from .schema import BODY_FIELD, BODY_LENGTH_FIELD, PAGES_FIELD, POS_BITS, PositionArray
 
 if TYPE_CHECKING:
     from .writer import MemoryPool
@@ -676,6 +676,11 @@ class FastSegmentWriter(SegmentWriter):
         docnum = self.docnum
         names = sorted(name for name in fields if not name.startswith("_"))
         self._check_fields(schema, names)
+        body = fields.get(BODY_FIELD)
+        if isinstance(body, BodyTokens):  # a document's words: its postings and counts
+            body_length, page_starts = self.pool.add_body(BODY_FIELD, body, docnum)
+            fields = {**fields, BODY_LENGTH_FIELD: body_length, PAGES_FIELD: list(page_starts)}
+            names = sorted(name for name in fields if not name.startswith("_"))
         perdoc.start_doc(docnum)
         try:
             for name in names:
@@ -692,10 +697,9 @@ class FastSegmentWriter(SegmentWriter):
                                                    field.format.field_boost, docnum)
                         if field.scorable:
                             length = added
-                    elif isinstance(value, BodyTokens):  # the body field, as words
-                        self.pool.add_body(name, value.tokens, docnum)
+                    elif isinstance(value, BodyTokens):  # added above
                         if field.scorable:
-                            length = value.length
+                            length = body_length
                     else:
                         items = list(field.index(value))
                         if field.scorable:

@@ -24,7 +24,7 @@ from whoosh import index as whoosh_index
 
 from .analysis import collecting_words, lexicon_entries, load_nltk
 from .errors import IndexingError
-from .fields import BodyPages
+from .fields import BodyPages, BodyTokens
 from .postcolumns import (
     BodyColumns,
     Buffer,
@@ -151,16 +151,19 @@ class MemoryPool:
             self._settle(columns, self._fields.setdefault(fieldname, {}))
         return length
 
-    def add_body(self, fieldname: str, tokens: list[str], docnum: int) -> None:
+    def add_body(self, fieldname: str, body: BodyTokens, docnum: int
+                 ) -> tuple[int, tuple[int, ...]]:
         """Add one document's ``body`` field: its words, all its pages' one
-        after another (:class:`thb_search.postcolumns.BodyColumns`)."""
+        after another (:class:`thb_search.postcolumns.BodyColumns`).  Returns
+        its length (terms in all) and where each page starts."""
         columns = self._columns.get(fieldname)
         if columns is None:
             columns = self._columns[fieldname] = BodyColumns()
         assert isinstance(columns, BodyColumns)
-        columns.add(tokens, docnum)
+        counted = columns.add(body.tokens, body.page_sizes, docnum)
         if len(columns) >= SETTLE_POSTINGS:
             self._settle(columns, self._fields.setdefault(fieldname, {}))
+        return counted
 
     def extend(self, fieldname: str, tbytes: bytes, docs: np.ndarray, weights: np.ndarray,
                lengths: np.ndarray, values: bytes) -> None:
