@@ -136,11 +136,23 @@ def _merged(folder: Path) -> Any:
     for docnum in (0, 3, 57, 99, 100, 101, 150, 199):
         writer.delete_document(docnum)
     writer.commit(merge=False)
+    return _optimized(ix, folder)
+
+
+def _optimized(ix: Any, folder: Path) -> Any:
+    """``ix``'s segments merged into one by thb-search's writer."""
     writer = fast_writer(ix)
     writer.commit(optimize=True)
     ix = whoosh_index.open_dir(str(folder))
     assert len(ix._segments()) == 1
     return ix
+
+
+def _merged_file(ix: Any, ext: str) -> bytes:
+    """A file of the one segment of ``ix`` (the merged segments' are still there)."""
+    (merged,) = ix._segments()
+    (path,) = Path(ix.storage.folder).glob(f"*_{merged.segid}.{ext}")
+    return path.read_bytes()
 
 
 def test_a_merge_writes_what_whoosh_s_merge_writes(tmp_path: Path,
@@ -157,14 +169,9 @@ def test_a_merge_writes_what_whoosh_s_merge_writes(tmp_path: Path,
     (segment,) = ours._segments()
     assert segment.doc_count_all() == len(DOCS) - 8
 
-    def merged_file(ix: Any, ext: str) -> bytes:
-        (merged,) = ix._segments()  # the merged segments' files are still there
-        (path,) = Path(ix.storage.folder).glob(f"*_{merged.segid}.{ext}")
-        return path.read_bytes()
-
     for ext in ("pst", "trm"):
-        assert merged_file(ours, ext) == merged_file(whooshs, ext), ext
-    assert len(merged_file(ours, "pst")) > 100_000  # the long documents' positions
+        assert _merged_file(ours, ext) == _merged_file(whooshs, ext), ext
+    assert len(_merged_file(ours, "pst")) > 100_000  # the long documents' positions
     assert contents(ours) == contents(whooshs)
     kept = [doc for i, doc in enumerate(DOCS) if i not in (0, 3, 57, 99, 100, 101, 150, 199)]
     assert contents(ours) == contents(build(tmp_path / "kept", "fast", docs=kept))
@@ -180,11 +187,7 @@ def _merged_whole(folder: Path, parts: list[list[dict[str, Any]]]) -> Any:
         for doc in part:
             writer.add_document(**doc)
         writer.commit(merge=False)
-    writer = fast_writer(ix)
-    writer.commit(optimize=True)
-    ix = whoosh_index.open_dir(str(folder))
-    assert len(ix._segments()) == 1
-    return ix
+    return _optimized(ix, folder)
 
 
 def test_a_merge_copies_the_blocks_of_terms_one_segment_has(
@@ -214,9 +217,7 @@ def test_a_merge_copies_the_blocks_of_terms_one_segment_has(
                         SegmentWriter.add_postings_to_pool)
         whooshs = _merged_whole(tmp_path / "whoosh", parts)
     for ext in ("pst", "trm"):
-        (a,) = Path(ours.storage.folder).glob(f"*_{ours._segments()[0].segid}.{ext}")
-        (b,) = Path(whooshs.storage.folder).glob(f"*_{whooshs._segments()[0].segid}.{ext}")
-        assert a.read_bytes() == b.read_bytes(), ext
+        assert _merged_file(ours, ext) == _merged_file(whooshs, ext), ext
     assert contents(ours) == contents(whooshs) == contents(
         build(tmp_path / "one", "fast", docs=[doc for part in parts for doc in part]))
     with ours.reader() as r:
