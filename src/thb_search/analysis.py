@@ -381,7 +381,8 @@ def look_up_words(raws: Iterable[str]) -> None:
     words ``raws`` (tokens) this process has not analysed: analysing them
     then queries none of them one word at a time."""
     if _TERM_SOURCES:
-        unknown = _unknown(set(raws))  # (a document's words, each once)
+        # (each word once: a document's words come one occurrence at a time)
+        unknown = _unknown(raws if isinstance(raws, (set, frozenset)) else set(raws))
         for source in _TERM_SOURCES:
             source.look_up(unknown)
 
