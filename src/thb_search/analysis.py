@@ -423,11 +423,6 @@ def _word_terms(raw: str) -> tuple[Terms, int, tuple[str, ...]]:
     return tuple(terms), taken, tuple(parts)
 
 
-#: A raw word's (token's) terms with their offsets, the positions it takes, the
-#: folded words looked up (cached).
-word_terms = _word_terms
-
-
 def word_tokens(text: str) -> list[str]:
     """The words of ``text`` (what :func:`word_spans` spans), as strings."""
     text = normalize_chars(text)

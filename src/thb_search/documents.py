@@ -82,7 +82,7 @@ def find_documents(paths: Sequence[str | os.PathLike[str]]) -> Documents:
         if not folder.is_dir():
             continue
         # (os.scandir: a folder's entries without a stat each, and the paths
-        # resolved once: 1,000 documents' folders, 0.2 -> 0.03 s)
+        # resolved once: 1,000 documents' folders, 0.06-0.1 -> 0.02 s)
         root = folder.resolve()
         for sub in _entries(folder, lambda e: e.is_dir()):
             pdfs = _entries(sub.path, lambda e: e.name.lower().endswith(".pdf") and e.is_file())

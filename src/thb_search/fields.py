@@ -15,8 +15,6 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import cached_property
-from operator import itemgetter
 from typing import Any
 
 from whoosh.analysis import Analyzer, Token
@@ -26,7 +24,6 @@ from .analysis import (
     _term_positions,
     gather_terms,
     look_up_words,
-    word_terms,
     word_tokens,
 )
 
@@ -140,32 +137,11 @@ class BodyTokens:
     after another, with each page's number of words, for the writer to
     analyse (:class:`thb_search.postcolumns.BodyColumns`; :func:`body_postings`
     gives the same terms and positions).  The writer works out the length
-    (terms in all) and where each page starts from its table of words, a few
-    numpy calls a document; :attr:`page_starts` and :attr:`length` give the
-    same for anyone else, a word at a time."""
+    (terms in all) and where each page starts from its table of words
+    (:meth:`thb_search.writer.MemoryPool.add_body`)."""
 
     tokens: list[str]
     page_sizes: tuple[int, ...]
-
-    @cached_property
-    def page_starts(self) -> tuple[int, ...]:
-        return self._counts[0]
-
-    @cached_property
-    def length(self) -> int:
-        return self._counts[1]
-
-    @cached_property
-    def _counts(self) -> tuple[tuple[int, ...], int]:
-        starts: list[int] = []
-        start = length = at = 0
-        for size in self.page_sizes:
-            starts.append(start)
-            analysed = list(map(word_terms, self.tokens[at:at + size]))
-            length += sum(map(len, map(_TERMS, analysed)))
-            start += sum(map(_TAKEN, analysed))
-            at += size
-        return tuple(starts), length
 
     @property
     def positions(self) -> dict[str, list[int]]:
@@ -184,10 +160,6 @@ def body_tokens(pages: Iterable[str]) -> BodyTokens:
         for page in tokens:
             collector.update(page)
     return BodyTokens([t for page in tokens for t in page], tuple(map(len, tokens)))
-
-
-_TERMS = itemgetter(0)
-_TAKEN = itemgetter(1)
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .analysis import COLLECTORS
-from .analysis import word_terms as _word_terms
+from .analysis import COLLECTORS, _word_terms
 from .fields import FIELD_GAP, SUMMARY_MARK
 
 #: Bytes, or a memoryview of bytes: what ``array.frombytes`` takes.
@@ -277,7 +276,7 @@ class BodyColumns(_TokenColumns):
             ) -> tuple[int, tuple[int, ...]]:
         """Add a document's words (``page_sizes``: each page's number of
         them); returns its length (terms in all) and where each page starts
-        (:attr:`thb_search.fields.BodyTokens.page_starts`)."""
+        (what :func:`thb_search.fields.body_postings` gives as ``page_starts``)."""
         ids = self.table.numbers(tokens)
         self.tokens.extend(ids)
         self.docs.append(docnum)

@@ -13,7 +13,6 @@ from .analysis import ANALYSIS_VERSION, word_tokens
 from .fields import (
     BodyPages,
     BodyPostings,
-    BodyTokens,
     TextAnalyzer,
     split_text_value,
     text_postings,
@@ -107,11 +106,11 @@ class TextField(fields.TEXT):
 
 class BodyField(fields.TEXT):
     """The ``body`` field: the words of a publication's document with their
-    positions.  Its value comes with the page starts that are stored beside:
-    :class:`~thb_search.fields.BodyTokens` (the document's words, which the
-    writer makes into postings: :meth:`thb_search.writer.MemoryPool.add_body`)
-    or :class:`~thb_search.fields.BodyPostings` (analysed already); ``index``
-    takes the positions of either."""
+    positions: :class:`~thb_search.fields.BodyTokens` (the document's words,
+    which the writer makes into postings and counts:
+    :meth:`thb_search.writer.MemoryPool.add_body`) or
+    :class:`~thb_search.fields.BodyPostings` (analysed already, with the page
+    starts stored beside); ``index`` takes the positions of either."""
 
     def __init__(self) -> None:
         super().__init__(analyzer=TextAnalyzer(1.0), phrase=True)
@@ -186,8 +185,7 @@ def live_docnum(reader: Any, rid: str) -> int | None:
         return None
 
 
-def to_document(record: Record, fp: str,
-                body: BodyPostings | BodyTokens | BodyPages | None = None,
+def to_document(record: Record, fp: str, body: BodyPostings | BodyPages | None = None,
                 document: dict[str, Any] | None = None) -> dict[str, Any]:
     """The Whoosh document of a record, with its document's text (``body``,
     analysed or still to be: see :func:`analysed`) and what is shown of the
@@ -212,11 +210,11 @@ def to_document(record: Record, fp: str,
         "url": record.url,
         "collections": list(record.collections),
         "fingerprint": fp,
-        "body_len": body.length if body is not None and not isinstance(body, BodyPages) else 0,
+        "body_len": body.length if isinstance(body, BodyPostings) else 0,
     }
     if record.locations:  # stored only when given, like a document
         doc["locations"] = list(record.locations)
-    if body is not None and not isinstance(body, BodyPages):
+    if isinstance(body, BodyPostings):
         doc["pages"] = list(body.page_starts)
     if body is not None:
         doc["body"] = body
