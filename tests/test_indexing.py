@@ -118,6 +118,32 @@ def test_unchanged_files_are_not_read_again(tmp_path: Path, corpus_copy: Path,
     assert read == []
 
 
+def test_a_build_reads_each_file_once_when_its_records_can_be_kept(
+        tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Records read while planning are kept for writing up to RETAIN_RECORDS
+    in all; a file beyond it is read again (only then), to the same index."""
+    import thb_search.scan as scan
+
+    (corpus_copy / "new.jsonl").write_text(NEW_JSONL, encoding="utf-8")
+    read: list[str] = []
+    original = scan.iter_file
+    monkeypatch.setattr(scan, "iter_file",
+                        lambda p, *lines: read.append(Path(p).name) or original(p, *lines))
+    sync(tmp_path / "kept", [corpus_copy])
+    assert sorted(read) == sorted(p.name for p in corpus_copy.iterdir())  # each once
+    with Catalogue(tmp_path / "kept") as cat:
+        kept = [cat.get(i).to_dict() for i in sorted(ids(cat))]
+
+    read.clear()
+    monkeypatch.setattr(scan, "RETAIN_RECORDS", 5)  # the listing's ten records are more
+    sync(tmp_path / "read-again", [corpus_copy])
+    assert sorted(read) == sorted([*(p.name for p in corpus_copy.iterdir()),
+                                   "osce-thb-publications.txt"])
+    with Catalogue(tmp_path / "read-again") as cat:
+        assert [cat.get(i).to_dict() for i in sorted(ids(cat))] == kept
+    assert len(kept) == 12
+
+
 def test_malformed_file_leaves_index_as_it_was(tmp_path: Path, corpus_copy: Path) -> None:
     index = tmp_path / "index"
     sync(index, [corpus_copy])
