@@ -235,9 +235,12 @@ def parse_date(text: str) -> dt.date:
         raise ValueError(f"unreadable date {value!r} ({DATE_HINT})") from None
 
 
+_TITLE_WORD = re.compile(r"[^\W_]+")
+
+
 def normalized_title(text: str) -> str:
     """Title key for ids: folded, punctuation and spacing ignored."""
-    return " ".join(re.findall(r"[^\W_]+", fold(normalize_chars(text))))
+    return " ".join(_TITLE_WORD.findall(fold(normalize_chars(text))))
 
 
 def derive_id(title: str, date: dt.date | None, summary: str = "") -> str:

@@ -199,7 +199,8 @@ def to_document(record: Record, fp: str, body: BodyPostings | BodyPages | None =
         "themes": list(record.themes),
         "type": [record.type] if record.type else [],
         "year": [str(record.year)] if record.date else [],
-        "datenum": int(record.date.strftime("%Y%m%d")) if record.date else 0,
+        "datenum": (record.date.year * 10_000 + record.date.month * 100 + record.date.day
+                    if record.date else 0),
         "title_sort": (normalized_title(record.title or record.summary)[:200]
                        or record.id).encode("utf-8"),
         "id_sort": record.id.encode("utf-8"),
