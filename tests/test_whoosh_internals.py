@@ -197,14 +197,14 @@ def test_a_merge_copies_the_blocks_of_terms_one_segment_has(
     again): the files are byte for byte Whoosh's merge's, terms of several
     blocks and terms of several segments among them."""
     copied: list[tuple[str, bytes, int]] = []
-    copy = whoosh_internals._OneBlockTerms.copy
+    copy = whoosh_internals._TermWriter.copy
 
     def spy(self: Any, tbytes: bytes, term: Any) -> None:
         copied.append((self._fw._fieldname, tbytes,
                        len(whoosh_internals._blocks_of(term.data, 0))))
         copy(self, tbytes, term)
 
-    monkeypatch.setattr(whoosh_internals._OneBlockTerms, "copy", spy)
+    monkeypatch.setattr(whoosh_internals._TermWriter, "copy", spy)
     records = list(read_records([BUNDLED]))
     one = replace(records[0], id="only-one", title="Zanzibar quokka", summary="quokka numbat")
     late = [replace(records[i % 10], id=f"late-{i}", title=f"Numbat report {i}",
@@ -270,13 +270,23 @@ def _files(folder: Path, ext: str) -> bytes:
     return path.read_bytes()
 
 
-def test_terms_of_one_block_are_written_as_whoosh_writes_them(
+def test_terms_are_written_as_whoosh_writes_them(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The one-step writing of a term that fits one block gives the same
-    postings and terms files, byte for byte, as Whoosh's field writer does
-    (start_term, the block's postings, finish_term); terms of several blocks
-    (the long documents' words) go through Whoosh's calls in both."""
+    """The one-step writing of a term gives the same postings and terms
+    files, byte for byte, as Whoosh's field writer does (start_term, the
+    blocks' postings, finish_term), for terms of one block and of several
+    (the long documents' words)."""
+    several = []
+    write = whoosh_internals._TermWriter.write
+
+    def counting(terms: Any, tbytes: bytes, docs: Any, *lists: Any) -> None:
+        if len(docs) > terms.limit:
+            several.append(len(docs))
+        write(terms, tbytes, docs, *lists)
+
+    monkeypatch.setattr(whoosh_internals._TermWriter, "write", counting)
     build(tmp_path / "one-step", "fast")
+    assert len(several) > 10 and max(several) > 2 * 128  # terms of two blocks, and of three
 
     def through_whoosh(terms: Any, tbytes: bytes, *lists: Any) -> None:
         fw = terms._fw
@@ -284,7 +294,7 @@ def test_terms_of_one_block_are_written_as_whoosh_writes_them(
         whoosh_internals._add_block_postings(fw._postwriter, *lists)
         fw.finish_term()
 
-    monkeypatch.setattr(whoosh_internals._OneBlockTerms, "write", through_whoosh)
+    monkeypatch.setattr(whoosh_internals._TermWriter, "write", through_whoosh)
     build(tmp_path / "whoosh", "fast")
     for ext in ("pst", "trm"):
         assert _files(tmp_path / "one-step", ext) == _files(tmp_path / "whoosh", ext), ext

@@ -467,12 +467,13 @@ class _Lengths:
 
 def write_pool(pool: MemoryPool, fieldwriter: Any, schema: Any, lengths: _Lengths | None) -> None:
     """Write every posting list of ``pool`` through a Whoosh field writer, a
-    block at a time (what Whoosh's ``add_postings`` does a posting at a time);
-    a term whose postings fit one block is written in one step
-    (:class:`_OneBlockTerms`)."""
+    block at a time (what Whoosh's ``add_postings`` does a posting at a time):
+    a term in one step into a segment of thb-search's blocks
+    (:class:`_TermWriter`), through Whoosh's postings writer into one of
+    Whoosh's own."""
     current = None
     doc_lengths: Any = None
-    one_block: _OneBlockTerms | None = None
+    term_writer: _TermWriter | None = None
     for (fieldname, tbytes), lists in pool.sorted_terms():
         if fieldname != current:
             if current is not None:
@@ -482,21 +483,19 @@ def write_pool(pool: MemoryPool, fieldwriter: Any, schema: Any, lengths: _Length
             doc_lengths = (lengths.doc_field_length_reader(fieldname)
                            if lengths is not None else None)
             pw = fieldwriter._postwriter
-            one_block = (_OneBlockTerms(fieldwriter, _value_kind(schema[fieldname].format))
-                         if type(pw) is CompactPostingsWriter else None)
+            term_writer = (_TermWriter(fieldwriter, _value_kind(schema[fieldname].format))
+                           if type(pw) is CompactPostingsWriter else None)
         if isinstance(lists, CopiedTerm):
-            if one_block is None:
+            if term_writer is None:
                 raise TypeError("a merged term's blocks are copied only into ThbCodec segments")
-            one_block.copy(tbytes, lists)
+            term_writer.copy(tbytes, lists)
             continue
-        if one_block is not None and len(lists[0]) <= one_block.limit:
-            one_block.write(tbytes, *lists, doc_lengths)
+        if term_writer is not None:
+            term_writer.write(tbytes, *lists, doc_lengths)
             continue
         fieldwriter.start_term(tbytes)
         _add_block_postings(fieldwriter._postwriter, *lists, doc_lengths)
         fieldwriter.finish_term()
-        if one_block is not None:
-            one_block.moved()
     if current is not None:
         fieldwriter.finish_field()
 
@@ -523,15 +522,15 @@ _TERMINFO_EXTENT = struct.Struct("!qi")
 _KEY_VALUE_LENGTHS = struct.Struct("!ii")
 
 
-class _OneBlockTerms:
-    """Writes the terms of one field whose postings fit one block: the bytes
-    that Whoosh's ``start_term``, :func:`_add_block_postings` and
-    ``finish_term`` write (the block in the postings file, W3's term
-    information in the terms file's ordered hash), without the postings
-    writer's per-term objects and with the files' positions counted here
-    rather than asked of the files (a system call each, three a term).  An
-    add of ten records writes some 500 terms: 10 -> 6.5 ms.  A test compares
-    the files with Whoosh's, byte for byte."""
+class _TermWriter:
+    """Writes the terms of one field: the bytes that Whoosh's
+    ``start_term``, :func:`_add_block_postings` and ``finish_term`` write
+    (the blocks in the postings file, W3's term information in the terms
+    file's ordered hash), without the postings writer's per-term objects and
+    with the files' positions counted here rather than asked of the files (a
+    system call each, three a term).  An add of ten records writes some 500
+    terms: 10 -> 6.5 ms.  A test compares the files with Whoosh's, byte for
+    byte."""
 
     def __init__(self, fieldwriter: Any, kind: int | str) -> None:
         self._fw = fieldwriter
@@ -540,10 +539,6 @@ class _OneBlockTerms:
         self.limit = self._pw._blocklimit
         self._postpos: int | None = None
         self._termpos: int | None = None
-
-    def moved(self) -> None:
-        """Whoosh's calls wrote a term: the files' positions are asked again."""
-        self._postpos = self._termpos = None
 
     def copy(self, tbytes: bytes, term: CopiedTerm) -> None:
         """Write a merged segment's term as it was, its blocks' last document
@@ -568,31 +563,61 @@ class _OneBlockTerms:
 
     def write(self, tbytes: bytes, docs: array, weights: array, lengths: array,
               values: bytearray, doc_lengths: Callable[[int], Any] | None) -> None:
+        """Write a term: its blocks of at most ``limit`` postings (as
+        Whoosh's postings writer cuts them) and its term information.  Terms
+        of several blocks (the words of long documents: a tenth of a 100,000
+        record build's writing) came through Whoosh's postings writer, a
+        bytes object a posting."""
         fw = self._fw
         n = len(docs)
-        top = max(weights)
-        maxweight = top if top > 0 else 0
-        minlength, maxlength = None, 0
-        if doc_lengths is not None:
-            lens = [length for length in map(doc_lengths, docs) if length]
-            if lens:
-                minlength, maxlength = min(lens), max(lens)
-        if self._kind == blocks.POSITIONS:  # (from the pool's bytes, not a bytes a posting)
-            data = blocks.encode(docs, weights, values, self._kind, lengths)
-        else:
-            data = blocks.encode(docs, weights, _values(lengths, values, 0, n), self._kind)
-        data, comp = _compressed(data, self._pw._compression)
-        length = _BLOCK_HEADER.size - 4 + len(data)
-        minbyte, maxbyte = length_to_byte(minlength), length_to_byte(maxlength)
-        block = WHOOSH3_HEADER_MAGIC + _BLOCK_HEADER.pack(
-            -length, n, docs[-1], maxweight, comp, minbyte, maxbyte) + data
+        limit = self.limit
+        parts = [WHOOSH3_HEADER_MAGIC]
+        total_weight = 0
+        term_top = 0
+        term_min: int | None = None
+        term_max = 0
+        at = 0  # where the block's values start in ``values``
+        for start in range(0, n, limit):
+            end = min(n, start + limit)
+            ids = docs[start:end] if n > limit else docs
+            w = weights[start:end] if n > limit else weights
+            top = max(w)
+            maxweight = top if top > 0 else 0
+            minlength, maxlength = None, 0
+            if doc_lengths is not None:
+                lens = [length for length in map(doc_lengths, ids) if length]
+                if lens:
+                    minlength, maxlength = min(lens), max(lens)
+            if self._kind == blocks.POSITIONS:  # (from the pool's bytes, not a bytes a posting)
+                if n > limit:
+                    block_lengths = lengths[start:end]
+                    size = sum(block_lengths)
+                    data = blocks.encode(ids, w, values[at:at + size], self._kind, block_lengths)
+                    at += size
+                else:
+                    data = blocks.encode(ids, w, values, self._kind, lengths)
+            else:
+                data = blocks.encode(ids, w, _values(lengths, values, start, end), self._kind)
+            data, comp = _compressed(data, self._pw._compression)
+            length = _BLOCK_HEADER.size - 4 + len(data)
+            parts.append(_BLOCK_HEADER.pack(
+                -length if end == n else length, end - start, ids[-1], maxweight, comp,
+                length_to_byte(minlength), length_to_byte(maxlength)))
+            parts.append(data)
+            # The term's statistics, as W3TermInfo.add_block gathers them.
+            total_weight += sum(w)
+            term_top = max(term_top, maxweight)
+            if minlength is not None:
+                term_min = minlength if term_min is None else min(term_min, minlength)
+            term_max = max(term_max, maxlength)
+        block = b"".join(parts)
         if self._postpos is None:
             self._postpos = fw._postfile.tell()
         start = self._postpos
         fw._postfile.write(block)
         self._postpos += len(block)
-        info = _TERMINFO.pack(0, 0 + sum(weights), n, minbyte, maxbyte, maxweight, docs[0],
-                              docs[-1], start, len(block))
+        info = _TERMINFO.pack(0, total_weight, n, 0 if term_min is None else length_to_byte(
+            term_min), length_to_byte(term_max), term_top, docs[0], docs[-1], start, len(block))
         self._add_term(_KEY_FIELD.pack(fw._fieldid) + tbytes, info)
 
     def _add_term(self, key: bytes, value: bytes) -> None:
