@@ -210,6 +210,21 @@ def test_jsonl_errors(tmp_path: Path, line: str, problem: str) -> None:
     assert only_error(path) == f"{path}:2: {problem}"
 
 
+def test_jsonl_lines_with_the_same_keys_are_each_checked(tmp_path: Path) -> None:
+    """A file's key sets are worked out once each: lines repeating a wrong
+    one are each reported, those between them read as usual."""
+    path = write(tmp_path, "a.jsonl", "".join(json.dumps(line) + "\n" for line in [
+        {"title": "One", "office": "A"}, {"title": "Two", "colour": "red"},
+        {"title": "Three", "office": "B"}, {"title": "Four", "colour": "blue"},
+        {"office": "C", "title": "Five"}]))
+    result = read_file(path)
+    assert [(r.title, r.offices, r.line) for r in result.records] == [
+        ("One", ("A",), 1), ("Three", ("B",), 3), ("Five", ("C",), 5)]
+    assert [str(e) for e in result.errors] == [
+        f"{path}:{n}: unknown field 'colour': the fields are id, title, date, type, office, "
+        "themes, publisher, summary, url, collections, file, locations" for n in (2, 4)]
+
+
 def test_record_with_id_and_no_text_is_kept_with_a_warning(tmp_path: Path) -> None:
     path = write(tmp_path, "a.jsonl", '{"id": "471", "title": "", "summary": ""}\n')
     result = read_file(path)

@@ -133,10 +133,22 @@ def short(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _check_keys(keys: Iterable[str], shown: str, line: int,
-                result: FileResult) -> dict[str, str] | None:
-    """Map given keys to record keys; an unknown key is an error (no silent drop)."""
-    mapping = record_keys(keys)
+def _check_keys(keys: Iterable[str], shown: str, line: int, result: FileResult,
+                known: dict[tuple[str, ...], dict[str, str] | str] | None = None,
+                ) -> dict[str, str] | None:
+    """Map given keys to record keys; an unknown key is an error (no silent drop).
+    ``known``: the mappings of the keys met before (a file's lines mostly
+    give the same keys: working them out took a tenth of reading a line)."""
+    if known is None:
+        mapping = record_keys(keys)
+    else:
+        given = tuple(keys)
+        found = known.get(given)
+        if found is None:
+            found = record_keys(given)
+            if len(known) < 64:  # (a file whose every line has keys of its own)
+                known[given] = found
+        mapping = found
     if isinstance(mapping, str):
         result.errors.append(CorpusFormatError(shown, line, mapping))
         return None
@@ -145,6 +157,7 @@ def _check_keys(keys: Iterable[str], shown: str, line: int,
 
 def read_jsonl(lines: Iterable[str | LongLine], shown: str,
                 result: FileResult) -> Iterator[None]:
+    known: dict[tuple[str, ...], dict[str, str] | str] = {}
     for number, line in enumerate(lines, start=1):
         yield  # hand over what the previous line gave
         if isinstance(line, LongLine):
@@ -165,7 +178,7 @@ def read_jsonl(lines: Iterable[str | LongLine], shown: str,
                 shown, number, f"expected a JSON object, got {type(obj).__name__}: each "
                 "line must be one object such as {\"title\": ..., \"date\": ...}"))
             continue
-        mapping = _check_keys(obj.keys(), shown, number, result)
+        mapping = _check_keys(obj.keys(), shown, number, result, known)
         if mapping is None:
             continue
         values: dict[str, object] = {}
