@@ -175,6 +175,56 @@ def test_a_snapshot_keeps_the_publications_it_read(tmp_path: Path, monkeypatch) 
         assert fresh.publication(30).title == "zzrenamed"
 
 
+def test_a_snapshot_keeps_its_hits_snippets(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    """A query asked again, or drilled down by a facet, shows the snippets it
+    showed without working them out again; other words get their own; a
+    commit's snapshot keeps those of the documents it left as they were
+    and works out the others (an updated record's new text is marked)."""
+    from thb_search import retrieval
+
+    made: list[int] = []
+    original = retrieval._Search.snippet
+
+    def counting(run, docnum, *args):  # noqa: ANN001, ANN202
+        made.append(docnum)
+        return original(run, docnum, *args)
+
+    monkeypatch.setattr(retrieval._Search, "snippet", counting)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    rows = records(0, 30, seed=3)
+    write(corpus / "base.jsonl", rows)
+    index = tmp_path / "index"
+    sync(index, [corpus])
+    labour = [r for r in rows if "labour" in f"{r['title']} {r['summary']}".split()]
+    with Catalogue(index) as cat:
+        first = cat.search("labour", limit=30)
+        assert len(made) == len(first.hits) == first.total == len(labour) == 6
+        shown = [h for h in first.hits if "labour" in (h.summary or h.title).split()]
+        assert shown and all(("labour", True) in h.snippet_parts for h in shown)
+        made.clear()
+        assert cat.search("labour", limit=30).to_dict() == first.to_dict()
+        assert made == []
+        report = cat.search("labour", type=["Report"], limit=30)
+        assert 0 < len(report.hits) < 6 and made == []
+        assert [h.snippet_parts for h in report.hits] == [
+            h.snippet_parts for h in first.hits if h.publication.type == "Report"]
+        cat.search("police", limit=30)
+        assert len(made) == cat.search("police", limit=30).total > 0
+        made.clear()
+        write(corpus / "base.jsonl", [
+            {**r, "summary": f"{r['summary']} labour"} if r is labour[0] else r
+            for r in rows])
+        sync(index, [corpus])
+        again = cat.search("labour", limit=30)
+        assert cat._latest().unchanged_docs == 30
+        assert made == [cat._latest().docnum(labour[0]["id"])]  # the new copy only
+        assert [h.snippet_parts for h in again.hits if h.id != labour[0]["id"]] == [
+            h.snippet_parts for h in first.hits if h.id != labour[0]["id"]]
+        (updated,) = [h for h in again.hits if h.id == labour[0]["id"]]
+        assert updated.snippet_parts[-1] == ("labour", True)
+
+
 def test_the_most_covered_documents_rank_as_all_of_them() -> None:
     """Related results are ranked among the documents covering the most
     parts only: the same first ones as among all of them (ties on coverage,
