@@ -93,7 +93,7 @@ class Record:
         }
 
     def core_hash(self) -> str:
-        return _digest(json.dumps(self.core(), sort_keys=True, ensure_ascii=False))
+        return _digest(_CORE_JSON(self.core()))
 
     def fingerprint(self) -> str:
         """A hash of the whole content: equal fingerprints, equal records."""
@@ -115,6 +115,11 @@ class LongLine:
 
     def problem(self) -> str:
         return too_long("the line", self.size)
+
+
+#: ``json.dumps(value, sort_keys=True, ensure_ascii=False)`` without making an
+#: encoder a call (2.5 of its 7 µs: a catalogue's every record is hashed).
+_CORE_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
 
 
 def fingerprint(core_hash: str, offices: Sequence[str], themes: Sequence[str]) -> str:

@@ -147,11 +147,14 @@ def file_state_name(path: str) -> str:
     return f"{FILE_STATE_PREFIX}{key}-{secrets.token_hex(4)}.json"
 
 
+#: ``json.dumps(value, ensure_ascii=False, separators=(",", ":"))`` without
+#: making an encoder a call (a state holds a copy of every record).
+_COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def write_copies(target: Path, path: str, copies: list[Copy]) -> None:
     """Write one file's copies (a piece at a time: no one string of it all)."""
-    def dump(value: Any) -> str:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
+    dump = _COMPACT_JSON
     tmp = target.with_name(target.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(f'{{"path":{dump(path)},"copies":[')
