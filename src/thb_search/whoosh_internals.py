@@ -36,6 +36,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 import whoosh
 from whoosh import columns
+from whoosh import fields as whoosh_fields
+from whoosh import formats as whoosh_formats
+from whoosh.analysis import IDTokenizer
 from whoosh.codec.whoosh3 import (
     LENGTHS_COLUMN,
     STORED_COLUMN,
@@ -679,6 +682,10 @@ def _add_block_postings(pw: Any, docs: array, weights: array, lengths: array,
                     pw._maxlength = high
 
 
+#: How a field of a document is indexed (see FastSegmentWriter._field_plan).
+_TEXT, _INDEXED, _ID = "text", "indexed", "id"
+
+
 class FastSegmentWriter(SegmentWriter):
     """A Whoosh segment writer whose postings stay in memory
     (:class:`thb_search.writer.MemoryPool`) and are written a block at a time."""
@@ -690,6 +697,7 @@ class FastSegmentWriter(SegmentWriter):
         # into memory when it opens them (0.1 s per 100 MB, in every search process).
         super().__init__(ix, codec=CODEC, compound=False, **kwargs)
         self.pool = MemoryPool()
+        self._field_plans: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
 
     def add_document(self, **fields: Any) -> None:
         """Whoosh's ``add_document`` for this project's schema, minus what it
@@ -697,49 +705,73 @@ class FastSegmentWriter(SegmentWriter):
         with a field's postings added to the pool at once."""
         self._check_state()
         perdoc = self.perdocwriter
-        schema = self.schema
         docnum = self.docnum
-        names = sorted(name for name in fields if not name.startswith("_"))
-        self._check_fields(schema, names)
         body = fields.get(BODY_FIELD)
         if isinstance(body, BodyTokens):  # a document's words: its postings and counts
             body_length, page_starts = self.pool.add_body(BODY_FIELD, body, docnum)
             fields = {**fields, BODY_LENGTH_FIELD: body_length, PAGES_FIELD: list(page_starts)}
-            names = sorted(name for name in fields if not name.startswith("_"))
+        plan = self._field_plans.get(tuple(fields))
+        if plan is None:
+            plan = self._field_plan(tuple(fields))
+        pool = self.pool
         perdoc.start_doc(docnum)
         try:
-            for name in names:
+            for name, field, how, stored, column_type in plan:
                 value = fields[name]
                 if value is None:
                     continue
-                field = schema[name]
                 length = 0
-                if field.indexed:
-                    tokens = getattr(field, "tokens", None)
-                    if tokens is not None:  # the text field
-                        added = self.pool.add_text(name, *tokens(value),
-                                                   field.analyzer.title_boost,
-                                                   field.format.field_boost, docnum)
-                        if field.scorable:
-                            length = added
-                    elif isinstance(value, BodyTokens):  # added above
+                if how is _TEXT:
+                    added = pool.add_text(name, *field.tokens(value),
+                                          field.analyzer.title_boost,
+                                          field.format.field_boost, docnum)
+                    if field.scorable:
+                        length = added
+                elif how is not None:
+                    if isinstance(value, BodyTokens):  # added above
                         if field.scorable:
                             length = body_length
                     else:
-                        items = list(field.index(value))
+                        if how is _ID and isinstance(value, str):
+                            items = [(value.encode("utf-8"), 1, field.format.field_boost, b"")]
+                        else:
+                            items = list(field.index(value))
                         if field.scorable:
                             length = sum(item[1] for item in items)
-                        self.pool.add_many(name, items, docnum)
-                perdoc.add_field(name, field, value if field.stored else None, length)
-                if field.column_type:
-                    perdoc.add_column_value(name, field.column_type,
-                                            field.to_column_value(value))
+                        pool.add_many(name, items, docnum)
+                perdoc.add_field(name, field, value if stored else None, length)
+                if column_type:
+                    perdoc.add_column_value(name, column_type, field.to_column_value(value))
         except ValueError:
             perdoc.cancel_doc()
             raise
         perdoc.finish_doc()
         self._added = True
         self.docnum += 1
+
+    def _field_plan(self, names: tuple[str, ...]) -> list[tuple[Any, ...]]:
+        """How a document of these fields is added, worked out once for the
+        writer (a catalogue's documents have a few sets of fields): per field
+        in name order, (name, field, how it is indexed, stored, column type).
+        An unknown field is Whoosh's error."""
+        schema = self.schema
+        given = sorted(name for name in names if not name.startswith("_"))
+        self._check_fields(schema, given)
+        plan = []
+        for name in given:
+            field = schema[name]
+            how = None
+            if field.indexed:
+                if getattr(field, "tokens", None) is not None:  # the text field
+                    how = _TEXT
+                elif (type(field) is whoosh_fields.ID and type(field.analyzer) is IDTokenizer
+                      and type(field.format) is whoosh_formats.Existence):
+                    how = _ID  # one term, the value: what Whoosh's ID.index gives
+                else:
+                    how = _INDEXED
+            plan.append((name, field, how, field.stored, field.column_type))
+        self._field_plans[names] = plan
+        return plan
 
     def _flush_segment(self) -> None:
         self.perdocwriter.close()
