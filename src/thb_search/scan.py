@@ -48,7 +48,7 @@ READ_ONLY_AT_MOST = 10_000
 #: Parsed records kept in memory between reading the catalogue and writing
 #: the index (files read again when written beyond this: bounds memory, some
 #: 1.7 KB a record).  A build of 100,000 records read its file twice (3.3 s
-#: a read, on the one core the workers do not yet use).
+#: a read: the second in the process that feeds the workers, on their cores).
 RETAIN_RECORDS = 150_000
 
 
