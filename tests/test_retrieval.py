@@ -63,6 +63,16 @@ def listings(index: Path) -> dict[tuple[str, str, str], list[str]]:
     return out
 
 
+def indexed(tmp_path: Path, rows: list[dict[str, object]]) -> tuple[Path, Path]:
+    """(corpus, index): ``rows`` as ``corpus/base.jsonl``, indexed."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write(corpus / "base.jsonl", rows)
+    index = tmp_path / "index"
+    sync(index, [corpus])
+    return corpus, index
+
+
 def built_then_added(tmp_path: Path, base: int, added: int) -> tuple[Path, Path]:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -143,12 +153,8 @@ def test_a_snapshot_keeps_the_publications_it_read(tmp_path: Path, monkeypatch) 
     from thb_search import snapshot
 
     monkeypatch.setattr(snapshot, "PUBLICATIONS", 5)
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
     rows = records(0, 30, seed=3)
-    write(corpus / "base.jsonl", rows)
-    index = tmp_path / "index"
-    sync(index, [corpus])
+    corpus, index = indexed(tmp_path, rows)
     with Catalogue(index) as cat:
         snap = cat._latest()
         first = snap.publication(0)
@@ -190,12 +196,8 @@ def test_a_snapshot_keeps_its_hits_snippets(tmp_path: Path, monkeypatch) -> None
         return original(run, docnum, *args)
 
     monkeypatch.setattr(retrieval._Search, "snippet", counting)
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
     rows = records(0, 30, seed=3)
-    write(corpus / "base.jsonl", rows)
-    index = tmp_path / "index"
-    sync(index, [corpus])
+    corpus, index = indexed(tmp_path, rows)
     labour = [r for r in rows if "labour" in f"{r['title']} {r['summary']}".split()]
     with Catalogue(index) as cat:
         first = cat.search("labour", limit=30)
