@@ -251,7 +251,7 @@ class _Search:
         best passage of the document's best page (``body``: when the search
         looks in documents) when it shows more of the query's words
         (``terms``) than the record's own text does."""
-        parts = snippet(pub.summary or pub.title, set(terms))
+        parts = snippet(pub.summary or pub.title, terms)
         document = self.snap.document(docnum) if pub.document else None
         if document is None or not terms or not body:
             return tuple(parts), (), None
@@ -259,7 +259,7 @@ class _Search:
         if not pages:
             return tuple(parts), (), None
         text = self.snap.page_text(document.sha256, pages[0]) or ""
-        passage = snippet(text, set(terms))
+        passage = snippet(text, terms)
         if marked(passage) > marked(parts):
             return tuple(passage), pages, pages[0]
         return tuple(parts), pages, None

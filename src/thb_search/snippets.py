@@ -5,7 +5,7 @@ matched."""
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 
 import numpy as np
 
@@ -23,7 +23,7 @@ SNIPPET_CHARS = 220
 VIA_TERMS = 3
 
 
-def snippet(text: str, terms: set[str], width: int = SNIPPET_CHARS) -> list[tuple[str, bool]]:
+def snippet(text: str, terms: Set[str], width: int = SNIPPET_CHARS) -> list[tuple[str, bool]]:
     """The best window of ``text`` (most matched words) with the matches marked."""
     words = marked_words(text, terms) if terms else []
     spans = [(s, e) for s, e, _ in words]
