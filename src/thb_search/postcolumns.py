@@ -17,7 +17,7 @@ to arrays):
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -96,6 +96,20 @@ def _settle_items(terms: dict[bytes, Entry], names: Sequence[str], item_term: np
     return len(starts), len(item_pos), new
 
 
+class _Numbering(dict):  # type: ignore[type-arg]
+    """Tokens' numbers; a token not met before is numbered (``enter``) when
+    first looked up: a document's tokens are numbered by one ``map`` over
+    the dictionary's lookup, without a step in Python for those already met
+    (most of them)."""
+
+    def __init__(self, enter: Callable[[str], int]) -> None:
+        super().__init__()
+        self._enter = enter
+
+    def __missing__(self, token: str) -> int:
+        return self._enter(token)
+
+
 class TokenTable:
     """The tokens a writer met, numbered, with their terms (numbered too):
     for token ``t``, items ``start[t]`` to ``start[t] + count[t]`` of
@@ -107,7 +121,7 @@ class TokenTable:
     giving each document's tokens took a worker 10 µs a record."""
 
     def __init__(self) -> None:
-        self.ids: dict[str, int] = {}
+        self.ids: dict[str, int] = _Numbering(self._enter)
         self.start = array("I")
         self.count = array("I")
         self.taken = array("I")
@@ -125,12 +139,7 @@ class TokenTable:
 
     def numbers(self, tokens: list[str]) -> list[int]:
         """The numbers of ``tokens`` (new ones entered)."""
-        ids = list(map(self.ids.get, tokens))
-        if None in ids:
-            for i, token in enumerate(tokens):
-                if ids[i] is None:
-                    ids[i] = self._enter(token)
-        return ids
+        return list(map(self.ids.__getitem__, tokens))
 
     def items(self, tokens: np.ndarray, token_pos: np.ndarray, token_weight: np.ndarray,
               token_doc: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -147,9 +156,6 @@ class TokenTable:
                 np.repeat(token_weight, count), np.repeat(token_doc, count))
 
     def _enter(self, token: str) -> int:
-        number = self.ids.get(token)
-        if number is not None:  # met twice in the same text
-            return number
         terms, taken, _ = _word_terms(token)
         for collector in COLLECTORS:  # (each token once: not each document's)
             collector.add(token)
