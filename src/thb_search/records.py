@@ -189,13 +189,22 @@ def unique(values: Iterable[str]) -> tuple[str, ...]:
 
 def record_size(values: dict[str, object]) -> int:
     """The bytes of a record's values as UTF-8 (counted exactly only when
-    they may pass :data:`MAX_RECORD_BYTES`)."""
+    they may pass :data:`MAX_RECORD_BYTES`: else their characters, found
+    without a list of the texts, some 2 µs a record)."""
+    chars = 0
+    for value in values.values():
+        if type(value) is str:
+            chars += len(value)
+        elif isinstance(value, (list, tuple)):
+            chars += sum(len(v if isinstance(v, str) else str(v)) for v in value
+                         if v is not None)
+        elif value is not None:
+            chars += len(str(value))
+    if chars * 4 <= MAX_RECORD_BYTES:  # at most 4 bytes a character
+        return chars
     texts = [v if isinstance(v, str) else str(v) for value in values.values()
              for v in (value if isinstance(value, (list, tuple)) else (value,))
              if v is not None]
-    chars = sum(len(t) for t in texts)
-    if chars * 4 <= MAX_RECORD_BYTES:  # at most 4 bytes a character
-        return chars
     return sum(len(t.encode("utf-8", "surrogatepass")) for t in texts)
 
 
