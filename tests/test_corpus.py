@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import BUNDLED, NRM_HANDBOOK, ODIHR, OSR, SMALL_LISTING, THREE_ACTION_AREAS
 from thb_search.corpus import (
     Copy,
+    Record,
     derive_id,
     find_files,
     fingerprint,
     parse_date,
     read_file,
+    read_records,
     resolve,
 )
 from thb_search.errors import CorpusNotFoundError
@@ -294,6 +299,39 @@ def test_find_files(tmp_path: Path) -> None:
         find_files([tmp_path / "missing"])
     with pytest.raises(CorpusNotFoundError, match="unsupported file type '.md'"):
         find_files([tmp_path / "notes.md"])
+
+
+
+def test_a_records_hash_is_that_of_its_core_as_json() -> None:
+    # What an index remembers of each record: a new version reading the same
+    # catalogue must find every record unchanged.
+    records = list(read_records([BUNDLED]))
+    assert [(r.id, r.core_hash()) for r in records[:2]] == [
+        ("tqftbdr2gv", "ddf83f6f10d90e6ca83ff3204e42df29ccb5117b"),
+        (records[1].id, hashlib.sha1(json.dumps(records[1].core(), sort_keys=True,
+                                                ensure_ascii=False).encode()).hexdigest())]
+
+
+_TEXT = st.text(st.characters(codec="utf-8"), max_size=12)
+
+
+@given(st.builds(
+    Record, id=_TEXT, title=_TEXT,
+    date=st.none() | st.dates(dt.date(1, 1, 1), dt.date(9999, 12, 31)),
+    type=_TEXT, publisher=_TEXT, summary=_TEXT, url=_TEXT, file=_TEXT,
+    collections=st.lists(_TEXT, max_size=3).map(tuple),
+    locations=st.lists(_TEXT, max_size=3).map(tuple)))
+def test_a_records_core_is_written_as_the_json_encoder_writes_it(record: Record) -> None:
+    # Quotes, backslashes, control characters, U+2028, characters outside
+    # the BMP; empty and absent optional fields.
+    assert record.core_json() == json.dumps(record.core(), sort_keys=True, ensure_ascii=False)
+
+
+def test_a_records_core_of_other_types_is_left_to_the_encoder() -> None:
+    record = Record(id="x", title="t", collections=(1, "b"))  # type: ignore[arg-type]
+    assert record.core_json() == ('{"collections": [1, "b"], "date": null, "id": "x", '
+                                  '"publisher": "", "summary": "", "title": "t", "type": "", '
+                                  '"url": ""}')
 
 
 # -- duplicates ------------------------------------------------------------
