@@ -185,9 +185,9 @@ def read_jsonl(lines: Iterable[str | LongLine], shown: str,
         problem = None
         for key, k in mapping.items():
             v = obj[key]
-            if isinstance(v, (dict, bool)) or (
+            if type(v) is not str and (isinstance(v, (dict, bool)) or (  # (most are text)
                 isinstance(v, list) and (k not in LIST_KEYS
-                                         or not all(isinstance(x, str) for x in v))):
+                                         or not all(isinstance(x, str) for x in v)))):
                 problem = (f"field {key!r} must be "
                            + ("a string or a list of strings" if k in LIST_KEYS
                               else "a string"))
