@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
+import inspect
 import json
 from pathlib import Path
 
@@ -311,6 +313,19 @@ def test_a_records_hash_is_that_of_its_core_as_json() -> None:
         (records[1].id, hashlib.sha1(json.dumps(records[1].core(), sort_keys=True,
                                                 ensure_ascii=False).encode()).hexdigest())]
 
+
+
+def test_a_record_made_by_a_reader_is_the_dataclass_record() -> None:
+    assert list(inspect.signature(Record.of).parameters) == [
+        f.name for f in dataclasses.fields(Record)]
+    values = {"id": "x", "title": "T", "date": dt.date(2020, 1, 2), "type": "Report",
+              "offices": ("A",), "themes": ("B",), "publisher": "P", "summary": "S",
+              "url": "u", "collections": ("C",), "file": "", "locations": ("L",),
+              "source": "f.jsonl", "line": 3}
+    made, plain = Record.of(**values), Record(**values)
+    assert (made == plain, hash(made) == hash(plain), vars(made)) == (True, True, vars(plain))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.title = "other"  # type: ignore[misc]
 
 _TEXT = st.text(st.characters(codec="utf-8"), max_size=12)
 

@@ -90,7 +90,7 @@ def add_record(result: FileResult, shown: str, line: int, values: dict[str, obje
         result.warnings.append(
             f"{shown}:{line}: record {rid!r} has no title or summary: it is indexed "
             "but no text search can find it")
-    result.records.append(Record(
+    result.records.append(Record.of(
         id=rid,
         title=title,
         date=date,

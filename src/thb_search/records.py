@@ -75,6 +75,22 @@ class Record:
     source: str = field(default="", compare=False)
     line: int = field(default=0, compare=False)
 
+    @classmethod
+    def of(cls, id: str, title: str, date: dt.date | None, type: str,
+           offices: tuple[str, ...], themes: tuple[str, ...], publisher: str, summary: str,
+           url: str, collections: tuple[str, ...], file: str, locations: tuple[str, ...],
+           source: str, line: int) -> Record:
+        """``Record(...)`` with every field given, as a reader makes one:
+        without the frozen dataclass's ``__init__``, which sets each field
+        through ``object.__setattr__`` (2.4 µs a record, against 0.4 µs; a
+        test checks that the fields here are the class's)."""
+        record = object.__new__(cls)
+        record.__dict__.update(
+            id=id, title=title, date=date, type=type, offices=offices, themes=themes,
+            publisher=publisher, summary=summary, url=url, collections=collections, file=file,
+            locations=locations, source=source, line=line)
+        return record
+
     @property
     def year(self) -> int | None:
         return self.date.year if self.date else None
