@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from array import array
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pytest
 
 from thb_search import Catalogue, sync
 from thb_search.indexing import IndexDir
+from thb_search.postcolumns import TokenTable
 from thb_search.writer import MemoryPool
 
 QUERIES = ["trafficking", "forced labour supply chains", "national referral mechanisms",
@@ -169,3 +172,20 @@ def test_body_words_held_as_columns_are_the_postings_of_the_body_field(
     assert [(p[3], array("I", p[4]).tolist()) for p in got if p[1:3] == (b"labor", 0)] == [
         (4.0, [1, 10, 11, 13])]
     assert MemoryPool().add_body("body", body_tokens(PAGES), 0)[1] == (0, 10, 10, 10, 18)
+
+
+def test_a_token_table_numbers_tokens_and_is_freed_when_let_go() -> None:
+    # A writer's tables hold every word it met: they must go when the writer
+    # lets them go, not when the cycle collector next runs.
+    table = TokenTable()
+    assert table.numbers(["labour", "trafficking", "labour"]) == [0, 1, 0]
+    assert table.numbers(["trafficking", "supply"]) == [1, 2]
+    gone = weakref.ref(table)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        del table
+        assert gone() is None
+    finally:
+        if enabled:
+            gc.enable()

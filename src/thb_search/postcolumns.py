@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable, Sequence
+from weakref import WeakMethod
 
 import numpy as np
 
@@ -100,14 +101,18 @@ class _Numbering(dict):  # type: ignore[type-arg]
     """Tokens' numbers; a token not met before is numbered (``enter``) when
     first looked up: a document's tokens are numbered by one ``map`` over
     the dictionary's lookup, without a step in Python for those already met
-    (most of them)."""
+    (most of them).  ``enter`` is held weakly: its table holds this
+    dictionary, and a cycle between them would keep a writer's tables until
+    the cycle collector ran, not until the writer lets them go."""
 
     def __init__(self, enter: Callable[[str], int]) -> None:
         super().__init__()
-        self._enter = enter
+        self._enter = WeakMethod(enter)
 
     def __missing__(self, token: str) -> int:
-        return self._enter(token)
+        enter = self._enter()
+        assert enter is not None  # the table is alive while it numbers tokens
+        return enter(token)
 
 
 class TokenTable:
