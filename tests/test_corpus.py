@@ -303,7 +303,6 @@ def test_find_files(tmp_path: Path) -> None:
         find_files([tmp_path / "notes.md"])
 
 
-
 def test_a_records_hash_is_that_of_its_core_as_json() -> None:
     # What an index remembers of each record: a new version reading the same
     # catalogue must find every record unchanged.
@@ -312,7 +311,6 @@ def test_a_records_hash_is_that_of_its_core_as_json() -> None:
         ("tqftbdr2gv", "ddf83f6f10d90e6ca83ff3204e42df29ccb5117b"),
         (records[1].id, hashlib.sha1(json.dumps(records[1].core(), sort_keys=True,
                                                 ensure_ascii=False).encode()).hexdigest())]
-
 
 
 def test_a_record_made_by_a_reader_is_the_dataclass_record() -> None:
@@ -327,15 +325,25 @@ def test_a_record_made_by_a_reader_is_the_dataclass_record() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         made.title = "other"  # type: ignore[misc]
 
+
 _TEXT = st.text(st.characters(codec="utf-8"), max_size=12)
+_TEXTS = st.lists(_TEXT, max_size=3).map(tuple)
+#: Every content field of a record (all but where it was read).
+_CONTENT = {
+    "id": _TEXT, "title": _TEXT, "date": st.none() | st.dates(dt.date(1, 1, 1),
+                                                              dt.date(9999, 12, 31)),
+    "type": _TEXT, "offices": _TEXTS, "themes": _TEXTS, "publisher": _TEXT,
+    "summary": _TEXT, "url": _TEXT, "collections": _TEXTS, "file": _TEXT,
+    "locations": _TEXTS,
+}
 
 
-@given(st.builds(
-    Record, id=_TEXT, title=_TEXT,
-    date=st.none() | st.dates(dt.date(1, 1, 1), dt.date(9999, 12, 31)),
-    type=_TEXT, publisher=_TEXT, summary=_TEXT, url=_TEXT, file=_TEXT,
-    collections=st.lists(_TEXT, max_size=3).map(tuple),
-    locations=st.lists(_TEXT, max_size=3).map(tuple)))
+def test_the_generated_records_vary_every_content_field() -> None:
+    # A field added to Record must be added here, and so to the comparison below.
+    assert set(_CONTENT) == {f.name for f in dataclasses.fields(Record)} - {"source", "line"}
+
+
+@given(st.builds(Record, **_CONTENT))
 def test_a_records_core_is_written_as_the_json_encoder_writes_it(record: Record) -> None:
     # Quotes, backslashes, control characters, U+2028, characters outside
     # the BMP; empty and absent optional fields.
