@@ -189,3 +189,45 @@ def test_a_token_table_numbers_tokens_and_is_freed_when_let_go() -> None:
     finally:
         if enabled:
             gc.enable()
+
+
+UNGUARDED = """\
+import os
+import sys
+import thb_search.writer as writer
+from thb_search import sync
+from thb_search.errors import ThbSearchError
+
+writer.PARALLEL_MIN_DOCS = 1
+os.cpu_count = lambda: 2  # two workers on any machine
+try:
+    sync(sys.argv[1], [sys.argv[2]])
+except ThbSearchError as exc:
+    sys.exit(str(exc))
+"""
+
+
+def test_a_script_that_indexes_without_a_main_guard_is_told_so(tmp_path: Path,
+                                                               corpus_copy: Path) -> None:
+    """Worker processes are spawned: each imports the script that started the
+    build and so runs it again.  That run fails at once (it does not wait for
+    the lock the build holds), and the build's error says what to do."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "build.py"
+    script.write_text(UNGUARDED, encoding="utf-8")
+    index = tmp_path / "index"
+    done = subprocess.run([sys.executable, str(script), str(index), str(corpus_copy)],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    guard = ('A Python script that indexes must do so under if __name__ == "__main__": '
+             "(worker processes import it)")
+    build = ("an indexing worker process failed (exit code 1; its error is on standard "
+             f"error); the index was left as it was. {guard}")
+    assert done.returncode == 1 and done.stdout == ""
+    # The workers write their own error too (at once, so their lines may interleave).
+    text = done.stderr.replace("\n", "")
+    assert text.count(build) == 1, done.stderr
+    rest = text.replace(build, "")
+    assert rest in (guard, guard * 2), done.stderr
+    assert IndexDir(index).current() is None

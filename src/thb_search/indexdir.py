@@ -28,6 +28,7 @@ import gc
 import json
 import os
 import shutil
+import sys
 import time
 import warnings
 from collections.abc import Iterator
@@ -36,7 +37,7 @@ from typing import Any
 
 from whoosh import index as whoosh_index
 
-from .errors import IndexCorruptError, IndexLockedError, IndexNotFoundError
+from .errors import IndexCorruptError, IndexingError, IndexLockedError, IndexNotFoundError
 from .locations import display_path
 from .schema import SCHEMA_VERSION
 from .trust import superseded, unsigned, verify
@@ -49,6 +50,12 @@ LOCK_FILE = ".lock"
 DEFAULT_WAIT = 30.0
 #: Index folders whose writer lock this process holds.
 _HELD: set[Path] = set()
+
+
+#: What an indexing worker's failure to start tells: a build's worker
+#: processes are spawned, and each imports the script that started it.
+MAIN_GUARD = ("A Python script that indexes must do so under if __name__ == \"__main__\": "
+              "(worker processes import it)")
 
 
 class IndexDir:
@@ -180,6 +187,12 @@ class IndexDir:
     def lock(self, wait: float = DEFAULT_WAIT) -> Iterator[None]:
         """Hold the writer lock, waiting up to ``wait`` seconds for another writer
         (a process that holds it already just goes on)."""
+        mp = sys.modules.get("multiprocessing")  # (not imported to look: start-up time)
+        if mp is not None and getattr(mp.current_process(), "_inheriting", False):
+            # A worker process of a build, spawned, importing the script that
+            # started the build, which indexes unguarded: it would wait for
+            # the lock its parent holds.  (multiprocessing checks so too.)
+            raise IndexingError(MAIN_GUARD)
         if self.root in _HELD:
             yield
             return

@@ -25,6 +25,7 @@ from whoosh import index as whoosh_index
 from .analysis import collecting_words, lexicon_entries, load_nltk
 from .errors import IndexingError
 from .fields import BodyPages, BodyTokens
+from .indexdir import MAIN_GUARD
 from .postcolumns import (
     BodyColumns,
     Buffer,
@@ -385,11 +386,17 @@ def _worker(folder: str, indexname: str, jobs: Any, results: Any, k: int) -> Non
 
 
 def _check_alive(workers: list[Any]) -> None:
-    """Raise if a worker process ended without reporting (killed, out of memory)."""
+    """Raise if a worker process ended without reporting: killed (out of
+    memory), or failed before it started (the one usual cause: a Python script
+    that indexes without ``if __name__ == "__main__":``, which each worker
+    process, started by spawning, imports and so runs again)."""
     for w in workers:
         if not w.is_alive() and w.exitcode:
-            how = (f"killed by signal {-w.exitcode}" if w.exitcode < 0
-                   else f"exit code {w.exitcode}")
+            if w.exitcode < 0:
+                raise IndexingError(
+                    f"an indexing worker process died (killed by signal {-w.exitcode}; out of "
+                    "memory?); the index was left as it was: run the command again, with more "
+                    "memory free")
             raise IndexingError(
-                f"an indexing worker process died ({how}; out of memory?); the index was left "
-                "as it was: run the command again, with more memory free")
+                f"an indexing worker process failed (exit code {w.exitcode}; its error is on "
+                f"standard error); the index was left as it was. {MAIN_GUARD}")
