@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 import weakref
 from array import array
 from pathlib import Path
@@ -212,9 +214,6 @@ def test_a_script_that_indexes_without_a_main_guard_is_told_so(tmp_path: Path,
     """Worker processes are spawned: each imports the script that started the
     build and so runs it again.  That run fails at once (it does not wait for
     the lock the build holds), and the build's error says what to do."""
-    import subprocess
-    import sys
-
     script = tmp_path / "build.py"
     script.write_text(UNGUARDED, encoding="utf-8")
     index = tmp_path / "index"
