@@ -177,3 +177,80 @@ def test_any_block_of_body_positions_round_trips(
     values = [pos(*(base + p for p in np.cumsum(steps).tolist())) for _, _, steps in postings]
     block = round_trip(ids, [float(w) for _, w, _ in postings], values, POSITIONS)
     assert block.counts.tolist() == [len(steps) for _, _, steps in postings]
+
+
+def _term(block_list: list[list[tuple[int, float, list[int]]]], start: int
+          ) -> tuple[bytes, list[tuple[int, int, int, int]], list[blocks.Block]]:
+    """A term's blocks (each a list of (gap, weight, positions)) laid out one
+    after another with a few bytes of header between them, as in a postings
+    file: the bytes, each block's span and each block decoded on its own."""
+    data, spans, decoded, doc = b"\xee" * 4, [], [], start
+    for postings in block_list:
+        ids = []
+        for gap, _, _ in postings:
+            doc += gap
+            ids.append(doc)
+        body = blocks.encode(ids, [w for _, w, _ in postings],
+                             [pos(*p) for _, _, p in postings], POSITIONS)
+        data += b"\xee" * 3  # (a block's header)
+        spans.append((len(data), len(data) + len(body), len(ids), ids[-1]))
+        data += body
+        decoded.append(blocks.decode(body, len(ids), ids[-1]))
+    return data, spans, decoded
+
+
+def _assert_many(data: bytes, spans: list[tuple[int, int, int, int]],
+                 decoded: list[blocks.Block]) -> None:
+    for positions in (False, True):
+        got = blocks.decode_many(data, spans, positions=positions)
+        assert got.ids.dtype == np.int64 and got.weights.dtype == np.float32
+        assert got.ids.tolist() == [i for b in decoded for i in b.ids.tolist()]
+        assert got.weights.tolist() == [w for b in decoded for w in b.weights.tolist()]
+        if positions:
+            assert got.counts.tolist() == [c for b in decoded for c in b.counts.tolist()]
+            assert got.positions.tolist() == [p for b in decoded for p in b.positions.tolist()]
+        else:
+            assert got.counts is None and got.positions is None
+
+
+# Blocks of a term mix layouts: 8/16/32-bit document gaps, weights all 1.0,
+# one for all or one each, counts all 1 or not, 16-bit, 32-bit and gapped
+# positions (a body's).
+MIXED_BLOCKS = st.lists(st.lists(
+    st.tuples(st.sampled_from([1, 2, 255, 256, 70_000, 2**20]),
+              st.sampled_from([1.0, 1.0, 2.0, 300.0, 0.5]),
+              st.one_of(st.lists(st.integers(0, 65535), min_size=1, max_size=3),
+                        st.lists(st.integers(0, 2**32 - 1), max_size=3),
+                        st.lists(st.integers(70_000, 70_300), max_size=4).map(sorted))),
+    min_size=1, max_size=40), min_size=1, max_size=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(MIXED_BLOCKS, st.integers(0, 2**31))
+def test_a_terms_blocks_decoded_at_once_are_its_blocks_decoded_one_by_one(
+        block_list: list[list[tuple[int, float, list[int]]]], start: int) -> None:
+    _assert_many(*_term(block_list, start))
+
+
+def test_blocks_decoded_at_once_exactly() -> None:
+    # one block of 16-bit gaps and uint8 weights, one of a single posting,
+    # one whose weights are one float for all, one of gapped body positions
+    block_list = [[(1, 2.0, [5]), (300, 1.0, [6, 7])], [(1, 1.0, [9])],
+                  [(2, 0.5, [1]), (2, 0.5, [2])],
+                  [(1, 1.0, [70_000, 70_010]), (1, 1.0, []), (1, 1.0, [70_001])]]
+    data, spans, decoded = _term(block_list, 10)
+    got = blocks.decode_many(data, spans, positions=True)
+    assert got.ids.tolist() == [11, 311, 312, 314, 316, 317, 318, 319]
+    assert got.weights.tolist() == [2.0, 1.0, 1.0, 0.5, 0.5, 1.0, 1.0, 1.0]
+    assert got.counts.tolist() == [1, 2, 1, 1, 1, 2, 0, 1]
+    assert got.positions.tolist() == [5, 6, 7, 9, 1, 2, 70_000, 70_010, 70_001]
+    _assert_many(data, spans, decoded)
+    empty = blocks.decode_many(b"", [], positions=True)
+    assert (empty.ids.tolist(), empty.counts.tolist(), empty.positions.tolist()) == ([], [], [])
+
+
+def test_blocks_without_positions_are_refused_when_positions_are_asked_for() -> None:
+    body = blocks.encode([1, 2], [1.0, 1.0], [b"ab", b"cd"], VARIABLE)
+    assert blocks.decode_many(body, [(0, len(body), 2, 2)]).ids.tolist() == [1, 2]
+    with pytest.raises(ValueError, match="not a block of positions"):
+        blocks.decode_many(body, [(0, len(body), 2, 2)], positions=True)

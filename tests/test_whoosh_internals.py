@@ -3,6 +3,7 @@ own readers, through either of its writers, merged or compressed."""
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -10,12 +11,13 @@ from typing import Any
 import numpy as np
 import pytest
 from whoosh import index as whoosh_index
-from whoosh.codec.whoosh3 import W3Codec
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec
 from whoosh.filedb.filestore import RamStorage
+from whoosh.reading import CorruptIndexError
 from whoosh.writing import SegmentWriter
 
 from conftest import BUNDLED
-from thb_search import whoosh_internals
+from thb_search import blocks, whoosh_internals
 from thb_search.corpus import read_records
 from thb_search.fields import body_postings
 from thb_search.schema import BODY_POS_BITS, POS_BITS, build_schema, to_document
@@ -328,3 +330,29 @@ def test_a_commits_reader_takes_over_the_segments_left_as_they_were(tmp_path: Pa
     finally:
         after.close()
     assert old[first].is_closed
+
+
+class _Postfile:
+    """A postings file's bytes, read as Whoosh's structured file gives them."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def get(self, offset: int, length: int) -> bytes:
+        return self.data[offset:offset + length]
+
+
+def test_a_damaged_terms_postings_are_refused_with_where_they_are() -> None:
+    body = blocks.encode([3, 9], [1.0, 2.0], [array("I", [4]).tobytes()] * 2, blocks.POSITIONS)
+    block = whoosh_internals._BLOCK_HEADER.pack(
+        -(whoosh_internals._BLOCK_HEADER.size - 4 + len(body)), 2, 9, 2.0, 0, 1, 1) + body
+    good = b"\x00" * 10 + WHOOSH3_HEADER_MAGIC + block
+    found = whoosh_internals._term_postings(_Postfile(good), 10, len(good) - 10, True)
+    assert (found.ids.tolist(), found.weights.tolist(), found.positions.tolist()) == (
+        [3, 9], [1.0, 2.0], [4, 4])
+    with pytest.raises(CorruptIndexError, match="Bad postings block tag b'xxxx' at offset 10"):
+        whoosh_internals._term_postings(_Postfile(b"\x00" * 10 + b"xxxx" + block), 10,
+                                        len(good) - 10, True)
+    # the extent ends inside the block: the block's length runs past it
+    with pytest.raises(CorruptIndexError, match="Damaged postings block at offset 10"):
+        whoosh_internals._term_postings(_Postfile(good), 10, len(good) - 11, True)

@@ -31,6 +31,7 @@ import struct
 import zlib
 from array import array
 from collections.abc import Callable, Iterator, Sequence
+from itertools import accumulate
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -203,6 +204,37 @@ def _blocks_of(data: bytes, offset: int) -> list[blocks.Block]:
         found.append(blocks.decode(zlib.decompress(body) if comp else body, n, last_id))
         at = end
     return found
+
+
+def _term_postings(postfile: Any, offset: int, length: int, positions: bool) -> blocks.Postings:
+    """A term's postings, ``length`` bytes at ``offset`` in ``postfile``
+    (W3's magic number, then :class:`CompactPostingsWriter` blocks), read
+    at once and decoded at once (:func:`thb_search.blocks.decode_many`):
+    a search's first reading of a term at 100,000 records decodes about a
+    hundred blocks."""
+    data = postfile.get(offset, length)
+    magic = len(WHOOSH3_HEADER_MAGIC)
+    if data[:magic] != WHOOSH3_HEADER_MAGIC:
+        raise CorruptIndexError(f"Bad postings block tag {data[:magic]!r} at offset {offset}; "
+                                "rebuild the index")
+    spans = []
+    at = magic
+    compressed = False
+    while at < len(data):
+        size, n, last_id, _, comp, _, _ = _block_header(data, at, offset + at)
+        end = at + 4 + abs(size)
+        spans.append((at + _BLOCK_HEADER.size, end, n, last_id, comp))
+        compressed = compressed or bool(comp)
+        at = end
+    if at != len(data):
+        raise CorruptIndexError(f"Damaged postings block at offset {offset}; rebuild the index")
+    if compressed:  # (thb-search writes none; an index written with zlib blocks)
+        bodies = [zlib.decompress(data[s:e]) if comp else data[s:e] for s, e, _, _, comp in spans]
+        ends = list(accumulate(map(len, bodies)))
+        data = b"".join(bodies)
+        return blocks.decode_many(data, [(e - len(b), e, n, last) for b, e, (_, _, n, last, _)
+                                         in zip(bodies, ends, spans, strict=True)], positions)
+    return blocks.decode_many(data, [span[:4] for span in spans], positions)
 
 
 class CompactLeafMatcher(W3LeafMatcher):
@@ -400,19 +432,23 @@ def read_postings(reader: Any, fieldname: str, text: str, positions: bool = Fals
     for segment, offset in reader.leaf_readers():
         if (fieldname, btext) not in segment:
             continue
-        fmt = segment.schema[fieldname].format
-        m = segment._terms.matcher(fieldname, btext, fmt)
-        if isinstance(m, CompactLeafMatcher):
-            while m.is_active():
-                block = m.block()
-                ids = block.ids + offset
+        terms = segment._terms
+        if isinstance(terms._codec, ThbCodec):
+            terminfo = terms.term_info(fieldname, btext)
+            if not terminfo.is_inlined():
+                start, length = terminfo.extent()
+                if isinstance(length, tuple):  # as W3TermInfo.from_bytes reads it
+                    (length,) = length
+                found = _term_postings(terms._postfile, start, length, positions)
+                ids = found.ids + offset
                 docs.append(ids)
-                weights.append(block.weights)
+                weights.append(found.weights)
                 if positions:
-                    assert block.counts is not None and block.positions is not None
-                    keys.append((np.repeat(ids, block.counts) << pos_bits) | block.positions)
-                m._next_block()
-            continue
+                    assert found.counts is not None and found.positions is not None
+                    keys.append((np.repeat(ids, found.counts) << pos_bits) | found.positions)
+                continue
+        fmt = segment.schema[fieldname].format
+        m = terms.matcher(fieldname, btext, fmt)
         while m.is_active():  # W3 blocks (Whoosh's own writer)
             m._read_ids()
             m._read_weights()
