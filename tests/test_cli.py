@@ -488,14 +488,11 @@ finally:
 
 
 _COLLECTOR_OF_A_COMMAND = """\
-import gc, json, sys
+import atexit, gc, json, sys
 from thb_search.__main__ import main
 sys.argv = ["thb-search", "--version"]
-try:
-    main()
-except SystemExit:
-    pass
-print(json.dumps([gc.isenabled(), gc.get_freeze_count()]))
+atexit.register(lambda: print(json.dumps([gc.isenabled(), gc.get_freeze_count()])))
+main()
 """
 
 
@@ -510,6 +507,60 @@ def test_the_command_runs_with_the_garbage_collector_on(tmp_path: Path) -> None:
     enabled, frozen = json.loads(result.stdout.splitlines()[-1])
     assert enabled is True
     assert frozen > 10_000  # click's and the command's modules, out of the collector's walks
+
+
+def test_a_new_process_ends_with_its_whole_output_and_its_exit_status(
+        tmp_path: Path, bundled_index: Path) -> None:
+    """The command ends its process without Python's teardown (``_end``):
+    what it printed (block-buffered into a pipe) still arrives whole, and the
+    exit status is the command's."""
+    base = [sys.executable, "-m", "thb_search", "--index", str(bundled_index),
+            "--corpus", str(BUNDLED)]
+    found = subprocess.run([*base, "forced labour supply chains", "--format", "jsonl"],
+                           capture_output=True, text=True, cwd=tmp_path, check=False)
+    assert (found.returncode, found.stderr) == (0, "")
+    assert [json.loads(x)["id"] for x in found.stdout.splitlines()] == [
+        SUPPLY_CHAINS, THREE_ACTION_AREAS]
+    bad = subprocess.run([*base, "title:(labour"], capture_output=True, text=True,
+                         cwd=tmp_path, check=False)
+    assert (bad.returncode, bad.stdout) == (2, "")
+    assert bad.stderr.startswith("Error: ") and bad.stderr.count("\n") == 1
+    with open("/dev/full", "w", encoding="utf-8") as full:  # a full disk under `> file`
+        lost = subprocess.run([*base, "forced labour"], stdout=full, stderr=subprocess.PIPE,
+                              text=True, cwd=tmp_path, check=False)
+    assert lost.returncode == 1
+    assert lost.stderr.startswith("Error: ") and lost.stderr.count("\n") == 1
+    assert "No space left on device" in lost.stderr
+
+
+_EXIT_HANDLERS_AND_THREADS = """\
+import atexit, sys, threading, time
+from pathlib import Path
+from thb_search.__main__ import main
+atexit.register(lambda: print("the exit handlers ran"))
+if len(sys.argv) > 1:
+    def late(path):
+        time.sleep(0.3)
+        Path(path).write_text("written", encoding="utf-8")
+    threading.Thread(target=late, args=(sys.argv[1],)).start()
+sys.argv[1:] = ["--version"]
+main()
+"""
+
+
+@pytest.mark.parametrize("thread", [False, True])
+def test_a_new_process_runs_its_exit_handlers_and_waits_for_its_threads(
+        tmp_path: Path, thread: bool) -> None:
+    done = tmp_path / "written.txt"
+    result = subprocess.run(
+        [sys.executable, "-c", _EXIT_HANDLERS_AND_THREADS, *([str(done)] if thread else [])],
+        capture_output=True, text=True, cwd=tmp_path, check=False)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.startswith("thb-search, version ")
+    assert result.stdout.endswith("\nthe exit handlers ran\n")
+    assert done.exists() is thread
+    if thread:
+        assert done.read_text(encoding="utf-8") == "written"
 
 
 def test_a_search_imports_only_what_it_needs(tmp_path: Path, bundled_index: Path) -> None:
