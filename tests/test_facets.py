@@ -45,10 +45,11 @@ def test_counts_equal_the_pairs_counted_one_by_one(seed: int) -> None:
 
 @pytest.mark.parametrize("seed", range(4))
 def test_every_path_of_counting_gives_the_same_counts(seed: int) -> None:
-    """Most documents (counted as all less those outside), many (first values
-    and later pairs), few (runs from their starts, or bisected), one value
-    each: the same counts as the pairs counted one by one, with or without
-    the mask's documents given."""
+    """A reader's first count (over the pairs at once), most documents
+    (counted as all less those outside), many (first values and later
+    pairs), few (runs from their starts, or bisected), one value each: the
+    same counts as the pairs counted one by one, with or without the mask's
+    documents given."""
     rng = np.random.default_rng(100 + seed)
     size, m = 2_000, 9
     per_doc = [sorted(rng.choice(m, size=rng.choice(4, p=[0.1, 0.6, 0.2, 0.1]),
@@ -65,7 +66,12 @@ def test_every_path_of_counting_gives_the_same_counts(seed: int) -> None:
             if warm:
                 facet.starts  # noqa: B018
             assert facet.counts(mask).tolist() == expected, (density, warm)
+            assert facet._split is None  # counted over the pairs (or bisected): no split built
             assert facet.counts(mask, np.flatnonzero(mask)).tolist() == expected, density
+            n = int(np.count_nonzero(mask))
+            bisected = not warm and min(n, size - n) * 32 <= size  # (most: those outside)
+            assert (facet._split is None) is bisected  # the second count built it
+            assert facet.counts(mask).tolist() == expected, density
         one = _Facet([f"v{i}" for i in range(m)], np.arange(size, dtype=np.int32), single, size)
         assert one.single
         assert one.counts(mask).tolist() == np.bincount(single[mask], minlength=m).tolist()

@@ -56,6 +56,8 @@ class _Facet:
         self._starts: np.ndarray | None = None
         self._split: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._counted: _Counted | None = None  # what counts and masks read (see below)
+        # Countings over the pairs at once before the split is built (see counts).
+        self._direct_left = 1
         if single is not None:
             self._counts_state().single = single
 
@@ -178,11 +180,27 @@ class _Facet:
         otherwise each document's value is read (one value each), or the runs
         of the documents (few), or every document's first value and the
         pairs of the later ones (many)."""
+        if self._counts_directly(int(np.count_nonzero(mask)) if docs is None else len(docs)):
+            return np.bincount(self.ords[mask[self.docs]], minlength=len(self.values))
         if docs is None:
             docs = np.flatnonzero(mask)
         if 2 * len(docs) > self.size:
             return self.totals - self._counts_of(~mask, np.flatnonzero(~mask))
         return self._counts_of(mask, docs)
+
+    def _counts_directly(self, n: int) -> bool:
+        """Whether counting ``n`` documents should go over the pairs at once:
+        the first time a reader counts more than a few documents of a facet
+        of several values a document.  Building the split (see
+        :meth:`_counts_of`) costs three passes over the pairs, which only
+        later counts repay: a ``thb-search QUERY`` process counts once (at
+        100k records, office and theme: 2.5-4 ms of its first search)."""
+        if self._direct_left <= 0 or self._split is not None or self.single:
+            return False
+        if self._starts is None and n * 32 <= self.size:  # few: by bisection
+            return False
+        self._direct_left -= 1
+        return True
 
     def _counts_of(self, mask: np.ndarray, docs: np.ndarray) -> np.ndarray:
         m = len(self.values)
