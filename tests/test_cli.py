@@ -470,7 +470,7 @@ NOT_IMPORTED_BY_A_SEARCH = (
     "thb_search.scan", "thb_search.writer", "thb_search.journal", "thb_search.pdftext",
     "pypdfium2", "multiprocessing", "concurrent.futures", "thb_search.web", "starlette",
     "jinja2", "uvicorn", "thb_search.citations", "rispy", "bibtexparser",
-    "thb_search.evaluation", "difflib",
+    "thb_search.evaluation", "difflib", "html",
 )
 _IMPORTS_OF_A_SEARCH = """\
 import json, os, sys

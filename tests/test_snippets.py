@@ -3,6 +3,7 @@ word gave (the reference functions below are the former implementation)."""
 
 from __future__ import annotations
 
+import html
 import random
 
 import pytest
@@ -17,6 +18,7 @@ from thb_search.analysis import (
     marked_words,
     normalize_chars,
 )
+from thb_search.results import escape_html
 from thb_search.snippets import SNIPPET_CHARS, highlight, snippet
 
 
@@ -220,3 +222,14 @@ def test_marked_words_gives_each_word_once_with_its_first_matching_term() -> Non
     assert marked_words(text, {"osc", "gendersensit"}) == [(20, 26, "osc"),
                                                            (43, 59, "gendersensit")]
     assert marked_words(text, set()) == []
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from("&<>\"'a; \u00e9#x27amp") | st.characters()))
+def test_snippet_html_is_escaped_as_the_standard_library_escapes(text: str) -> None:
+    assert escape_html(text) == html.escape(text)
+
+
+def test_snippet_html_escapes_exactly() -> None:
+    assert escape_html('<b>"R&D" & O\'Brien</b> &amp;') == (
+        "&lt;b&gt;&quot;R&amp;D&quot; &amp; O&#x27;Brien&lt;/b&gt; &amp;amp;")

@@ -8,9 +8,19 @@ line can name sorts and formats without loading the index machinery.
 from __future__ import annotations
 
 import datetime as dt
-import html
 from dataclasses import dataclass
 from typing import Any
+
+_HTML_SPECIAL = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
+                               "'": "&#x27;"})
+
+
+def escape_html(text: str) -> str:
+    """``html.escape(text)``, without importing the ``html`` package: it loads
+    the table of HTML5's 2,231 named characters (some 2 ms of a new
+    ``thb-search QUERY`` process) that only unescaping needs."""
+    return text.translate(_HTML_SPECIAL)
+
 
 #: The orders a search can be sorted in.
 SORTS = ("relevance", "date", "title")
@@ -123,7 +133,7 @@ class Hit:
     @property
     def snippet(self) -> str:
         """The snippet as HTML: text escaped, matched words in ``<mark>``."""
-        return "".join(f"<mark>{html.escape(t)}</mark>" if m else html.escape(t)
+        return "".join(f"<mark>{escape_html(t)}</mark>" if m else escape_html(t)
                        for t, m in self.snippet_parts)
 
     def to_dict(self) -> dict[str, Any]:
@@ -160,7 +170,7 @@ class PageText:
         return {"id": self.publication.id, "document": self.publication.document,
                 "page": self.page, "pages": self.publication.document_pages,
                 "text": self.text,
-                "html": "".join(f"<mark>{html.escape(t)}</mark>" if m else html.escape(t)
+                "html": "".join(f"<mark>{escape_html(t)}</mark>" if m else escape_html(t)
                                 for t, m in self.parts)}
 
 
