@@ -218,23 +218,25 @@ def _term_postings(postfile: Any, offset: int, length: int, positions: bool) -> 
         raise CorruptIndexError(f"Bad postings block tag {data[:magic]!r} at offset {offset}; "
                                 "rebuild the index")
     spans = []
+    compressed = set()
     at = magic
-    compressed = False
     while at < len(data):
         size, n, last_id, _, comp, _, _ = _block_header(data, at, offset + at)
         end = at + 4 + abs(size)
-        spans.append((at + _BLOCK_HEADER.size, end, n, last_id, comp))
-        compressed = compressed or bool(comp)
+        if comp:
+            compressed.add(len(spans))
+        spans.append((at + _BLOCK_HEADER.size, end, n, last_id))
         at = end
     if at != len(data):
         raise CorruptIndexError(f"Damaged postings block at offset {offset}; rebuild the index")
     if compressed:  # (thb-search writes none; an index written with zlib blocks)
-        bodies = [zlib.decompress(data[s:e]) if comp else data[s:e] for s, e, _, _, comp in spans]
+        bodies = [zlib.decompress(data[s:e]) if i in compressed else data[s:e]
+                  for i, (s, e, _, _) in enumerate(spans)]
         ends = list(accumulate(map(len, bodies)))
+        spans = [(e - len(b), e, n, last)
+                 for b, e, (_, _, n, last) in zip(bodies, ends, spans, strict=True)]
         data = b"".join(bodies)
-        return blocks.decode_many(data, [(e - len(b), e, n, last) for b, e, (_, _, n, last, _)
-                                         in zip(bodies, ends, spans, strict=True)], positions)
-    return blocks.decode_many(data, [span[:4] for span in spans], positions)
+    return blocks.decode_many(data, spans, positions)
 
 
 class CompactLeafMatcher(W3LeafMatcher):
