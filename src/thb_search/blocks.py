@@ -316,6 +316,16 @@ class _Runs:
         run[1].append(dest)
         run[2].append(count)
 
+    def whole(self, dtypes: Sequence[np.dtype], size: int) -> np.ndarray | None:
+        """All ``size`` values decoded at once, when the blocks have this part
+        in one width and their runs fill every place (else None): no array to
+        fill, no copy (a document body's positions: tens of thousands)."""
+        if len(self.by_code) == 1:
+            [(code, (pieces, _, counts))] = self.by_code.items()
+            if sum(counts) == size:
+                return np.frombuffer(b"".join(pieces), dtype=dtypes[code])
+        return None
+
     def into(self, out: np.ndarray, dtypes: Sequence[np.dtype]) -> None:
         """Decode each width's bytes at once, into their places in ``out``."""
         for code, (pieces, dests, counts) in self.by_code.items():
@@ -423,15 +433,25 @@ def decode_many(data: bytes, spans: Sequence[tuple[int, int, int, int]],
         return Postings(ids, w, None, None)
     c = np.ones(n_all, dtype=np.int64)
     counts.into(c, _UINT)
-    pos = np.empty(p_all, dtype=np.int64)
-    plain.into(pos, _UINT[1:])
-    if gapped:
-        g_counts = _gathered(c, [g[0] for g in gapped], [g[1] for g in gapped])
-        rest = np.empty(r_all, dtype=np.int64)
-        rests.into(rest, _UINT)
+    whole = None if gapped else plain.whole(_UINT[1:], p_all)
+    if whole is not None:  # (most terms: every block's positions in one width)
+        pos = whole.astype(np.int64)
+    else:
+        pos = np.empty(p_all, dtype=np.int64)
+        plain.into(pos, _UINT[1:])
+    if gapped:  # a document body's positions, as gaps
+        every = len(gapped) == len(spans)
+        g_counts = c if every else _gathered(c, [g[0] for g in gapped], [g[1] for g in gapped])
+        rest = rests.whole(_UINT, r_all)
+        if rest is None:
+            rest = np.empty(r_all, dtype=np.int64)
+            rests.into(rest, _UINT)
         first = np.frombuffer(b"".join(firsts), dtype=_U32).astype(np.int64)
-        _scatter(pos, _from_gaps(first, rest, g_counts, int(g_counts.sum())),
-                 [g[2] for g in gapped], [g[3] for g in gapped])
+        found = _from_gaps(first, rest, g_counts, int(g_counts.sum()))
+        if every:
+            pos = found
+        else:
+            _scatter(pos, found, [g[2] for g in gapped], [g[3] for g in gapped])
     if int(c.sum()) != p_all:
         raise ValueError("the blocks' counts of positions do not match their positions")
     return Postings(ids, w, c, pos)

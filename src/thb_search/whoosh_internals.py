@@ -187,32 +187,34 @@ def _block_header(data: bytes, at: int, position: int) -> tuple[Any, ...]:
     return header
 
 
-def _term_blocks(postfile: Any, offset: int, length: int) -> list[blocks.Block]:
-    """The decoded blocks of a term's postings, ``length`` bytes at ``offset``
-    in ``postfile`` (W3's magic number, then the blocks), read at once."""
-    return _blocks_of(postfile.get(offset, length), offset)
-
-
 def _blocks_of(data: bytes, offset: int) -> list[blocks.Block]:
     """The decoded blocks of a term's postings ``data`` (read at ``offset``)."""
-    at = len(WHOOSH3_HEADER_MAGIC)
-    found = []
-    while at < len(data):
-        size, n, last_id, _, comp, _, _ = _block_header(data, at, offset + at)
-        end = at + 4 + abs(size)
-        body = data[at + _BLOCK_HEADER.size:end]
-        found.append(blocks.decode(zlib.decompress(body) if comp else body, n, last_id))
-        at = end
-    return found
+    data, spans = _block_spans(data, offset)
+    return [blocks.decode(data[start:end], n, last_id) for start, end, n, last_id in spans]
 
 
 def _term_postings(postfile: Any, offset: int, length: int, positions: bool) -> blocks.Postings:
-    """A term's postings, ``length`` bytes at ``offset`` in ``postfile``
-    (W3's magic number, then :class:`CompactPostingsWriter` blocks), read
-    at once and decoded at once (:func:`thb_search.blocks.decode_many`):
+    """A term's postings, ``length`` bytes at ``offset`` in ``postfile``,
+    read at once and decoded at once (:func:`thb_search.blocks.decode_many`):
     a search's first reading of a term at 100,000 records decodes about a
-    hundred blocks."""
-    data = postfile.get(offset, length)
+    hundred blocks.  A term of one block (most, and a document body's word
+    of a few postings with thousands of positions) is decoded as a block:
+    fewer numpy calls."""
+    data, spans = _block_spans(postfile.get(offset, length), offset)
+    if len(spans) == 1:
+        [(start, end, n, last_id)] = spans
+        one = blocks.decode(data[start:end], n, last_id)
+        return blocks.Postings(one.ids, one.weights, one.counts if positions else None,
+                               one.positions if positions else None)
+    return blocks.decode_many(data, spans, positions)
+
+
+def _block_spans(data: bytes, offset: int) -> tuple[bytes, list[tuple[int, int, int, int]]]:
+    """A term's postings ``data`` (read at ``offset``: W3's magic number, then
+    :class:`CompactPostingsWriter` blocks, each behind its header) as
+    :func:`thb_search.blocks.decode_many` takes them: the blocks' bytes
+    (compressed ones decompressed) and each block's (start, end, postings,
+    last document number); checked."""
     magic = len(WHOOSH3_HEADER_MAGIC)
     if data[:magic] != WHOOSH3_HEADER_MAGIC:
         raise CorruptIndexError(f"Bad postings block tag {data[:magic]!r} at offset {offset}; "
@@ -236,7 +238,7 @@ def _term_postings(postfile: Any, offset: int, length: int, positions: bool) -> 
         spans = [(e - len(b), e, n, last)
                  for b, e, (_, _, n, last) in zip(bodies, ends, spans, strict=True)]
         data = b"".join(bodies)
-    return blocks.decode_many(data, spans, positions)
+    return data, spans
 
 
 class CompactLeafMatcher(W3LeafMatcher):
