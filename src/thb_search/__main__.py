@@ -45,6 +45,7 @@ def _end(code: int) -> None:
     the output is flushed.  A thread other than daemons still running (which
     Python's exit would wait for) gets Python's own exit instead."""
     import atexit
+    import contextlib
     import os
     import sys
     import threading
@@ -60,9 +61,10 @@ def _end(code: int) -> None:
         except BrokenPipeError:  # `thb-search ... | head`: as the command itself ends then
             pass
         except OSError as exc:  # (a full disk under `thb-search ... > file`)
-            os.write(2, f"Error: the output could not be written: {exc.strerror or exc}: "
-                        "free some space or write it elsewhere, then run the command "
-                        "again\n".encode())
+            with contextlib.suppress(OSError):
+                os.write(2, f"Error: the output could not be written: {exc.strerror or exc}: "
+                            "free some space or write it elsewhere, then run the command "
+                            "again\n".encode())
             code = code or 1
     os._exit(code)
 

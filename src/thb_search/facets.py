@@ -175,8 +175,10 @@ class _Facet:
 
     def counts(self, mask: np.ndarray, docs: np.ndarray | None = None) -> np.ndarray:
         """How many documents of ``mask`` hold each value (``docs``: the
-        documents of ``mask``, when the caller has them).  More than half the
-        documents are counted as all of them less those outside the mask;
+        documents of ``mask``, when the caller has them).  A reader's first
+        count of more than a few documents goes over the pairs at once (see
+        :meth:`_counts_directly`); after that, more than half the documents
+        are counted as all of them less those outside the mask;
         otherwise each document's value is read (one value each), or the runs
         of the documents (few), or every document's first value and the
         pairs of the later ones (many)."""
