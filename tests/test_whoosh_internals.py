@@ -347,7 +347,7 @@ def test_a_damaged_terms_postings_are_refused_with_where_they_are() -> None:
     block = whoosh_internals._BLOCK_HEADER.pack(
         -(whoosh_internals._BLOCK_HEADER.size - 4 + len(body)), 2, 9, 2.0, 0, 1, 1) + body
     good = b"\x00" * 10 + WHOOSH3_HEADER_MAGIC + block
-    found = whoosh_internals._term_postings(_Postfile(good), 10, len(good) - 10, True)
+    [found] = whoosh_internals._term_postings(_Postfile(good), 10, len(good) - 10, True)
     assert (found.ids.tolist(), found.weights.tolist(), found.positions.tolist()) == (
         [3, 9], [1.0, 2.0], [4, 4])
     with pytest.raises(CorruptIndexError, match="Bad postings block tag b'xxxx' at offset 10"):
