@@ -254,3 +254,16 @@ def test_blocks_without_positions_are_refused_when_positions_are_asked_for() -> 
     assert blocks.decode_many(body, [(0, len(body), 2, 2)]).ids.tolist() == [1, 2]
     with pytest.raises(ValueError, match="not a block of positions"):
         blocks.decode_many(body, [(0, len(body), 2, 2)], positions=True)
+
+
+def test_wide_positions_are_told_from_the_blocks_layout() -> None:
+    narrow = blocks.encode([1, 2], [1.0, 1.0], [pos(5), pos(65535)], POSITIONS)
+    wide = blocks.encode([3], [1.0], [pos(70_000, 70_001)], POSITIONS)
+    one = (7).to_bytes(4, "little")
+    fixed = blocks.encode([1, 2], [1.0, 1.0], [one, one], 4)  # (flags 1: one value for all)
+    assert fixed[1] >> 2 & 1
+    data = narrow + wide + fixed
+    span_n, span_w = (0, len(narrow), 2, 2), (len(narrow), len(narrow) + len(wide), 1, 3)
+    span_f = (len(narrow) + len(wide), len(data), 2, 2)
+    assert blocks.wide_positions(data, [span_n, span_f]) is False
+    assert blocks.wide_positions(data, [span_n, span_w]) is True

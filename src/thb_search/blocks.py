@@ -319,7 +319,7 @@ class _Runs:
     def whole(self, dtypes: Sequence[np.dtype], size: int) -> np.ndarray | None:
         """All ``size`` values decoded at once, when the blocks have this part
         in one width and their runs fill every place (else None): no array to
-        fill, no copy (a document body's positions: tens of thousands)."""
+        fill (a catalogue term's positions: every block's 16-bit)."""
         if len(self.by_code) == 1:
             [(code, (pieces, _, counts))] = self.by_code.items()
             if sum(counts) == size:
@@ -332,6 +332,13 @@ class _Runs:
             _scatter(out, np.frombuffer(b"".join(pieces), dtype=dtypes[code]), dests, counts)
 
 
+def _run_places(starts: Sequence[int], counts: Sequence[int]) -> np.ndarray:
+    """The places of runs of ``counts`` places from ``starts``, one run after another."""
+    c = np.array(counts, dtype=np.int64)
+    shift = np.array(starts, dtype=np.int64) - (np.cumsum(c) - c)
+    return np.arange(int(c.sum())) + np.repeat(shift, c)
+
+
 def _scatter(out: np.ndarray, values: np.ndarray, dests: Sequence[int],
              counts: Sequence[int]) -> None:
     """``values``, runs of ``counts`` one after another, into ``out`` at ``dests``."""
@@ -340,18 +347,14 @@ def _scatter(out: np.ndarray, values: np.ndarray, dests: Sequence[int],
     elif len(dests) == 1:
         out[dests[0]:dests[0] + counts[0]] = values
     elif len(values):
-        c = np.array(counts, dtype=np.int64)
-        shift = np.array(dests, dtype=np.int64) - (np.cumsum(c) - c)
-        out[np.arange(len(values)) + np.repeat(shift, c)] = values
+        out[_run_places(dests, counts)] = values
 
 
 def _gathered(source: np.ndarray, starts: Sequence[int], counts: Sequence[int]) -> np.ndarray:
     """Runs of ``counts`` values of ``source`` from ``starts``, one after another."""
     if len(starts) == 1:
         return source[starts[0]:starts[0] + counts[0]]
-    c = np.array(counts, dtype=np.int64)
-    shift = np.array(starts, dtype=np.int64) - (np.cumsum(c) - c)
-    return source[np.arange(int(c.sum())) + np.repeat(shift, c)]
+    return source[_run_places(starts, counts)]
 
 
 def decode_many(data: bytes, spans: Sequence[tuple[int, int, int, int]],
@@ -439,22 +442,23 @@ def decode_many(data: bytes, spans: Sequence[tuple[int, int, int, int]],
     else:
         pos = np.empty(p_all, dtype=np.int64)
         plain.into(pos, _UINT[1:])
-    if gapped:  # a document body's positions, as gaps
-        every = len(gapped) == len(spans)
-        g_counts = c if every else _gathered(c, [g[0] for g in gapped], [g[1] for g in gapped])
-        rest = rests.whole(_UINT, r_all)
-        if rest is None:
-            rest = np.empty(r_all, dtype=np.int64)
-            rests.into(rest, _UINT)
+    if gapped:  # a document body's positions, as gaps (searches decode those block by block)
+        g_counts = _gathered(c, [g[0] for g in gapped], [g[1] for g in gapped])
+        rest = np.empty(r_all, dtype=np.int64)
+        rests.into(rest, _UINT)
         first = np.frombuffer(b"".join(firsts), dtype=_U32).astype(np.int64)
-        found = _from_gaps(first, rest, g_counts, int(g_counts.sum()))
-        if every:
-            pos = found
-        else:
-            _scatter(pos, found, [g[2] for g in gapped], [g[3] for g in gapped])
+        _scatter(pos, _from_gaps(first, rest, g_counts, int(g_counts.sum())),
+                 [g[2] for g in gapped], [g[3] for g in gapped])
     if int(c.sum()) != p_all:
         raise ValueError("the blocks' counts of positions do not match their positions")
     return Postings(ids, w, c, pos)
+
+
+def wide_positions(data: bytes, spans: Sequence[tuple[int, int, int, int]]) -> bool:
+    """Whether any of the blocks at ``spans`` in ``data`` (as :func:`decode_many`
+    takes them) holds positions beyond 16 bits (a document body's)."""
+    return any(data[start + 1] & 3 == _V_POSITIONS and data[start + 1] >> 2 & 1
+               for start, _, _, _ in spans)
 
 
 def decode_postings(data: bytes, n: int, last_id: int, shift: int = 0

@@ -182,7 +182,7 @@ class _Facet:
         otherwise each document's value is read (one value each), or the runs
         of the documents (few), or every document's first value and the
         pairs of the later ones (many)."""
-        if self._counts_directly(int(np.count_nonzero(mask)) if docs is None else len(docs)):
+        if self._counts_directly(mask, docs):
             return np.bincount(self.ords[mask[self.docs]], minlength=len(self.values))
         if docs is None:
             docs = np.flatnonzero(mask)
@@ -190,15 +190,16 @@ class _Facet:
             return self.totals - self._counts_of(~mask, np.flatnonzero(~mask))
         return self._counts_of(mask, docs)
 
-    def _counts_directly(self, n: int) -> bool:
-        """Whether counting ``n`` documents should go over the pairs at once:
+    def _counts_directly(self, mask: np.ndarray, docs: np.ndarray | None) -> bool:
+        """Whether counting the documents of ``mask`` should go over the pairs at once:
         the first time a reader counts more than a few documents of a facet
         of several values a document.  Building the split (see
         :meth:`_counts_of`) costs three passes over the pairs, which only
         later counts repay: a ``thb-search QUERY`` process counts once (at
         100k records, office and theme: 2.5-4 ms of its first search)."""
         if self._direct_left <= 0 or self._split is not None or self.single:
-            return False
+            return False  # (a warm count: no pass over the mask)
+        n = int(np.count_nonzero(mask)) if docs is None else len(docs)
         if self._starts is None and n * 32 <= self.size:  # few: by bisection
             return False
         self._direct_left -= 1
