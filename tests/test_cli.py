@@ -162,6 +162,28 @@ def test_index_reports_counts(runner: CliRunner, where: list[str], tmp_path: Pat
         0, 1, 2, 10)
 
 
+def test_location_options_before_a_command_are_the_commands(
+        runner: CliRunner, where: list[str], tmp_path: Path, corpus_copy: Path) -> None:
+    # ``thb-search --index DIR index`` indexes; it used to search for "index".
+    first = run(runner, *where, "index")
+    assert first.exit_code == 0, first.output
+    assert first.stderr == (f"{tmp_path / 'index'}/ rebuilt: 10 publications from 1 file\n"
+                            "  added 10, updated 0, removed 0, unchanged 0; duplicates merged "
+                            "0, superseded 0\n")
+    facets = run(runner, f"--index={tmp_path / 'index'}", f"--corpus={corpus_copy}", "facets")
+    assert facets.stdout.startswith(f"Office:\n  5  {OSR}\n")
+    shown = run(runner, "--corpus", str(corpus_copy), "--index", str(tmp_path / "index"),
+                "show", SUPPLY_CHAINS, "--json")
+    assert json.loads(shown.stdout)["id"] == SUPPLY_CHAINS
+    # Before a word that is not a command they stay a search's options.
+    hits = run(runner, *where, "supply", "chains", "--json")
+    assert [h["id"] for h in json.loads(hits.stdout)["hits"]] == [SUPPLY_CHAINS, THREE_ACTION_AREAS]
+    # A command without the option says so, as it does when it follows.
+    wrong = run(runner, "--corpus", str(corpus_copy), "eval", "q", "r")
+    assert wrong.exit_code == 2
+    assert wrong.stderr.endswith("Error: No such option '--corpus'. Did you mean '--run'?\n")
+
+
 def test_malformed_file_error_and_index_unchanged(runner: CliRunner, where: list[str],
                                                   tmp_path: Path) -> None:
     run(runner, "index", *where)

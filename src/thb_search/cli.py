@@ -107,10 +107,34 @@ def _open_catalogue(corpus: str | None, index: str | None) -> Any:
     return Catalogue(loc.index, corpus=[loc.corpus], notify=_notify)
 
 
+#: Options every command takes the same way, which may also come before its name.
+LOCATION_OPTIONS = ("--index", "--corpus")
+
+
+def _located_first(args: list[str]) -> int:
+    """How many of the first ``args`` are location options with their values
+    (``--index DIR``, ``--corpus=DIR``)."""
+    at = 0
+    while at < len(args):
+        if args[at] in LOCATION_OPTIONS and at + 1 < len(args):
+            at += 2
+        elif args[at].startswith(tuple(f"{o}=" for o in LOCATION_OPTIONS)):
+            at += 1
+        else:
+            break
+    return at
+
+
 class DefaultGroup(click.Group):
-    """A group whose first argument, when not a command, is a search query."""
+    """A group whose first argument, when not a command, is a search query;
+    ``--index DIR`` and ``--corpus DIR`` before a command's name are that
+    command's (``thb-search --index DIR index`` indexes, it does not search
+    for "index")."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        located = _located_first(args)
+        if located and located < len(args) and args[located] in self.commands:
+            args = [args[located], *args[:located], *args[located + 1:]]
         if args and args[0] not in self.commands and args[0] not in (
                 "--help", "-h", "--version"):
             args = ["search", *args]
@@ -134,7 +158,8 @@ def cli(ctx: click.Context) -> None:
       thb-search add new-publications.jsonl     (copy into corpus/, index)
 
     A first argument that is not a command is a query: `thb-search QUERY` is
-    `thb-search search QUERY`.
+    `thb-search search QUERY`.  --index DIR and --corpus DIR may also come
+    before a command: `thb-search --index DIR index` indexes.
     """
     if ctx.invoked_subcommand is None:
         click.echo(ctx.get_help())
