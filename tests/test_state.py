@@ -229,3 +229,45 @@ def test_one_record_s_copies_are_found_in_its_file_s_state_as_reading_it_all_fin
     assert state.copies_of(path, "rec-00099") == state.copies_of(path, "ODIHR") == []
     state.copies(path)  # once every copy is read, they are what it answers from
     assert [c.line for c in state.copies_of(path, "rec-00009")] == [10, 31]
+
+
+def test_an_add_writes_the_old_arrays_as_they_are_and_the_same_file(
+        two_files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A commit that only adds documents does not copy the old arrays into
+    new memory: each new array is the old one (its file's mapping) then the
+    new documents' part, written as it is; the file is byte for byte the one
+    the joined arrays give."""
+    from thb_search.facets import _Facet, _Joined
+
+    corpus, index = two_files
+    made: list[FacetIndex] = []
+    patched = FacetIndex.patched
+
+    def keep(self: FacetIndex, reader: object) -> FacetIndex | None:
+        made.append(patched(self, reader))
+        return made[-1]
+
+    monkeypatch.setattr(FacetIndex, "patched", keep)
+    (corpus / "a.jsonl").write_text(records(2000, 10), encoding="utf-8")
+    assert sync(index, [corpus]).added == 10
+    (new,) = made
+    assert new is not None and new.size == 460
+    parts = [new.datenum, new.title_rank, new.id_rank, new.lengths, new.body_lengths,
+             new.marks, *new._orders.values(), *new.sorted_docs.values(),
+             *(a for name in FACET_FIELDS for a in (new.facet(name).docs,
+                                                     new.facet(name).ords))]
+    assert all(isinstance(a, _Joined) for a in parts)
+    assert [len(p) for p in new.datenum.parts] == [450, 10]
+    assert not new.datenum.parts[0].flags.writeable  # the old file's mapping, not a copy
+    joined = FacetIndex(
+        np.asarray(new.live), np.asarray(new.datenum), np.asarray(new.title_rank),
+        np.asarray(new.id_rank), np.asarray(new.lengths),
+        {name: _Facet(f.values, np.asarray(f.docs), np.asarray(f.ords), f.size,
+                      single=f.single) for name, f in new._facets.items()},
+        np.asarray(new.body_lengths), new.segments,
+        {c: np.asarray(d) for c, d in new.sorted_docs.items()}, np.asarray(new.marks))
+    joined._orders = {by: np.asarray(o) for by, o in new._orders.items()}
+    ixdir = IndexDir(index)
+    saved = facets_file(ixdir.current(), ixdir.open().latest_generation())
+    assert joined.save(tmp_path / "joined.arrays") == new.save(tmp_path / "parts.arrays")
+    assert (tmp_path / "joined.arrays").read_bytes() == saved.read_bytes()

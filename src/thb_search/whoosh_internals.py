@@ -31,6 +31,7 @@ import struct
 import zlib
 from array import array
 from collections.abc import Callable, Iterator, Sequence
+from hashlib import md5
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -51,8 +52,10 @@ from whoosh.codec.whoosh3 import (
     W3PostingsWriter,
     W3TermInfo,
 )
+from whoosh.filedb.filetables import md5_hash
 from whoosh.reading import CorruptIndexError
-from whoosh.util.numeric import byte_to_length, length_to_byte
+from whoosh.util.numeric import byte_to_length
+from whoosh.util.numeric import length_to_byte as _length_to_byte
 from whoosh.writing import SegmentWriter
 
 from . import blocks
@@ -135,6 +138,25 @@ class ThbCodec(W3Codec):
             return super().postings_reader(dbfile, terminfo, format_, term, scorer)
         offset, length = terminfo.extent()
         return CompactLeafMatcher(dbfile, offset, length, format_, term=term, scorer=scorer)
+
+
+#: Field lengths' bytes (Whoosh's ``length_to_byte``, a bisection) met so far.
+_LENGTH_BYTES: dict[int | None, int] = {None: 0}
+
+
+def length_to_byte(length: int | None) -> int:
+    """Whoosh's ``length_to_byte``, remembered (a term written looks up four)."""
+    try:
+        return _LENGTH_BYTES[length]
+    except KeyError:
+        byte = _LENGTH_BYTES[length] = _length_to_byte(length)
+        return byte
+
+
+def _md5_low32(key: bytes) -> int:
+    """Whoosh's ``md5_hash`` (the low 32 bits of the key's MD5 as a number),
+    without going through the digest's hex text."""
+    return int.from_bytes(md5(key, usedforsecurity=False).digest()[12:], "big")
 
 
 def _compressed(data: bytes, level: int) -> tuple[bytes, int]:
@@ -681,7 +703,7 @@ class _TermWriter:
         entry = _KEY_VALUE_LENGTHS.pack(len(key), len(value)) + key + value
         table.dbfile.write(entry)
         self._termpos += len(entry)
-        h = table.hashfn(key)
+        h = _md5_low32(key) if table.hashfn is md5_hash else table.hashfn(key)
         table.buckets[h & 255].append((h, pos))
         table.lastkey = key
 
