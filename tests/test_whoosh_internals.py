@@ -356,3 +356,21 @@ def test_a_damaged_terms_postings_are_refused_with_where_they_are() -> None:
     # the extent ends inside the block: the block's length runs past it
     with pytest.raises(CorruptIndexError, match="Damaged postings block at offset 10"):
         whoosh_internals._term_postings(_Postfile(good), 10, len(good) - 11, True)
+
+
+def test_term_hash_and_length_bytes_are_whooshs_and_the_lengths_kept_are_bounded() -> None:
+    """The writer's shortcuts give Whoosh's own values (the hash decides a
+    term's bucket in the terms file; the length byte is in every block), and
+    a long-lived writer keeps the bytes of short lengths only (documents'
+    bodies have too many lengths to keep)."""
+    from whoosh.filedb.filetables import md5_hash
+    from whoosh.util.numeric import length_to_byte
+
+    keys = [b"", b"a", b"\x00\x01text", "été".encode(), bytes(range(256)), b"x" * 1000]
+    assert [whoosh_internals._md5_low32(k) for k in keys] == [md5_hash(k) for k in keys]
+    lengths = [None, 0, 1, 7, 99, 4095, 4096, 50_000, 106_373, 106_374, 10**9]
+    assert [whoosh_internals.length_to_byte(n) for n in lengths] == [
+        length_to_byte(n) for n in lengths]
+    for n in range(4096, 300_000, 7):
+        whoosh_internals.length_to_byte(n)
+    assert max(n for n in whoosh_internals._LENGTH_BYTES if n is not None) < 4096

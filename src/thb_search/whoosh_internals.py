@@ -140,8 +140,11 @@ class ThbCodec(W3Codec):
         return CompactLeafMatcher(dbfile, offset, length, format_, term=term, scorer=scorer)
 
 
-#: Field lengths' bytes (Whoosh's ``length_to_byte``, a bisection) met so far.
+#: Field lengths' bytes (Whoosh's ``length_to_byte``, a bisection) met so
+#: far, of lengths below ``_REMEMBERED_LENGTHS`` (a record's fields: the
+#: lengths of documents' bodies are too many to keep in a long-lived process).
 _LENGTH_BYTES: dict[int | None, int] = {None: 0}
+_REMEMBERED_LENGTHS = 4096
 
 
 def length_to_byte(length: int | None) -> int:
@@ -149,7 +152,9 @@ def length_to_byte(length: int | None) -> int:
     try:
         return _LENGTH_BYTES[length]
     except KeyError:
-        byte = _LENGTH_BYTES[length] = _length_to_byte(length)
+        byte = _length_to_byte(length)
+        if length is not None and length < _REMEMBERED_LENGTHS:
+            _LENGTH_BYTES[length] = byte
         return byte
 
 
