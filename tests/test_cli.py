@@ -181,7 +181,8 @@ def test_location_options_before_a_command_are_the_commands(
     # A command without the option says so, as it does when it follows.
     wrong = run(runner, "--corpus", str(corpus_copy), "eval", "q", "r")
     assert wrong.exit_code == 2
-    assert wrong.stderr.endswith("Error: No such option '--corpus'. Did you mean '--run'?\n")
+    last = wrong.stderr.splitlines()[-1]  # (click's wording differs between versions)
+    assert last.startswith("Error: No such option") and "--corpus" in last
 
 
 def test_malformed_file_error_and_index_unchanged(runner: CliRunner, where: list[str],
