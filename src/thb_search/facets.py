@@ -100,8 +100,7 @@ class _Facet:
         old_docs, keep = moved.docs(self.docs)
         old_ords = self.ords if keep is None else self.ords[keep]
         if moved.moved is None:  # the new documents come after the old ones (see _Joined)
-            single = self.single and len(new_docs) == size - self.size and (
-                len(new_docs) < 2 or bool(np.all(new_docs[1:] > new_docs[:-1])))
+            single = self.single and _one_each(new_docs, size - self.size)
             return _Facet(values, _Joined([old_docs, new_docs]), _Joined([old_ords, new_ords]),
                           size, single=single)
         return _Facet(values, moved.arena.concatenate([old_docs, new_docs]),
@@ -168,9 +167,7 @@ class _Facet:
         if state.single is None:
             # In document order, as many pairs as documents: one each unless
             # some document has two (and another none).
-            docs = self.docs
-            state.single = bool(len(docs) == self.size
-                                and (len(docs) < 2 or bool(np.all(docs[1:] > docs[:-1]))))
+            state.single = _one_each(self.docs, self.size)
         return state.single
 
     @property
@@ -244,6 +241,17 @@ class _Facet:
         return np.bincount(self.ords[at], minlength=m)
 
 
+def _one_each(docs: np.ndarray, n: int) -> bool:
+    """Whether pairs' documents ``docs`` (in document order) are ``n``
+    documents of one value each: as many pairs as documents, none twice."""
+    return len(docs) == n and (len(docs) < 2 or bool(np.all(docs[1:] > docs[:-1])))
+
+
+def _ascending(places: list[int]) -> bool:
+    """Whether insertion ``places`` never go down (see :meth:`_Arena.insert`)."""
+    return all(a <= b for a, b in zip(places, places[1:], strict=False))
+
+
 class _Counted:
     """What a facet's counts and masks computed once per reader: whether
     every document has one value, each value's count over all documents,
@@ -283,7 +291,7 @@ class _Arena:
     def insert(self, array: np.ndarray, places: list[int], values: list[int]) -> np.ndarray:
         """``np.insert(array, places, values)``: ``places`` ascending (values
         at the same place keep their order)."""
-        if any(b < a for a, b in zip(places, places[1:], strict=False)):
+        if not _ascending(places):
             return np.insert(array, places, values)
         out = self.empty(len(array) + len(values), array.dtype)
         at = done = 0
@@ -327,7 +335,7 @@ class _Joined:
 def _inserted(array: np.ndarray, places: list[int], values: list[int]) -> _Joined | np.ndarray:
     """``np.insert(array, places, values)``, as parts when ``places`` ascend
     (values at the same place keep their order)."""
-    if any(b < a for a, b in zip(places, places[1:], strict=False)):
+    if not _ascending(places):
         return np.insert(array, places, values)
     parts, at = [], 0
     for place, value in zip(places, values, strict=True):
