@@ -163,6 +163,24 @@ def test_any_block_of_positions_round_trips(postings: list[tuple[int, float, lis
     assert block.positions.tolist() == [x for _, _, p in postings for x in p]
 
 
+ONE_WEIGHTS = st.one_of(
+    st.sampled_from([1.0, 0.0, -0.0, 2.0, 255.0, 256.0, 65535.0, 65536.0, 0.5, -1.0, 1e-7,
+                     3.4e38, float("inf"), float("nan")]),
+    st.floats(width=32, allow_nan=True))
+
+
+@settings(max_examples=500, deadline=None)
+@given(ONE_WEIGHTS, st.lists(st.integers(0, 2**32 - 1), max_size=6),
+       st.sampled_from([POSITIONS, 0, 4, VARIABLE]))
+def test_a_one_posting_block_is_encoded_as_any_block(
+        weight: float, positions: list[int], kind: int | str) -> None:
+    # encode_one (an add's terms, most of them in one document) gives encode's bytes.
+    value = pos(*positions) if kind in (POSITIONS, VARIABLE) else b"\x01\x02\x03\x04"
+    [w] = array("f", [weight])  # (a pool's weight: a float32)
+    expected = blocks.encode([9], array("f", [w]), [value] if kind else [], kind)
+    assert blocks.encode_one(w, bytearray(value), kind, array("I", [len(value)])) == expected
+
+
 BODY_POSTINGS = st.lists(
     st.tuples(st.integers(1, 300), st.integers(0, 300),
               st.lists(st.integers(0, 70_000), max_size=40)),

@@ -159,6 +159,34 @@ def encode(ids: Sequence[int], weights: Sequence[float], values: Sequence[bytes]
     return bytes((idw | wcode << 2, vcode | flags << 2)) + b"".join(parts)
 
 
+def encode_one(weight: float, value: Any, kind: int | str, length: Sequence[int]) -> bytes:
+    """:func:`encode`'s bytes of a one-posting block (a term in one
+    document: most of the terms an add writes), without its steps for
+    several postings.  ``value``: the posting's value (its positions'
+    bytes, ``length`` their size as a one-item sequence)."""
+    wcode, wbytes = _one_weight(weight)
+    if kind == POSITIONS:
+        flags, vbytes = _encode_positions(length, value)
+        return bytes((wcode << 2, _V_POSITIONS | flags << 2)) + wbytes + vbytes
+    if not kind:
+        return bytes((wcode << 2, _V_NONE)) + wbytes
+    return encode((0,), array("f", (weight,)), (bytes(value),), kind)
+
+
+def _one_weight(weight: float) -> tuple[int, bytes]:
+    """:func:`_encode_weights` of one weight (a float32's value): the
+    smallest of its options, the first of equal ones."""
+    if weight == 1.0:
+        return _W_ONE, b""
+    if weight >= 0 and weight.is_integer():
+        if weight < 0x100:
+            return _W_U8, bytes((int(weight),))
+        if weight < 0x10000:
+            return _W_U16, _pack("H", (int(weight),))
+    # (NaN is not equal to itself: encode finds no weight "the same for all")
+    return _W_SAME if weight == weight else _W_F32, _pack("f", (weight,))
+
+
 def _pack(code: str, numbers: Sequence[int] | array) -> bytes:
     """Little-endian bytes of unsigned ``numbers`` (array ``code``)."""
     a = array(code, numbers)

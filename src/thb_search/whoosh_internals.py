@@ -615,6 +615,16 @@ class _TermWriter:
         self.limit = self._pw._blocklimit
         self._postpos: int | None = None
         self._termpos: int | None = None
+        # Field lengths' bytes, of the lengths this writer met: a document's
+        # body length (too long for length_to_byte's memory) recurs in each
+        # of its terms.
+        self._length_bytes: dict[int | None, int] = {}
+
+    def _length_byte(self, length: int | None) -> int:
+        byte = self._length_bytes.get(length)
+        if byte is None:
+            byte = self._length_bytes[length] = length_to_byte(length)
+        return byte
 
     def copy(self, tbytes: bytes, term: CopiedTerm) -> None:
         """Write a merged segment's term as it was, its blocks' last document
@@ -628,11 +638,7 @@ class _TermWriter:
             at += 4 + abs(size)
         flags, weight, df, minbyte, maxbyte, maxweight, first, last, _, _ = _TERMINFO.unpack(
             term.info)
-        if self._postpos is None:
-            self._postpos = self._fw._postfile.tell()
-        start = self._postpos
-        self._fw._postfile.write(data)
-        self._postpos += len(data)
+        start = self._append(data)
         self._add_term(_KEY_FIELD.pack(self._fw._fieldid) + tbytes, _TERMINFO.pack(
             flags, weight, df, minbyte, maxbyte, maxweight, first + term.shift,
             last + term.shift, start, len(data)))
@@ -644,8 +650,10 @@ class _TermWriter:
         of several blocks (a long document's words; 3,171 of the 90,061 terms
         of a 50,000-record segment) came through Whoosh's postings writer, a
         bytes object a posting."""
-        fw = self._fw
         n = len(docs)
+        if n == 1:
+            self._write_one(tbytes, docs[0], weights[0], lengths, values, doc_lengths)
+            return
         limit = self.limit
         parts = [WHOOSH3_HEADER_MAGIC]
         total_weight = 0
@@ -678,7 +686,7 @@ class _TermWriter:
             length = _BLOCK_HEADER.size - 4 + len(data)
             parts.append(_BLOCK_HEADER.pack(
                 -length if end == n else length, end - start, ids[-1], maxweight, comp,
-                length_to_byte(minlength), length_to_byte(maxlength)))
+                self._length_byte(minlength), self._length_byte(maxlength)))
             parts.append(data)
             # The term's statistics, as W3TermInfo.add_block gathers them.
             total_weight += sum(w)
@@ -687,14 +695,41 @@ class _TermWriter:
                 term_min = minlength if term_min is None else min(term_min, minlength)
             term_max = max(term_max, maxlength)
         block = b"".join(parts)
+        start = self._append(block)
+        info = _TERMINFO.pack(0, total_weight, n, 0 if term_min is None else self._length_byte(
+            term_min), self._length_byte(term_max), term_top, docs[0], docs[-1], start,
+            len(block))
+        self._add_term(_KEY_FIELD.pack(self._fw._fieldid) + tbytes, info)
+
+    def _write_one(self, tbytes: bytes, doc: int, weight: float, lengths: array,
+                   values: bytearray, doc_lengths: Callable[[int], Any] | None) -> None:
+        """:meth:`write` of a term of one posting (a term in one document:
+        most of an add's), the same bytes without its steps for several:
+        a 100-page document's 10,781 terms, 22.1 -> 7.9 µs a term."""
+        length = doc_lengths(doc) if doc_lengths is not None else None
+        if length:
+            minbyte = maxbyte = self._length_byte(length)
+        else:
+            minbyte, maxbyte = 0, self._length_byte(0)
+        maxweight = weight if weight > 0 else 0
+        data, comp = _compressed(blocks.encode_one(weight, values, self._kind, lengths),
+                                 self._pw._compression)
+        size = _BLOCK_HEADER.size - 4 + len(data)
+        block = WHOOSH3_HEADER_MAGIC + _BLOCK_HEADER.pack(
+            -size, 1, doc, maxweight, comp, minbyte, maxbyte) + data
+        start = self._append(block)
+        info = _TERMINFO.pack(0, weight + 0.0, 1, minbyte, maxbyte, maxweight, doc, doc, start,
+                              len(block))
+        self._add_term(_KEY_FIELD.pack(self._fw._fieldid) + tbytes, info)
+
+    def _append(self, block: bytes) -> int:
+        """Write a term's blocks to the postings file; returns where they start."""
         if self._postpos is None:
-            self._postpos = fw._postfile.tell()
+            self._postpos = self._fw._postfile.tell()
         start = self._postpos
-        fw._postfile.write(block)
+        self._fw._postfile.write(block)
         self._postpos += len(block)
-        info = _TERMINFO.pack(0, total_weight, n, 0 if term_min is None else length_to_byte(
-            term_min), length_to_byte(term_max), term_top, docs[0], docs[-1], start, len(block))
-        self._add_term(_KEY_FIELD.pack(fw._fieldid) + tbytes, info)
+        return start
 
     def _add_term(self, key: bytes, value: bytes) -> None:
         """Whoosh's ``OrderedHashWriter.add``, with the position counted."""
