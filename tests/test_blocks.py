@@ -177,7 +177,13 @@ def test_a_one_posting_block_is_encoded_as_any_block(
     # encode_one (an add's terms, most of them in one document) gives encode's bytes.
     value = pos(*positions) if kind in (POSITIONS, VARIABLE) else b"\x01\x02\x03\x04"
     [w] = array("f", [weight])  # (a pool's weight: a float32)
-    expected = blocks.encode([9], array("f", [w]), [value] if kind else [], kind)
+    # As the writer gives a term of several postings to encode: positions as
+    # the pool's bytes with their lengths, other values (if any has bytes) a list.
+    if kind == POSITIONS:
+        expected = blocks.encode([9], array("f", [w]), bytearray(value), kind,
+                                 array("I", [len(value)]))
+    else:
+        expected = blocks.encode([9], array("f", [w]), [value] if value else [], kind)
     assert blocks.encode_one(w, bytearray(value), kind, array("I", [len(value)])) == expected
 
 

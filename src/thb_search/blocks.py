@@ -170,7 +170,8 @@ def encode_one(weight: float, value: Any, kind: int | str, length: Sequence[int]
         return bytes((wcode << 2, _V_POSITIONS | flags << 2)) + wbytes + vbytes
     if not kind:
         return bytes((wcode << 2, _V_NONE)) + wbytes
-    return encode((0,), array("f", (weight,)), (bytes(value),), kind)
+    # (a writer's term with no values' bytes gives encode none: see its _values)
+    return encode((0,), array("f", (weight,)), [bytes(value)] if value else [], kind)
 
 
 def _one_weight(weight: float) -> tuple[int, bytes]:
