@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 import subprocess
 import sys
 import weakref
@@ -15,7 +16,7 @@ import pytest
 from thb_search import Catalogue, sync
 from thb_search.indexing import IndexDir
 from thb_search.postcolumns import TokenTable
-from thb_search.writer import MemoryPool
+from thb_search.writer import MemoryPool, merge_count
 
 QUERIES = ["trafficking", "forced labour supply chains", "national referral mechanisms",
            '"human beings"', "title:terrorism", "gender-sensitive", ""]
@@ -230,3 +231,63 @@ def test_a_script_that_indexes_without_a_main_guard_is_told_so(tmp_path: Path,
     rest = text.replace(build, "")
     assert rest in (guard, guard * 2), done.stderr
     assert IndexDir(index).current() is None
+
+
+@pytest.mark.parametrize(("sizes", "merged"), [
+    ([1, 1, 1, 1], 0),  # fewer than five segments: none merged
+    ([1, 1, 1, 1, 1], 5),
+    ([1, 1, 1, 1, 50], 5),  # 54 < fib(9), which is 55 in Whoosh's numbering
+    ([1, 1, 1, 1, 51], 0),  # 55 is not
+    ([1, 1, 1, 1, 51, 51], 0),  # 106 against fib(10) = 89
+    ([2, 2, 2, 2, 2, 2, 2], 5),  # the five smallest, not all seven
+    ([10, 10, 10, 10, 30, 30, 40], 7),  # 70 and 100 are not, 140 < fib(11) = 144
+])
+def test_merge_count_is_whoosh_merge_small_rule(sizes: list[int], merged: int) -> None:
+    assert merge_count(sizes) == merged
+
+
+def _segments(index: Path) -> dict[str, int]:
+    """Segment id -> documents of the index's latest commit."""
+    ix = IndexDir(index).open()
+    try:
+        return {s.segment_id(): s.doc_count_all() for s in ix._segments()}
+    finally:
+        ix.close()
+
+
+def test_small_segments_merge_without_a_segment_whose_files_are_large(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An add's commit sizes segments by their files as well as their
+    documents: the segment of one long publication (a PDF's, here a long
+    summary) is not merged again with every few one-record segments, as
+    Whoosh's MERGE_SMALL, counting documents, would at the fifth."""
+    import thb_search.writer as writer
+
+    monkeypatch.setattr(writer, "MERGE_UNIT_BYTES", 1024)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    index = tmp_path / "index"
+    long_summary = " ".join(f"finding{i}" for i in range(8000))
+    (corpus / "long.jsonl").write_text(json.dumps(
+        {"id": "long", "title": "A long report", "summary": long_summary}) + "\n",
+        encoding="utf-8")
+    sync(index, [corpus])
+    (long_segment,) = _segments(index)
+    counts = []
+    for n in range(6):
+        (corpus / f"add-{n}.jsonl").write_text(json.dumps(
+            {"id": f"add-{n}", "title": f"Note {n}", "summary": "a short note"}) + "\n",
+            encoding="utf-8")
+        sync(index, [corpus])
+        segments = _segments(index)
+        assert segments[long_segment] == 1, n  # kept as it was
+        counts.append(sorted(segments.values()))
+    # The fifth add finds five segments (MERGE_SMALL would merge them all);
+    # the sixth merges the five one-record segments, not the long one, into
+    # the segment it writes.
+    assert counts == [[1, 1], [1, 1, 1], [1, 1, 1, 1], [1, 1, 1, 1, 1],
+                      [1, 1, 1, 1, 1, 1], [1, 6]]
+    with Catalogue(index) as cat:
+        assert cat.search("finding7999").total == 1
+        assert [h.id for h in cat.search("note", limit=10).hits] == [
+            f"add-{n}" for n in range(6)]

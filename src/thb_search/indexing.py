@@ -48,7 +48,7 @@ from .state import STATE_FILE, CatalogueState
 from .texts import TextStore
 from .trust import sign, verify
 from .whoosh_internals import doc_count, fast_writer, not_taken_over, superseded
-from .writer import cancel, write_new_index
+from .writer import cancel, merge_small_by_size, write_new_index
 
 __all__ = ["DEFAULT_WAIT", "STATE_FILE", "VERSION_FILE", "IndexDir", "IndexReport",
            "ensure_index", "sync", "to_document"]
@@ -371,7 +371,7 @@ def _write(ix: whoosh_index.Index, docs: list[dict[str, Any]], delete_ids: list[
     except BaseException:
         cancel(writer)
         raise
-    writer.commit()
+    writer.commit(mergetype=merge_small_by_size)
     return lexicon_entries(words)
 
 
