@@ -139,3 +139,38 @@ def test_hashes_handed_to_sign_are_the_files_own(tmp_path: Path, corpus_copy: Pa
     copy = tmp_path / "copy"
     shutil.copytree(gen, copy)
     assert verify(copy) is None
+
+
+def test_what_a_signature_vouches_for_is_on_disk_before_it(
+        tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A power cut after a commit's signature must not leave a signed file
+    whose contents never reached the disk (it would look as signed, so be
+    trusted unread): every file an add wrote is synced before the signature
+    is, and the folder (the signature's new name) after it."""
+    import json
+    import threading
+
+    index = tmp_path / "index"
+    sync(index, [corpus_copy])
+    gen = IndexDir(index).current()
+    before = set(json.loads((gen / MANIFEST).read_text("utf-8"))["files"])
+    synced: list[str] = []
+    lock = threading.Lock()
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        real_fsync(fd)
+        with lock:
+            synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    record = {"id": "new-1", "title": "Victim identification at borders"}
+    (corpus_copy / "new.jsonl").write_text(json.dumps(record) + "\n", "utf-8")
+    assert sync(index, [corpus_copy]).added == 1
+    files = json.loads((gen / MANIFEST).read_text("utf-8"))["files"]
+    new = {name for name in files if name not in before}
+    assert any(name.endswith(".trm") for name in new)  # the add's segment
+    assert any(name.endswith(".toc") for name in new)
+    signature = synced.index(str(gen / (MANIFEST + ".tmp")))
+    assert new <= {Path(p).name for p in synced[:signature]}
+    assert str(gen) in synced[signature + 1:]

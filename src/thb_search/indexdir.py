@@ -40,7 +40,7 @@ from whoosh import index as whoosh_index
 from .errors import IndexCorruptError, IndexingError, IndexLockedError, IndexNotFoundError
 from .locations import display_path
 from .schema import SCHEMA_VERSION
-from .trust import superseded, unsigned, verify
+from .trust import fsync_path, superseded, unsigned, verify
 
 STATE_FILE = "thb-state.json"
 VERSION_FILE = "SCHEMA_VERSION"
@@ -258,6 +258,7 @@ class IndexDir:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.root / CURRENT_FILE)
+        fsync_path(self.root)  # the new CURRENT, before the old generation goes
         self.remove_stale(keep=gen)
 
     def clean_leftovers(self) -> None:

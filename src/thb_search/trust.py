@@ -121,23 +121,53 @@ def sign(gen: Path, superseded: Iterable[str] = (),
     gone = set(superseded)
     known = {name: [digest, *_stamp(st)] for name, (digest, st) in (written or {}).items()}
     files: dict[str, Any] = {}
+    changed: list[str] = []
     for name, entry in sorted(_entries(gen).items()):
         seen = _seen(entry)
         before = signed.get(name)
         if before and before[1:5] == seen:
             files[name] = before[:5]
-        elif name in known and known[name][1:5] == seen:
-            files[name] = list(known[name])
         else:
-            files[name] = [_sha256(Path(entry.path)), *seen]
+            changed.append(entry.path)
+            if name in known and known[name][1:5] == seen:
+                files[name] = list(known[name])
+            else:
+                files[name] = [_sha256(Path(entry.path)), *seen]
         if name in gone:
             files[name].append(SUPERSEDED)
+    _make_durable(changed)
     tmp = gen / (MANIFEST + ".tmp")
     with open(tmp, "w", encoding="utf-8") as handle:
         json.dump({"files": files, "hmac": _mac(files)}, handle, sort_keys=True)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, gen / MANIFEST)
+    fsync_path(gen)  # the signature's new name, before superseded files go
+
+
+def fsync_path(path: str | os.PathLike[str]) -> None:
+    """Sync a file's contents, or a folder's names, to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _make_durable(paths: list[str]) -> None:
+    """Have the contents of files reach the disk before a signature vouches
+    for them: a file cut short by a power cut after the signature would
+    still look as signed (same size, inode and times), so be trusted unread.
+    The files are synced at once, by threads: each fsync of a small file
+    waits for a journal commit, which fsyncs running together share."""
+    if len(paths) <= 1:
+        for path in paths:
+            fsync_path(path)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(8, len(paths))) as pool:
+        list(pool.map(fsync_path, paths))
 
 
 def superseded(gen: Path) -> list[Path]:
