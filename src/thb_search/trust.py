@@ -114,7 +114,9 @@ def sign(gen: Path, superseded: Iterable[str] = (),
     about to be removed: the signature holds without them.  ``written``
     gives the SHA-256 of files the caller has just written (hashed from
     what it wrote) with their stat then: such a file, seen as it was then,
-    is not read again."""
+    is not read again.  Every file new or changed since the last signature
+    is synced to disk before the signature is written (:func:`_make_durable`),
+    and the folder after it."""
     old = _read(gen)
     signed = old["files"] if old and hmac.compare_digest(str(old.get("hmac", "")),
                                                           _mac(old["files"])) else {}
