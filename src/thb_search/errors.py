@@ -6,6 +6,8 @@ one-line ``Error: ...`` message (the web layer into an HTTP status).
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ThbSearchError(Exception):
     """Base class of every foreseeable thb-search failure."""
@@ -24,6 +26,10 @@ class CorpusFormatError(ThbSearchError):
         self.problem = problem
         where = f"{self.path}:{line}" if line else self.path
         super().__init__(f"{where}: {problem}")
+
+    def __reduce__(self) -> tuple[Any, tuple[str, int | None, str]]:
+        """Pickled as made (a process reading part of a file sends its errors)."""
+        return CorpusFormatError, (self.path, self.line, self.problem)
 
 
 class CorpusErrors(ThbSearchError):

@@ -156,9 +156,10 @@ def _check_keys(keys: Iterable[str], shown: str, line: int, result: FileResult,
 
 
 def read_jsonl(lines: Iterable[str | LongLine], shown: str,
-                result: FileResult) -> Iterator[None]:
+               result: FileResult, first: int = 1) -> Iterator[None]:
+    """``first``: the number of the first of ``lines`` (a part of a file)."""
     known: dict[tuple[str, ...], dict[str, str] | str] = {}
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(lines, start=first):
         yield  # hand over what the previous line gave
         if isinstance(line, LongLine):
             result.errors.append(CorpusFormatError(shown, number, line.problem()))

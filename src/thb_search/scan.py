@@ -21,6 +21,8 @@ from .corpus import (
     fingerprint,
     iter_file,
     merged_record,
+    read_split,
+    splits,
 )
 from .errors import CorpusFormatError, ThbSearchError
 from .schema import to_document
@@ -76,13 +78,16 @@ class Scan:
         copies: list[Copy] = []
         records: list[Record] | None = []
         errors_before = len(self.errors)
-        for item in iter_file(path):
-            if isinstance(item, Record):
+        # (a large JSON Lines file is read on two cores, its records hashed)
+        for item in read_split(path) if splits(path, size) else iter_file(path):
+            if type(item) is tuple:
+                item, core, fp = item
+            elif isinstance(item, Record):
                 core = item.core_hash()
+                fp = fingerprint(core, item.offices, item.themes)
+            if isinstance(item, Record):
                 copies.append(self.copy(item.id, path, item.line, mtime_ns, core, item.offices,
-                                        item.themes,
-                                        fingerprint(core, item.offices, item.themes),
-                                        item.file))
+                                        item.themes, fp, item.file))
                 if records is not None:
                     records.append(item)
                     if self.retained + len(records) > RETAIN_RECORDS:
