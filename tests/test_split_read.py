@@ -166,8 +166,10 @@ def test_an_index_built_from_a_file_read_on_two_cores_is_the_one_read_in_one(
     (tmp_path / "corpus").mkdir()
     path = write_catalogue(tmp_path / "corpus" / "big.jsonl", catalogue_lines())
     one = sync(tmp_path / "one", [path], skip_invalid=True)
+    size = path.stat().st_size
+    assert not corpus.splits(path, size)  # too small to pay
     monkeypatch.setattr(corpus, "SPLIT_MIN_BYTES", 1)
-    assert corpus.splits(path, path.stat().st_size)
+    assert corpus.splits(path, size)
     two = sync(tmp_path / "two", [path], skip_invalid=True)
     assert [str(e) for e in two.skipped] == [str(e) for e in one.skipped]
     assert [str(e).split(": ", 1)[0] for e in two.skipped] == [
@@ -182,3 +184,14 @@ def test_an_index_built_from_a_file_read_on_two_cores_is_the_one_read_in_one(
             assert rb.facets == ra.facets
         assert [b.get(f"r{i}") for i in range(215, 230)] == [
             a.get(f"r{i}") for i in range(215, 230)]
+
+
+def test_only_json_lines_files_of_a_middling_size_are_read_on_two_cores(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert [corpus.splits(name, size) for name, size in [
+        ("a.jsonl", 31_999_999), ("a.jsonl", 32_000_000), ("a.JSONL", 200_000_000),
+        ("a.jsonl", 200_000_001), ("a.csv", 100_000_000), ("a.txt", 100_000_000)]] == [
+        False, True, True, False, False, False]
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    assert not corpus.splits("a.jsonl", 100_000_000)

@@ -241,10 +241,18 @@ SPLIT_AT = 0.55
 Hashed = tuple[Record, str, str]
 
 
+#: ... and at most this large: the other process's part is held here until
+#: this one has read its own, which for a file whose records the indexer
+#: keeps anyway (see :data:`thb_search.scan.RETAIN_RECORDS`) costs no memory,
+#: but for a larger one (a million records, 1 GB) would hold some 700 MB of
+#: records that reading it in one streams.
+SPLIT_MAX_BYTES = 200_000_000
+
+
 def splits(path: str | os.PathLike[str], size: int) -> bool:
     """Whether :func:`read_split` reads the file on two cores."""
-    return (size >= SPLIT_MIN_BYTES and Path(path).suffix.lower() == ".jsonl"
-            and (os.cpu_count() or 1) > 1)
+    return (SPLIT_MIN_BYTES <= size <= SPLIT_MAX_BYTES
+            and Path(path).suffix.lower() == ".jsonl" and (os.cpu_count() or 1) > 1)
 
 
 def read_split(path: str | os.PathLike[str]) -> Iterator[Hashed | CorpusFormatError | str]:
