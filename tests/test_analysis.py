@@ -17,6 +17,7 @@ from thb_search.analysis import (
     load_nltk,
     query_terms,
     word_spans,
+    word_tokens,
 )
 from thb_search.fields import text_postings
 
@@ -140,6 +141,8 @@ def test_regexp_spans_equal_nltk_tokeniser_spans(text: str) -> None:
     assert [(m.start(), m.end()) for m in _word_re(normal).finditer(normal)] == expected
     load_nltk()
     assert list(word_spans(text)) == expected
+    # The words an indexer reads (``re`` on ASCII text, NLTK's tokeniser else).
+    assert word_tokens(text) == RegexpTokenizer(WORD_PATTERN).tokenize(normal)
 
 
 def test_re_and_regex_agree_on_every_ascii_character() -> None:
