@@ -195,3 +195,37 @@ def test_only_json_lines_files_of_a_middling_size_are_read_on_two_cores(
         False, True, True, False, False, False]
     monkeypatch.setattr(os, "cpu_count", lambda: 1)
     assert not corpus.splits("a.jsonl", 100_000_000)
+
+
+def test_the_other_process_ends_quietly_when_the_reader_is_gone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """It leaves Ctrl-C to the indexer, and a pipe closed under it (the
+    indexer stopped reading) ends it without a traceback on the terminal."""
+    import signal
+
+    import thb_search.workers
+
+    path = write_catalogue(tmp_path / "big.jsonl", catalogue_lines())
+    split, first = corpus._split_point(path)
+    assert split is not None
+
+    class Closed:
+        def send(self, batch: Any) -> None:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    exits: list[int] = []
+
+    def exit_(code: int) -> None:
+        exits.append(code)
+        raise SystemExit(code)
+
+    handlers: list[tuple[int, Any]] = []
+    monkeypatch.setattr(thb_search.workers, "die_with_parent", lambda: None)
+    monkeypatch.setattr(signal, "signal", lambda sig, handler: handlers.append((sig, handler)))
+    monkeypatch.setattr(os, "_exit", exit_)
+    with pytest.raises(SystemExit):
+        corpus._read_part(str(path), split, first, Closed())
+    assert exits == [1]
+    assert handlers == [(signal.SIGINT, signal.SIG_IGN)]
+    assert capsys.readouterr() == ("", "")

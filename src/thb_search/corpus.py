@@ -232,21 +232,19 @@ class _Range:
 
 #: A JSON Lines file at least this large (some 20,000 records) is read on two
 #: cores (see :func:`read_split`): below it, starting the process that reads
-#: the second half costs about what it saves.
+#: the second part costs about what it saves ...
 SPLIT_MIN_BYTES = 32_000_000
-#: The part of such a file this process reads: a little more than half, as
-#: the other process first starts, then sends what it read.
-SPLIT_AT = 0.55
-#: Hashed = (record, its core hash, its fingerprint): what the indexer needs.
-Hashed = tuple[Record, str, str]
-
-
 #: ... and at most this large: the other process's part is held here until
 #: this one has read its own, which for a file whose records the indexer
 #: keeps anyway (see :data:`thb_search.scan.RETAIN_RECORDS`) costs no memory,
 #: but for a larger one (a million records, 1 GB) would hold some 700 MB of
 #: records that reading it in one streams.
 SPLIT_MAX_BYTES = 200_000_000
+#: The part of such a file this process reads: a little more than half, as
+#: the other process first starts, then sends what it read.
+SPLIT_AT = 0.55
+#: (record, its core hash, its fingerprint): what the indexer needs of a record.
+Hashed = tuple[Record, str, str]
 
 
 def splits(path: str | os.PathLike[str], size: int) -> bool:
@@ -321,19 +319,29 @@ _BATCH = 2048
 
 def _read_part(path: str, start: int, first: int, send: Any) -> None:
     """In the helper process: send the items of the file from ``start``,
-    hashed, in batches, then None (a helper that fails sends no None)."""
+    hashed, in batches, then None.  A helper that fails sends no None and
+    ends without a word (the indexer reads the part itself, and says what
+    is wrong if it is the file); one whose indexer stopped reading (it met
+    a line that ends the file's reading, or was interrupted: Ctrl-C, which
+    this process leaves to it) finds the pipe closed and ends so too."""
+    import signal
+
     from .workers import die_with_parent
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent()
-    batch = []
-    for item in _hashed(_items(Path(path), None, start, None, first)):
-        batch.append(item)
-        if len(batch) == _BATCH:
-            send.send(batch)
-            batch = []
-    send.send(batch)
-    send.send(None)
-    send.close()
+    try:
+        batch = []
+        for item in _hashed(_items(Path(path), None, start, None, first)):
+            batch.append(item)
+            if len(batch) == _BATCH:
+                send.send(batch)
+                batch = []
+        send.send(batch)
+        send.send(None)
+        send.close()
+    except BaseException:
+        os._exit(1)
 
 
 def _hashed(items: Iterable[Record | CorpusFormatError | str],
