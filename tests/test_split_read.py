@@ -186,15 +186,67 @@ def test_an_index_built_from_a_file_read_on_two_cores_is_the_one_read_in_one(
             a.get(f"r{i}") for i in range(215, 230)]
 
 
-def test_only_json_lines_files_of_a_middling_size_are_read_on_two_cores(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_which_files_are_read_on_two_cores_and_how(monkeypatch: pytest.MonkeyPatch) -> None:
+    """JSON Lines files from 32 MB; up to 200 MB with their records (the
+    indexer may keep them), beyond 400 MB (too many to keep) with briefs;
+    in between, in one (records that might be kept are not held twice)."""
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     assert [corpus.splits(name, size) for name, size in [
         ("a.jsonl", 31_999_999), ("a.jsonl", 32_000_000), ("a.JSONL", 200_000_000),
-        ("a.jsonl", 200_000_001), ("a.csv", 100_000_000), ("a.txt", 100_000_000)]] == [
-        False, True, True, False, False, False]
+        ("a.jsonl", 200_000_001), ("a.jsonl", 400_000_000), ("a.jsonl", 400_000_001),
+        ("a.jsonl", 2_000_000_000), ("a.csv", 100_000_000), ("a.txt", 500_000_000)]] == [
+        None, "records", "records", None, None, "briefs", "briefs", None, None]
     monkeypatch.setattr(os, "cpu_count", lambda: 1)
-    assert not corpus.splits("a.jsonl", 100_000_000)
+    assert corpus.splits("a.jsonl", 100_000_000) is None
+
+
+def test_the_other_process_can_send_briefs_of_its_records(tmp_path: Path) -> None:
+    path = write_catalogue(tmp_path / "big.jsonl", catalogue_lines())
+    split, first = corpus._split_point(path)
+    got = list(read_split(path, briefs=True))
+    whole = read_in_one(path)
+    assert len(got) == len(whole)
+    briefs = [item for item in got if type(item) is corpus.Brief]
+    assert [b.line for b in briefs] == [g[2] for g in whole if g[0] == "record" and g[2] >= first]
+    assert briefs[0].line == first
+    for item, expected in zip(got, whole, strict=True):
+        if type(item) is corpus.Brief:
+            assert expected[0] == "record"
+            _, record, line, _, core, fp = expected
+            assert item == corpus.Brief(record.id, line, record.offices, record.themes,
+                                        record.file, core, fp)
+        else:
+            assert comparable([item]) == [expected]
+    # Equal office lists are one tuple (a brief takes a fifth of a record's memory).
+    assert len({id(b.offices) for b in briefs}) == len({b.offices for b in briefs}) == 3
+
+
+def test_an_index_built_from_briefs_is_the_one_read_in_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file too large to keep its records is read again to be written."""
+    import thb_search.scan as scan
+
+    (tmp_path / "corpus").mkdir()
+    path = write_catalogue(tmp_path / "corpus" / "big.jsonl", catalogue_lines())
+    one = sync(tmp_path / "one", [path], skip_invalid=True)
+    for name in ("SPLIT_MIN_BYTES", "SPLIT_MAX_BYTES", "SPLIT_BRIEF_BYTES"):
+        monkeypatch.setattr(corpus, name, 1)
+    assert corpus.splits(path, path.stat().st_size) == "briefs"
+    read_again: list[str] = []
+    original = scan.iter_file
+    monkeypatch.setattr(scan, "iter_file", lambda p, *lines: read_again.append(Path(p).name)
+                        or original(p, *lines))
+    two = sync(tmp_path / "two", [path], skip_invalid=True)
+    assert read_again == ["big.jsonl"]
+    assert [str(e) for e in two.skipped] == [str(e) for e in one.skipped]
+    assert two.warnings == one.warnings
+    assert (two.total, two.added) == (one.total, one.added) == (394, 394)
+    with Catalogue(tmp_path / "one") as a, Catalogue(tmp_path / "two") as b:
+        ra, rb = (c.search("forced labour", limit=400, facets=True) for c in (a, b))
+        assert [h.id for h in rb.hits] == [h.id for h in ra.hits]
+        assert rb.facets == ra.facets
+        assert [b.get(f"r{i}") for i in range(215, 230)] == [
+            a.get(f"r{i}") for i in range(215, 230)]
 
 
 def test_the_other_process_ends_quietly_when_the_reader_is_gone(

@@ -13,7 +13,7 @@ import os
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from .errors import CorpusFormatError, CorpusNotFoundError
 from .formats import FileResult, read_csv, read_jsonl
@@ -240,6 +240,13 @@ SPLIT_MIN_BYTES = 32_000_000
 #: but for a larger one (a million records, 1 GB) would hold some 700 MB of
 #: records that reading it in one streams.
 SPLIT_MAX_BYTES = 200_000_000
+#: A file larger than this (too many records for the indexer to keep them:
+#: 150,000 records take this many bytes only at 2.7 KB each) is read on two
+#: cores too, the other process sending of each record only what planning
+#: needs (a :class:`Brief`, some 300 bytes in memory against 1.5 KB); the
+#: indexer keeps none of its records and reads the file again to write it,
+#: as it does a file that large read in one.
+SPLIT_BRIEF_BYTES = 400_000_000
 #: The part of such a file this process reads: a little more than half, as
 #: the other process first starts, then sends what it read.
 SPLIT_AT = 0.55
@@ -247,20 +254,41 @@ SPLIT_AT = 0.55
 Hashed = tuple[Record, str, str]
 
 
-def splits(path: str | os.PathLike[str], size: int) -> bool:
-    """Whether :func:`read_split` reads the file on two cores."""
-    return (SPLIT_MIN_BYTES <= size <= SPLIT_MAX_BYTES
-            and Path(path).suffix.lower() == ".jsonl" and (os.cpu_count() or 1) > 1)
+class Brief(NamedTuple):
+    """What planning needs of a record of a file too large to keep its records
+    (see :data:`SPLIT_BRIEF_BYTES`)."""
+
+    id: str
+    line: int
+    offices: tuple[str, ...]
+    themes: tuple[str, ...]
+    file: str
+    core_hash: str
+    fingerprint: str
 
 
-def read_split(path: str | os.PathLike[str]) -> Iterator[Hashed | CorpusFormatError | str]:
+Item = Hashed | Brief | CorpusFormatError | str
+
+
+def splits(path: str | os.PathLike[str], size: int) -> str | None:
+    """How :func:`read_split` reads the file on two cores: ``"records"``,
+    ``"briefs"`` (the second part's records as :class:`Brief`), or None
+    when it is read in one."""
+    if (size < SPLIT_MIN_BYTES or SPLIT_MAX_BYTES < size <= SPLIT_BRIEF_BYTES
+            or Path(path).suffix.lower() != ".jsonl" or (os.cpu_count() or 1) < 2):
+        return None
+    return "records" if size <= SPLIT_MAX_BYTES else "briefs"
+
+
+def read_split(path: str | os.PathLike[str], briefs: bool = False) -> Iterator[Item]:
     """:func:`iter_file`'s items of a JSON Lines file, each record with its
     core hash and fingerprint, the same in the same order; the file's second
     part is read (and hashed) meanwhile by a process of its own, which sends
-    its items in batches that this one takes as it reads its own part.  Should
-    that process fail, this one reads the part itself.  (100,000 records,
-    98 MB: 3.5-3.7 s read and hashed in one process, 2.9-3.1 s so; the
-    indexer's planning of a build, 5.2-6.0 s, takes 4.3-4.5 s.)"""
+    its items in batches that this one takes as it reads its own part (with
+    ``briefs``, its records as :class:`Brief`).  Should that process fail,
+    this one reads the part itself.  (100,000 records, 98 MB: 3.5-3.7 s read
+    and hashed in one process, 2.9-3.1 s so; the indexer's planning of a
+    build, 5.2-6.0 s, takes 4.3-4.5 s.)"""
     path = Path(path)
     split, first = _split_point(path)
     if split is None:
@@ -270,9 +298,9 @@ def read_split(path: str | os.PathLike[str]) -> Iterator[Hashed | CorpusFormatEr
 
     ctx = multiprocessing.get_context("spawn")
     receive, send = ctx.Pipe(duplex=False)
-    helper = ctx.Process(target=_read_part, args=(str(path), split, first, send),
+    helper = ctx.Process(target=_read_part, args=(str(path), split, first, send, briefs),
                          name="thb-read", daemon=True)
-    received: list[Hashed | CorpusFormatError | str] = []
+    received: list[Item] = []
     state = {"done": False, "failed": False}
 
     def take(wait: bool) -> None:
@@ -303,7 +331,7 @@ def read_split(path: str | os.PathLike[str]) -> Iterator[Hashed | CorpusFormatEr
         if not state["failed"]:
             take(wait=True)
         if state["failed"]:
-            received = list(_hashed(_items(path, None, split, None, first)))
+            received = list(_hashed(_items(path, None, split, None, first), briefs))
         yield from received
     finally:
         receive.close()
@@ -317,7 +345,7 @@ def read_split(path: str | os.PathLike[str]) -> Iterator[Hashed | CorpusFormatEr
 _BATCH = 2048
 
 
-def _read_part(path: str, start: int, first: int, send: Any) -> None:
+def _read_part(path: str, start: int, first: int, send: Any, briefs: bool = False) -> None:
     """In the helper process: send the items of the file from ``start``,
     hashed, in batches, then None.  A helper that fails sends no None and
     ends without a word (the indexer reads the part itself, and says what
@@ -332,7 +360,7 @@ def _read_part(path: str, start: int, first: int, send: Any) -> None:
     die_with_parent()
     try:
         batch = []
-        for item in _hashed(_items(Path(path), None, start, None, first)):
+        for item in _hashed(_items(Path(path), None, start, None, first), briefs):
             batch.append(item)
             if len(batch) == _BATCH:
                 send.send(batch)
@@ -344,12 +372,20 @@ def _read_part(path: str, start: int, first: int, send: Any) -> None:
         os._exit(1)
 
 
-def _hashed(items: Iterable[Record | CorpusFormatError | str],
-            ) -> Iterator[Hashed | CorpusFormatError | str]:
+def _hashed(items: Iterable[Record | CorpusFormatError | str], briefs: bool = False,
+            ) -> Iterator[Item]:
+    """``items`` with each record's core hash and fingerprint (with ``briefs``,
+    each record as a :class:`Brief`, equal office and theme lists one tuple)."""
+    lists: dict[tuple[str, ...], tuple[str, ...]] = {}
     for item in items:
         if isinstance(item, Record):
             core = item.core_hash()
-            yield item, core, fingerprint(core, item.offices, item.themes)
+            fp = fingerprint(core, item.offices, item.themes)
+            if briefs:
+                yield Brief(item.id, item.line, lists.setdefault(item.offices, item.offices),
+                            lists.setdefault(item.themes, item.themes), item.file, core, fp)
+            else:
+                yield item, core, fp
         else:
             yield item
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .corpus import (
+    Brief,
     Copy,
     Record,
     Resolved,
@@ -78,10 +79,19 @@ class Scan:
         copies: list[Copy] = []
         records: list[Record] | None = []
         errors_before = len(self.errors)
-        # (a large JSON Lines file is read on two cores, its records hashed)
-        for item in read_split(path) if splits(path, size) else iter_file(path):
+        # A large JSON Lines file is read on two cores, its records hashed; in
+        # one too large to keep its records, those of the other process's
+        # part come as briefs (the file is read again when written).
+        how = splits(path, size)
+        if how == "briefs":
+            records = None
+        for item in read_split(path, how == "briefs") if how else iter_file(path):
             if type(item) is tuple:
                 item, core, fp = item
+            elif type(item) is Brief:
+                copies.append(self.copy(item.id, path, item.line, mtime_ns, item.core_hash,
+                                        item.offices, item.themes, item.fingerprint, item.file))
+                continue
             elif isinstance(item, Record):
                 core = item.core_hash()
                 fp = fingerprint(core, item.offices, item.themes)
