@@ -80,7 +80,9 @@ def test_a_file_read_on_two_cores_gives_what_reading_it_in_one_gives(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write_catalogue(tmp_path / "big.jsonl", catalogue_lines())
     data = path.read_bytes()
-    split, first = corpus._split_point(path)
+    split = corpus._split_point(path)
+    assert split is not None
+    first = corpus._first_line(path, split)
     assert split is not None and split >= len(data) * 0.55 and data[split - 1:split] == b"\n"
     assert first == len(re.findall(rb"\r\n|\r|\n", data[:split])) + 1 == 224
     parts: list[tuple[int, int | None]] = []
@@ -119,7 +121,9 @@ def test_a_line_too_long_to_read_where_the_file_is_split(tmp_path: Path) -> None
     lines = catalogue_lines()
     lines[219] = json.dumps({"id": "long-1", "title": "x" * (MAX_RECORD_BYTES + 10)})
     path = write_catalogue(tmp_path / "big.jsonl", lines)
-    split, first = corpus._split_point(path)
+    split = corpus._split_point(path)
+    assert split is not None
+    first = corpus._first_line(path, split)
     assert first == 221
     got = comparable(list(read_split(path)))
     assert got == read_in_one(path)
@@ -188,40 +192,45 @@ def test_an_index_built_from_a_file_read_on_two_cores_is_the_one_read_in_one(
 
 def test_which_files_are_read_on_two_cores_and_how(monkeypatch: pytest.MonkeyPatch) -> None:
     """JSON Lines files from 32 MB; up to 200 MB with their records (the
-    indexer may keep them), beyond 400 MB (too many to keep) with briefs;
+    indexer may keep them), beyond 400 MB (too many to keep) with copies;
     in between, in one (records that might be kept are not held twice)."""
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     assert [corpus.splits(name, size) for name, size in [
         ("a.jsonl", 31_999_999), ("a.jsonl", 32_000_000), ("a.JSONL", 200_000_000),
         ("a.jsonl", 200_000_001), ("a.jsonl", 400_000_000), ("a.jsonl", 400_000_001),
         ("a.jsonl", 2_000_000_000), ("a.csv", 100_000_000), ("a.txt", 500_000_000)]] == [
-        None, "records", "records", None, None, "briefs", "briefs", None, None]
+        None, "records", "records", None, None, "copies", "copies", None, None]
     monkeypatch.setattr(os, "cpu_count", lambda: 1)
     assert corpus.splits("a.jsonl", 100_000_000) is None
 
 
-def test_the_other_process_can_send_briefs_of_its_records(tmp_path: Path) -> None:
+def test_the_other_process_can_send_its_records_as_copies(tmp_path: Path) -> None:
+    """As a file's state holds them (Copy.compact), which copy_of reads."""
     path = write_catalogue(tmp_path / "big.jsonl", catalogue_lines())
-    split, first = corpus._split_point(path)
-    got = list(read_split(path, briefs=True))
+    split = corpus._split_point(path)
+    assert split is not None
+    first = corpus._first_line(path, split)
+    got = list(read_split(path, copies=True))
     whole = read_in_one(path)
     assert len(got) == len(whole)
-    briefs = [item for item in got if type(item) is corpus.Brief]
-    assert [b.line for b in briefs] == [g[2] for g in whole if g[0] == "record" and g[2] >= first]
-    assert briefs[0].line == first
+    sent = [item for item in got if type(item) is list]
+    assert [c[1] for c in sent] == [g[2] for g in whole if g[0] == "record" and g[2] >= first]
+    assert sent[0][1] == first
     for item, expected in zip(got, whole, strict=True):
-        if type(item) is corpus.Brief:
+        if type(item) is list:
             assert expected[0] == "record"
             _, record, line, _, core, fp = expected
-            assert item == corpus.Brief(record.id, line, record.offices, record.themes,
-                                        record.file, core, fp)
+            copy = corpus.Copy(record.id, str(path), line, 7, core, record.offices,
+                               record.themes, fp, record.file)
+            assert item == copy.compact()
+            assert corpus.copy_of(item, str(path), 7, {}) == copy
         else:
             assert comparable([item]) == [expected]
-    # Equal office lists are one tuple (a brief takes a fifth of a record's memory).
-    assert len({id(b.offices) for b in briefs}) == len({b.offices for b in briefs}) == 3
+    # Equal office lists are one tuple (a copy takes a fifth of a record's memory).
+    assert len({id(c[3]) for c in sent}) == len({c[3] for c in sent}) == 3
 
 
-def test_an_index_built_from_briefs_is_the_one_read_in_one(
+def test_an_index_built_from_copies_is_the_one_read_in_one(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A file too large to keep its records is read again to be written."""
     import thb_search.scan as scan
@@ -231,7 +240,7 @@ def test_an_index_built_from_briefs_is_the_one_read_in_one(
     one = sync(tmp_path / "one", [path], skip_invalid=True)
     for name in ("SPLIT_MIN_BYTES", "SPLIT_MAX_BYTES", "SPLIT_BRIEF_BYTES"):
         monkeypatch.setattr(corpus, name, 1)
-    assert corpus.splits(path, path.stat().st_size) == "briefs"
+    assert corpus.splits(path, path.stat().st_size) == "copies"
     read_again: list[str] = []
     original = scan.iter_file
     monkeypatch.setattr(scan, "iter_file", lambda p, *lines: read_again.append(Path(p).name)
@@ -259,7 +268,7 @@ def test_the_other_process_ends_quietly_when_the_reader_is_gone(
     import thb_search.workers
 
     path = write_catalogue(tmp_path / "big.jsonl", catalogue_lines())
-    split, first = corpus._split_point(path)
+    split = corpus._split_point(path)
     assert split is not None
 
     class Closed:
@@ -277,7 +286,7 @@ def test_the_other_process_ends_quietly_when_the_reader_is_gone(
     monkeypatch.setattr(signal, "signal", lambda sig, handler: handlers.append((sig, handler)))
     monkeypatch.setattr(os, "_exit", exit_)
     with pytest.raises(SystemExit):
-        corpus._read_part(str(path), split, first, Closed())
+        corpus._read_part(str(path), split, Closed())
     assert exits == [1]
     assert handlers == [(signal.SIGINT, signal.SIG_IGN)]
     assert capsys.readouterr() == ("", "")

@@ -13,7 +13,7 @@ import os
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, BinaryIO
 
 from .errors import CorpusFormatError, CorpusNotFoundError
 from .formats import FileResult, read_csv, read_jsonl
@@ -31,9 +31,9 @@ from .records import (
 )
 
 __all__ = ["DOCUMENTS", "FORMATS", "MAX_FILE_BYTES", "MAX_RECORD_BYTES", "Copy", "FileResult",
-           "Record", "Resolved", "derive_id", "display_path", "find_files", "fingerprint",
-           "iter_file", "merged_record", "normalized_title", "parse_date", "read_file",
-           "read_records", "resolve"]
+           "Record", "Resolved", "copy_of", "derive_id", "display_path", "find_files",
+           "fingerprint", "hashed", "iter_file", "merged_record", "normalized_title",
+           "parse_date", "read_file", "read_records", "resolve"]
 
 #: File extensions read as catalogue files, and their format.
 FORMATS = {".txt": "listing", ".jsonl": "jsonl", ".csv": "csv"}
@@ -243,7 +243,8 @@ SPLIT_MAX_BYTES = 200_000_000
 #: A file larger than this (too many records for the indexer to keep them:
 #: 150,000 records take this many bytes only at 2.7 KB each) is read on two
 #: cores too, the other process sending of each record only what planning
-#: needs (a :class:`Brief`, some 300 bytes in memory against 1.5 KB); the
+#: needs (its copy's :meth:`Copy.compact` form, some 300 bytes in memory
+#: against 1.5 KB); the
 #: indexer keeps none of its records and reads the file again to write it,
 #: as it does a file that large read in one.
 SPLIT_BRIEF_BYTES = 400_000_000
@@ -254,51 +255,35 @@ SPLIT_AT = 0.55
 Hashed = tuple[Record, str, str]
 
 
-class Brief(NamedTuple):
-    """What planning needs of a record of a file too large to keep its records
-    (see :data:`SPLIT_BRIEF_BYTES`)."""
-
-    id: str
-    line: int
-    offices: tuple[str, ...]
-    themes: tuple[str, ...]
-    file: str
-    core_hash: str
-    fingerprint: str
-
-
-Item = Hashed | Brief | CorpusFormatError | str
-
-
 def splits(path: str | os.PathLike[str], size: int) -> str | None:
     """How :func:`read_split` reads the file on two cores: ``"records"``,
-    ``"briefs"`` (the second part's records as :class:`Brief`), or None
-    when it is read in one."""
+    ``"copies"`` (the second part's records as their copies'
+    :meth:`Copy.compact` form), or None when it is read in one."""
     if (size < SPLIT_MIN_BYTES or SPLIT_MAX_BYTES < size <= SPLIT_BRIEF_BYTES
             or Path(path).suffix.lower() != ".jsonl" or (os.cpu_count() or 1) < 2):
         return None
-    return "records" if size <= SPLIT_MAX_BYTES else "briefs"
+    return "records" if size <= SPLIT_MAX_BYTES else "copies"
 
 
-def read_split(path: str | os.PathLike[str], briefs: bool = False) -> Iterator[Item]:
+def read_split(path: str | os.PathLike[str], copies: bool = False) -> Iterator[Item]:
     """:func:`iter_file`'s items of a JSON Lines file, each record with its
     core hash and fingerprint, the same in the same order; the file's second
     part is read (and hashed) meanwhile by a process of its own, which sends
     its items in batches that this one takes as it reads its own part (with
-    ``briefs``, its records as :class:`Brief`).  Should that process fail,
-    this one reads the part itself.  (100,000 records, 98 MB: 3.5-3.7 s read
-    and hashed in one process, 2.9-3.1 s so; the indexer's planning of a
-    build, 5.2-6.0 s, takes 4.3-4.5 s.)"""
+    ``copies``, its records as their copies' :meth:`Copy.compact` form).
+    Should that process fail, this one reads the part itself.  (100,000
+    records, 98 MB: 3.5-3.7 s read and hashed in one process, 2.9-3.1 s so;
+    the indexer's planning of a build, 5.2-6.0 s, takes 4.3-4.5 s.)"""
     path = Path(path)
-    split, first = _split_point(path)
+    split = _split_point(path)
     if split is None:
-        yield from _hashed(_items(path))
+        yield from hashed(_items(path))
         return
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")
     receive, send = ctx.Pipe(duplex=False)
-    helper = ctx.Process(target=_read_part, args=(str(path), split, first, send, briefs),
+    helper = ctx.Process(target=_read_part, args=(str(path), split, send, copies),
                          name="thb-read", daemon=True)
     received: list[Item] = []
     state = {"done": False, "failed": False}
@@ -322,7 +307,7 @@ def read_split(path: str | os.PathLike[str], briefs: bool = False) -> Iterator[I
             state["failed"] = True
         send.close()
         stopped: list[bool] = []
-        for n, item in enumerate(_hashed(_items(path, None, 0, split, 1, stopped))):
+        for n, item in enumerate(hashed(_items(path, None, 0, split, 1, stopped))):
             yield item
             if n % 1024 == 1023 and not state["failed"]:
                 take(wait=False)
@@ -331,7 +316,8 @@ def read_split(path: str | os.PathLike[str], briefs: bool = False) -> Iterator[I
         if not state["failed"]:
             take(wait=True)
         if state["failed"]:
-            received = list(_hashed(_items(path, None, split, None, first), briefs))
+            received = list(hashed(_items(path, None, split, None,
+                                          _first_line(path, split)), copies))
         yield from received
     finally:
         receive.close()
@@ -345,7 +331,7 @@ def read_split(path: str | os.PathLike[str], briefs: bool = False) -> Iterator[I
 _BATCH = 2048
 
 
-def _read_part(path: str, start: int, first: int, send: Any, briefs: bool = False) -> None:
+def _read_part(path: str, start: int, send: Any, copies: bool = False) -> None:
     """In the helper process: send the items of the file from ``start``,
     hashed, in batches, then None.  A helper that fails sends no None and
     ends without a word (the indexer reads the part itself, and says what
@@ -360,7 +346,8 @@ def _read_part(path: str, start: int, first: int, send: Any, briefs: bool = Fals
     die_with_parent()
     try:
         batch = []
-        for item in _hashed(_items(Path(path), None, start, None, first), briefs):
+        first = _first_line(Path(path), start)
+        for item in hashed(_items(Path(path), None, start, None, first), copies):
             batch.append(item)
             if len(batch) == _BATCH:
                 send.send(batch)
@@ -372,28 +359,28 @@ def _read_part(path: str, start: int, first: int, send: Any, briefs: bool = Fals
         os._exit(1)
 
 
-def _hashed(items: Iterable[Record | CorpusFormatError | str], briefs: bool = False,
-            ) -> Iterator[Item]:
-    """``items`` with each record's core hash and fingerprint (with ``briefs``,
-    each record as a :class:`Brief`, equal office and theme lists one tuple)."""
+def hashed(items: Iterable[Record | CorpusFormatError | str], copies: bool = False,
+           ) -> Iterator[Item]:
+    """:func:`iter_file`'s ``items`` with each record's core hash and
+    fingerprint (with ``copies``, each record as its copy's
+    :meth:`Copy.compact` form, equal office and theme lists one tuple)."""
     lists: dict[tuple[str, ...], tuple[str, ...]] = {}
     for item in items:
         if isinstance(item, Record):
             core = item.core_hash()
             fp = fingerprint(core, item.offices, item.themes)
-            if briefs:
-                yield Brief(item.id, item.line, lists.setdefault(item.offices, item.offices),
-                            lists.setdefault(item.themes, item.themes), item.file, core, fp)
+            if copies:  # (Copy.compact's list, without making the copy)
+                yield [item.id, item.line, core, lists.setdefault(item.offices, item.offices),
+                       lists.setdefault(item.themes, item.themes), fp, item.file]
             else:
                 yield item, core, fp
         else:
             yield item
 
 
-def _split_point(path: Path) -> tuple[int | None, int]:
-    """(where the second part of the file starts: the first line that starts
-    after :data:`SPLIT_AT` of its bytes, its line number), or (None, 0) when
-    no line does."""
+def _split_point(path: Path) -> int | None:
+    """Where the second part of the file starts: the first line that starts
+    after :data:`SPLIT_AT` of its bytes (None when no line does)."""
     with open(path, "rb") as handle:
         size = os.fstat(handle.fileno()).st_size
         at = int(size * SPLIT_AT)
@@ -405,11 +392,16 @@ def _split_point(path: Path) -> tuple[int | None, int]:
                 break
             at += len(chunk)
         else:
-            return None, 0
-        if split >= size:
-            return None, 0
-        handle.seek(0)
-        return split, _lines_in(_Range(handle, split)) + 1
+            return None
+        return split if split < size else None
+
+
+def _first_line(path: Path, split: int) -> int:
+    """The number of the line that starts at ``split`` (counted by the
+    process that reads from there: 0.1 s at 100,000 records, 1.1 s at a
+    million, which the other process spends reading its own part)."""
+    with open(path, "rb") as handle:
+        return _lines_in(_Range(handle, split)) + 1
 
 
 def _lines_in(handle: _Range) -> int:
@@ -531,6 +523,29 @@ class Copy:
 
     merged = property(lambda self: 0)
     superseded = property(lambda self: 0)
+
+    def compact(self) -> list[Any]:
+        """``[id, line, core hash, offices, themes, fingerprint, file]``: the
+        copy without its catalogue file and that file's time, as a file's
+        state holds it (:mod:`thb_search.state`) and as the process reading
+        part of a large file sends it (:func:`read_split`); see :func:`copy_of`."""
+        return [self.id, self.line, self.core_hash, self.offices, self.themes,
+                self.fingerprint, self.file]
+
+
+def copy_of(compact: Sequence[Any], path: str, mtime_ns: int,
+            values: dict[tuple[str, ...], tuple[str, ...]]) -> Copy:
+    """The copy of :meth:`Copy.compact`'s form, in the file ``path`` modified
+    at ``mtime_ns``; its offices and themes shared through ``values`` (a
+    catalogue repeats them: a big one holds a few hundred distinct lists)."""
+    rid, line, core, offices, themes, fp, file = compact
+    offices = values.setdefault(tuple(offices), tuple(offices))
+    themes = values.setdefault(tuple(themes), tuple(themes))
+    return Copy(rid, path, line, mtime_ns, core, offices, themes, fp, file)
+
+
+#: What :func:`read_split` gives (a list: a copy's :meth:`Copy.compact` form).
+Item = Hashed | list[Any] | CorpusFormatError | str
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from .corpus import (
-    Brief,
     Copy,
     Record,
     Resolved,
+    copy_of,
     display_path,
-    fingerprint,
+    hashed,
     iter_file,
     merged_record,
     read_split,
@@ -79,29 +79,23 @@ class Scan:
         copies: list[Copy] = []
         records: list[Record] | None = []
         errors_before = len(self.errors)
-        # A large JSON Lines file is read on two cores, its records hashed; in
-        # one too large to keep its records, those of the other process's
-        # part come as briefs (the file is read again when written).
+        # A large JSON Lines file is read on two cores; of one too large to
+        # keep its records, the other process's part comes as copies (the
+        # file is read again when written).
         how = splits(path, size)
-        if how == "briefs":
+        if how == "copies":
             records = None
-        for item in read_split(path, how == "briefs") if how else iter_file(path):
+        for item in (read_split(path, how == "copies") if how else hashed(iter_file(path))):
             if type(item) is tuple:
-                item, core, fp = item
-            elif type(item) is Brief:
-                copies.append(self.copy(item.id, path, item.line, mtime_ns, item.core_hash,
-                                        item.offices, item.themes, item.fingerprint, item.file))
-                continue
-            elif isinstance(item, Record):
-                core = item.core_hash()
-                fp = fingerprint(core, item.offices, item.themes)
-            if isinstance(item, Record):
-                copies.append(self.copy(item.id, path, item.line, mtime_ns, core, item.offices,
-                                        item.themes, fp, item.file))
+                record, core, fp = item
+                copies.append(self.copy(record.id, path, record.line, mtime_ns, core,
+                                        record.offices, record.themes, fp, record.file))
                 if records is not None:
-                    records.append(item)
+                    records.append(record)
                     if self.retained + len(records) > RETAIN_RECORDS:
                         records = None
+            elif type(item) is list:
+                copies.append(copy_of(item, path, mtime_ns, self.values))
             elif isinstance(item, CorpusFormatError):
                 self.errors.append(item)
             else:
@@ -115,11 +109,9 @@ class Scan:
 
     def copy(self, rid: str, path: str, line: int, mtime_ns: int, core: str,
              offices: Sequence[str], themes: Sequence[str], fp: str, file: str = "") -> Copy:
-        # Equal office and theme lists share one tuple: a big catalogue holds
-        # a few hundred distinct ones.
-        offices = self.values.setdefault(tuple(offices), tuple(offices))
-        themes = self.values.setdefault(tuple(themes), tuple(themes))
-        return Copy(rid, path, line, mtime_ns, core, offices, themes, fp, file)
+        # (equal office and theme lists one tuple)
+        return copy_of([rid, line, core, offices, themes, fp, file], path, mtime_ns,
+                       self.values)
 
     def records(self, path: str, lines: Collection[int] | None = None) -> Iterator[Record]:
         """The records of a file: those kept, or read again (``lines``: only

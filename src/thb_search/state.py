@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .corpus import Copy
+from .corpus import Copy, copy_of
 from .indexdir import STATE_FILE
 
 #: Per-file states: ``state-<hash of the path>-<random token>.json``.
@@ -119,7 +119,7 @@ class CatalogueState:
             value, _ = decoder.raw_decode(text, at)
             if (len(value) == 7 and value[0] == rid and isinstance(value[1], int)
                     and isinstance(value[3], list) and isinstance(value[4], list)):
-                found.append(_copy(value, path, entry.mtime_ns, {}))
+                found.append(copy_of(value, path, entry.mtime_ns, {}))
             at = text.find(needle, at + 1)
         return found
 
@@ -160,7 +160,7 @@ def write_copies(target: Path, path: str, copies: list[Copy]) -> None:
         f.write(f'{{"path":{dump(path)},"copies":[')
         for start in range(0, len(copies), 10_000):
             f.write(("," if start else "") + ",".join(
-                dump([c.id, c.line, c.core_hash, c.offices, c.themes, c.fingerprint, c.file])
+                dump(c.compact())
                 for c in copies[start:start + 10_000]))
         f.write("]}")
         f.flush()
@@ -172,17 +172,7 @@ def read_copies(source: Path, path: str, mtime_ns: int) -> Iterator[Copy]:
     data = json.loads(source.read_text("utf-8"))
     values: dict[tuple[str, ...], tuple[str, ...]] = {}
     for value in data["copies"]:
-        yield _copy(value, path, mtime_ns, values)
-
-
-def _copy(value: list[Any], path: str, mtime_ns: int,
-          values: dict[tuple[str, ...], tuple[str, ...]]) -> Copy:
-    """A copy as its file's state holds it (offices and themes shared through
-    ``values``: a catalogue repeats them)."""
-    rid, line, core, offices, themes, fp, file = value
-    offices = values.setdefault(tuple(offices), tuple(offices))
-    themes = values.setdefault(tuple(themes), tuple(themes))
-    return Copy(rid, path, line, mtime_ns, core, offices, themes, fp, file)
+        yield copy_of(value, path, mtime_ns, values)
 
 
 def _write_json(target: Path, data: Any) -> None:
