@@ -3,6 +3,9 @@ own readers, through either of its writers, merged or compressed."""
 
 from __future__ import annotations
 
+import pickle
+import struct
+import threading
 from array import array
 from dataclasses import replace
 from pathlib import Path
@@ -23,6 +26,7 @@ from thb_search.fields import body_postings
 from thb_search.schema import BODY_POS_BITS, POS_BITS, build_schema, to_document
 from thb_search.whoosh_internals import (
     CODEC,
+    DICTIONARY_BYTES,
     DICTIONARY_DOCS,
     STORED_FIELDS,
     ThbCodec,
@@ -255,6 +259,71 @@ def test_stored_fields_round_trip(count: int) -> None:
     reader = STORED_FIELDS.reader(storage.open_file("col"), 0, storage.file_length("col"),
                                   2 * count + 1)
     assert list(reader) == [docs.get(d) for d in range(2 * count + 1)]
+
+
+def _stored_column(docs: dict[int, dict[str, Any]], doccount: int) -> tuple[bytes, Any]:
+    """Write ``docs`` (document number -> stored fields) as a stored-fields
+    column; its bytes and a reader of it."""
+    storage = RamStorage()
+    writer = STORED_FIELDS.writer(storage.create_file("col"))
+    for docnum, fields in docs.items():
+        writer.add(docnum, fields)
+    writer.finish(doccount)
+    writer._dbfile.close()
+    data = storage.open_file("col").read()
+    return data, STORED_FIELDS.reader(storage.open_file("col"), 0, len(data), doccount)
+
+
+#: Zstandard's dictionary magic number, which starts a trained dictionary.
+ZSTD_DICT_MAGIC = bytes.fromhex("37a430ec")
+
+
+def _records(count: int) -> dict[int, dict[str, Any]]:
+    """``count`` stored-field dicts like a catalogue's, varied."""
+    records = [doc for doc in DOCS if "body" not in doc]
+    keep = ("id", "title", "summary", "office", "themes", "date", "publisher", "url")
+    return {d: {**{k: records[d % len(records)].get(k) for k in keep}, "id": f"r{d}"}
+            for d in range(count)}
+
+
+def test_stored_fields_dictionary_is_trained_on_a_segments_first_documents() -> None:
+    """A segment of DICTIONARY_DOCS documents or more compresses with a
+    Zstandard dictionary trained on its first ones, the same bytes from the
+    same documents; a smaller one (an add of a few records) with its
+    documents' own last bytes."""
+    docs = _records(DICTIONARY_DOCS + 50)
+    data, reader = _stored_column(docs, len(docs))
+    (size,) = struct.unpack("<I", data[:4])
+    assert 0 < size <= DICTIONARY_BYTES and data[4:8] == ZSTD_DICT_MAGIC
+    assert list(reader) == list(docs.values())
+    assert _stored_column(docs, len(docs))[0] == data
+
+    few = _records(5)
+    data, reader = _stored_column(few, 5)
+    (size,) = struct.unpack("<I", data[:4])
+    assert data[4:4 + size] == b"".join(pickle.dumps(d, 2) for d in few.values())
+    assert list(reader) == list(few.values())
+
+
+def test_stored_fields_read_from_several_threads_at_once() -> None:
+    """A server's searches read stored fields from several threads: each
+    reads what was written (one decompressor, used by one thread at a time)."""
+    docs = _records(400)
+    _, reader = _stored_column(docs, len(docs))
+    wrong: list[int] = []
+
+    def read(offset: int) -> None:
+        for _ in range(20):
+            for d in range(offset, len(docs), 3):
+                if reader[d] != docs[d]:
+                    wrong.append(d)
+
+    threads = [threading.Thread(target=read, args=(i % 3,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []
 
 
 def test_stored_fields_take_less_than_w3s(tmp_path: Path) -> None:

@@ -48,7 +48,7 @@ BODY_POS_MASK = (1 << BODY_POS_BITS) - 1
 
 #: Bump when the schema changes; with ANALYSIS_VERSION it decides whether an
 #: existing index can be used or must be rebuilt from the catalogue.
-SCHEMA_VERSION = f"9.{ANALYSIS_VERSION}"
+SCHEMA_VERSION = f"10.{ANALYSIS_VERSION}"
 
 #: Facet name -> the index field that holds it.
 FACET_FIELDS = dict(zip(FACETS, ("office", "themes", "type", "year"), strict=True))
