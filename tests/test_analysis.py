@@ -145,6 +145,14 @@ def test_regexp_spans_equal_nltk_tokeniser_spans(text: str) -> None:
     assert word_tokens(text) == RegexpTokenizer(WORD_PATTERN).tokenize(normal)
 
 
+@given(st.text(max_size=200) | st.text(st.characters(max_codepoint=127), max_size=200))
+def test_normalize_chars_maps_each_character(text: str) -> None:
+    from thb_search.analysis import _CHAR_MAP, normalize_chars
+
+    assert normalize_chars(text) == text.translate(_CHAR_MAP)
+    assert normalize_chars(text + "`\u2019") == (text + "''").translate(_CHAR_MAP)
+
+
 def test_re_and_regex_agree_on_every_ascii_character() -> None:
     """Why ASCII text may be tokenised with ``re`` (no ``regex`` import): each
     ASCII character is a word character for both or for neither, and the

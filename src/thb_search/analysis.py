@@ -150,7 +150,14 @@ def lexicon_entries(words: Iterable[str]) -> dict[str, str]:
 
 
 def normalize_chars(text: str) -> str:
-    """Curly quotes to straight ones, every kind of dash to ``-``."""
+    """Curly quotes to straight ones, every kind of dash to ``-``.
+
+    ASCII text (known without reading it) has only the backtick to change:
+    ``translate`` looks each character up, 2.5-2.9 µs a benchmark title or
+    summary against 0.16 (a 100k build normalises 300,000: each title and
+    summary to tokenise it, each title again for sorting)."""
+    if text.isascii():
+        return text.replace("`", "'") if "`" in text else text
     return text.translate(_CHAR_MAP)
 
 
