@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from thb_search.analysis import (
+    _FOLD_EXTRA,
     PROTECTED,
     STOPWORDS,
     american,
     analyze,
     analyze_pieces,
+    fold,
     load_nltk,
     query_terms,
     word_spans,
@@ -151,6 +154,16 @@ def test_normalize_chars_maps_each_character(text: str) -> None:
 
     assert normalize_chars(text) == text.translate(_CHAR_MAP)
     assert normalize_chars(text + "`\u2019") == (text + "''").translate(_CHAR_MAP)
+
+
+@given(st.text(max_size=60) | st.text(st.characters(max_codepoint=127), max_size=60))
+def test_fold_of_ascii_text_is_the_full_folding(text: str) -> None:
+    """fold's shortcut for ASCII text gives what its full steps give."""
+    full = unicodedata.normalize("NFKC", text).lower().translate(_FOLD_EXTRA)
+    if not full.isascii():
+        full = "".join(c for c in unicodedata.normalize("NFKD", full)
+                       if not unicodedata.combining(c))
+    assert fold(text) == full
 
 
 def test_re_and_regex_agree_on_every_ascii_character() -> None:

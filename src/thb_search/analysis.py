@@ -162,7 +162,12 @@ def normalize_chars(text: str) -> str:
 
 
 def fold(word: str) -> str:
-    """Lower-case, NFKC and strip accents: ``Dačić`` -> ``dacic``."""
+    """Lower-case, NFKC and strip accents: ``Dačić`` -> ``dacic``.
+
+    ASCII text is its own NFKC form and has none of ``_FOLD_EXTRA``'s
+    letters: lower-casing is all (a benchmark title 1.6-1.8 -> 0.13 µs)."""
+    if word.isascii():
+        return word.lower()
     word = unicodedata.normalize("NFKC", word).lower().translate(_FOLD_EXTRA)
     if word.isascii():
         return word
