@@ -291,3 +291,74 @@ def test_wide_positions_are_told_from_the_blocks_layout() -> None:
     span_f = (len(narrow) + len(wide), len(data), 2, 2)
     assert blocks.wide_positions(data, [span_n, span_f]) is False
     assert blocks.wide_positions(data, [span_n, span_w]) is True
+
+
+TERM_WEIGHTS = st.one_of(
+    st.sampled_from([1.0, 2.0, 3.0, 0.5, 0.0, 255.0, 256.0, 65535.0, 65536.0, -1.0]),
+    st.floats(width=32, allow_nan=False, allow_infinity=False))
+BLOCK_POSTINGS = st.lists(
+    st.tuples(st.one_of(st.integers(1, 300), st.sampled_from([255, 256, 65535, 65536])),
+              st.one_of(st.just(1.0), st.just(2.0), TERM_WEIGHTS),
+              st.lists(st.one_of(st.integers(0, 300), st.integers(0, 70_000)),
+                       min_size=1, max_size=4) | st.just([7]),
+              st.integers(0, 40)),
+    min_size=1, max_size=12)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 500), BLOCK_POSTINGS), min_size=1, max_size=8),
+       st.booleans(), st.booleans())
+def test_blocks_encoded_at_once_are_encodes_blocks(
+        parts: list[tuple[int, list[tuple[int, float, list[int], int]]]], with_lengths: bool,
+        same_weight: bool) -> None:
+    """Blocks encoded at once (a long term's, or many short terms' of one
+    block each, whose documents increase only within a block) give encode's
+    bytes of each block and each block's statistics: postings, last
+    document, largest weight, shortest and longest field length (zero
+    lengths not counted)."""
+    ids, postings, starts = [], [], []
+    for first, block in parts:
+        starts.append(len(ids))
+        doc = first
+        for posting in block:
+            doc += posting[0]
+            ids.append(doc)
+            postings.append(posting)
+    if len(ids) < 2:
+        return
+    docs = array("I", ids)
+    weights = array("f", [2.0 if same_weight else w for _, w, _, _ in postings])
+    lengths = array("I", [4 * len(p) for _, _, p, _ in postings])
+    values = bytearray(b"".join(pos(*p) for _, _, p, _ in postings))
+    field = np.zeros(max(ids) + 1, dtype=np.int64)
+    for doc, (_, _, _, length) in zip(ids, postings, strict=True):
+        field[doc] = length
+    term = blocks.encode_blocks(docs, weights, lengths, values, starts,
+                                field if with_lengths else None)
+    assert term is not None
+    expected = []
+    at = 0
+    for b, (start, end) in enumerate(zip(starts, [*starts[1:], len(ids)], strict=True)):
+        size = sum(lengths[start:end])
+        expected.append(blocks.encode(docs[start:end], weights[start:end],
+                                      values[at:at + size], POSITIONS, lengths[start:end]))
+        at += size
+        lens = [int(field[d]) for d in ids[start:end] if field[d]] if with_lengths else []
+        assert term.counts[b] == end - start
+        assert term.last_ids[b] == ids[end - 1]
+        assert term.top_weights[b] == max(weights[start:end])
+        assert term.min_lengths[b] == (min(lens) if lens else None)
+        assert term.max_lengths[b] == (max(lens) if lens else 0)
+    assert term.data == expected
+
+
+def test_a_term_encode_blocks_cannot_take_is_left_to_encode() -> None:
+    docs, lengths = array("I", [1, 2, 3]), array("I", [4, 4, 4])
+    values = bytearray(pos(1, 2, 3))
+    ones = array("f", [1.0, 1.0, 1.0])
+    assert blocks.encode_blocks(docs, ones, lengths, values, [0, 2], None) is not None
+    assert blocks.encode_blocks(array("I", [1, 1, 2]), ones, lengths, values, [0, 2], None) is None
+    assert blocks.encode_blocks(docs, array("f", [1.0, float("nan"), 1.0]), lengths, values,
+                                [0, 2], None) is None
+    assert blocks.encode_blocks(docs, ones, array("I", [4, 3, 5]), values, [0, 2],
+                                None) is None

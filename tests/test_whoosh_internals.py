@@ -352,12 +352,27 @@ def test_terms_are_written_as_whoosh_writes_them(
 
     def counting(terms: Any, tbytes: bytes, docs: Any, *lists: Any) -> None:
         if len(docs) > terms.limit:
-            several.append(len(docs))
+            several.append((len(docs), terms._kind))
         write(terms, tbytes, docs, *lists)
 
+    at_once = []
+    encode_blocks = blocks.encode_blocks
+
+    def counting_blocks(*args: Any) -> Any:
+        term = encode_blocks(*args)
+        at_once.append(term is not None)
+        return term
+
     monkeypatch.setattr(whoosh_internals._TermWriter, "write", counting)
+    monkeypatch.setattr(blocks, "encode_blocks", counting_blocks)
     build(tmp_path / "one-step", "fast")
-    assert len(several) > 10 and max(several) > 2 * 128  # terms of two blocks, and of three
+    assert len(several) > 10 and max(n for n, _ in several) > 2 * 128  # of two blocks, of three
+    # Positional terms' blocks are encoded many at once (blocks.encode_blocks):
+    # each term of several blocks (the body's too, wide positions: those
+    # blocks one at a time), and terms of one block in batches; the facets'
+    # a block at a time.
+    positional = [n for n, kind in several if kind == blocks.POSITIONS]
+    assert len(positional) > 10 and len(at_once) > len(positional) and all(at_once)
 
     def through_whoosh(terms: Any, tbytes: bytes, *lists: Any) -> None:
         fw = terms._fw
@@ -366,6 +381,7 @@ def test_terms_are_written_as_whoosh_writes_them(
         fw.finish_term()
 
     monkeypatch.setattr(whoosh_internals._TermWriter, "write", through_whoosh)
+    monkeypatch.setattr(whoosh_internals._TermWriter, "batched", lambda *_: False)
     build(tmp_path / "whoosh", "fast")
     for ext in ("pst", "trm"):
         assert _files(tmp_path / "one-step", ext) == _files(tmp_path / "whoosh", ext), ext

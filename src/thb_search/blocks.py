@@ -159,6 +159,130 @@ def encode(ids: Sequence[int], weights: Sequence[float], values: Sequence[bytes]
     return bytes((idw | wcode << 2, vcode | flags << 2)) + b"".join(parts)
 
 
+class TermBlocks(NamedTuple):
+    """The blocks of a term of several (:func:`encode_blocks`): each one's
+    bytes, postings, last document number, largest weight and shortest and
+    longest field length of its documents (None, 0 without lengths)."""
+
+    data: list[bytes]
+    counts: list[int]
+    last_ids: list[int]
+    top_weights: list[float]
+    min_lengths: list[int | None]
+    max_lengths: list[int]
+
+
+def encode_blocks(docs: array, weights: array, lengths: array, values: Any,
+                  starts: list[int], doc_lengths: np.ndarray | None) -> TermBlocks | None:
+    """:func:`encode`'s bytes of each block of :data:`POSITIONS` postings
+    (documents, float32 weights, each posting's bytes of positions, the
+    positions one after another, as a pool holds a term's), a block starting
+    at each of ``starts`` (the first 0), with the statistics of each block
+    its header and its term's information need (``doc_lengths``: each
+    document's field length, if the field has them).  Postings are looked at
+    with numpy many blocks at a time: the blocks of a long term (a common
+    word: 3,079 terms of 2,167,749 postings in a 50,000-record segment) in
+    41 µs a block instead of 100, or many short terms of one block each (a
+    block's documents need only increase within it).  None when a block
+    needs :func:`encode`'s checks (document numbers not increasing, weights
+    not finite, positions not whole uint32 values)."""
+    n = len(docs)
+    ids = np.frombuffer(docs, dtype=np.uint32).astype(np.int64)
+    w = np.frombuffer(weights, dtype=np.float32)
+    value_bytes = np.frombuffer(lengths, dtype=np.uint32).astype(np.int64)
+    if (n < 2 or not np.isfinite(w).all() or (value_bytes & 3).any()
+            or len(values) != int(value_bytes.sum())):
+        return None
+    ends = [*starts[1:], n]
+    gaps = np.diff(ids)
+    inner = np.ones(len(gaps), dtype=bool)
+    inner[np.asarray(ends[:-1], dtype=np.int64) - 1] = False  # (from one block to the next)
+    if len(gaps) and (gaps[inner] <= 0).any():
+        return None
+    at = np.asarray(starts)
+    # Each block's widest gap (a block of one posting has none: 0).
+    gap_top = np.zeros(len(starts), dtype=np.int64)
+    masked = np.where(inner, gaps, 0)
+    if len(masked):
+        gap_top = np.maximum.reduceat(np.append(masked, 0), at)
+    # Weights: all 1.0, all equal, whole numbers (and the largest), per block.
+    top = np.maximum.reduceat(w, at)
+    low = np.minimum.reduceat(w, at)
+    ones = np.add.reduceat((w == 1.0).astype(np.int64), at)
+    same = np.add.reduceat((w == np.repeat(w[at], np.diff([*starts, n]))).astype(np.int64), at)
+    whole = np.add.reduceat((w == np.floor(w)).astype(np.int64), at)
+    # Positions: counts, and the largest position of each block.
+    counts = value_bytes >> 2
+    count_top = np.maximum.reduceat(counts, at)
+    count_ones = np.add.reduceat((counts == 1).astype(np.int64), at)
+    pos = np.frombuffer(values, dtype=np.uint32)
+    pos_ends = np.concatenate(([0], np.cumsum(counts)))
+    pos_at = pos_ends[at]
+    pos_end = pos_ends[[*ends]]
+    filled = pos_end > pos_at
+    if filled.all():
+        pos_top = np.maximum.reduceat(pos, pos_at).astype(np.int64)
+    else:  # (a block of postings without positions: none in practice)
+        pos_top = np.zeros(len(starts), dtype=np.int64)
+        pos_top[filled] = [int(pos[a:e].max()) for a, e in zip(
+            pos_at[filled].tolist(), pos_end[filled].tolist(), strict=True)]
+    if doc_lengths is not None:
+        field = doc_lengths[ids]
+        max_lengths = np.maximum.reduceat(field, at).tolist()
+        big = np.iinfo(np.int64).max
+        min_raw = np.minimum.reduceat(np.where(field > 0, field, big), at).tolist()
+        min_lengths: list[int | None] = [None if m == big else m for m in min_raw]
+    else:
+        max_lengths = [0] * len(starts)
+        min_lengths = [None] * len(starts)
+    gap_bytes = {}
+    w_f32 = w.astype(_F32)
+    data: list[bytes] = []
+    for start, end, gtop, wtop, wlow, one, eq, integral, ctop, cone, ptop, p0, p1 in zip(
+            starts, ends, gap_top.tolist(), top.tolist(), low.tolist(), ones.tolist(),
+            same.tolist(), whole.tolist(), count_top.tolist(), count_ones.tolist(),
+            pos_top.tolist(), pos_at.tolist(), pos_end.tolist(), strict=True):
+        size = end - start
+        if ptop >= 0x10000:  # a long text's positions: encode's other steps
+            data.append(encode(docs[start:end], weights[start:end],
+                               values[p0 * 4:p1 * 4], POSITIONS, lengths[start:end]))
+            continue
+        parts = []
+        idw = 0
+        if size > 1:
+            idw = _width(gtop)
+            g = gap_bytes.get(idw)
+            if g is None:
+                g = gap_bytes[idw] = gaps.astype(_UINT[idw])
+            parts.append(g[start:end - 1].tobytes())
+        # (encode's choice: the smallest option, the first of equal ones)
+        if one == size:
+            wcode = _W_ONE
+        else:
+            wcode, wsize = _W_F32, 4 * size
+            if integral == size and wlow >= 0:
+                if wtop < 0x100:
+                    wcode, wsize = _W_U8, size
+                elif wtop < 0x10000:
+                    wcode, wsize = _W_U16, 2 * size
+            if eq == size and 4 <= wsize:
+                wcode = _W_SAME
+            if wcode == _W_SAME:
+                parts.append(w_f32[start:start + 1].tobytes())
+            elif wcode == _W_F32:
+                parts.append(w_f32[start:end].tobytes())
+            else:
+                parts.append(w[start:end].astype(_UINT[wcode - _W_U8]).tobytes())
+        ccode = 0
+        if cone != size:
+            ccode = 1 + _width(ctop)
+            parts.append(counts[start:end].astype(_UINT[ccode - 1]).tobytes())
+        parts.append(pos[p0:p1].astype(_UINT[1]).tobytes())
+        data.append(bytes((idw | wcode << 2, _V_POSITIONS | ccode << 3)) + b"".join(parts))
+    return TermBlocks(data, [e - s for s, e in zip(starts, ends, strict=True)],
+                      ids[np.asarray(ends) - 1].tolist(), top.tolist(), min_lengths, max_lengths)
+
+
 def encode_one(weight: float, value: Any, kind: int | str, length: Sequence[int]) -> bytes:
     """:func:`encode`'s bytes of a one-posting block (a term in one
     document: most of the terms an add writes), without its steps for
