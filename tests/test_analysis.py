@@ -179,7 +179,9 @@ def test_re_and_regex_agree_on_every_ascii_character() -> None:
     assert word == [c for c in ascii_chars if regex.fullmatch(r"[^\W_]", c)]
     assert "".join(word) == "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
     text = "".join(ascii_chars) + " co-operation's -x- a--b 'quoted' it's"
-    assert _word_re(text).pattern == WORD_PATTERN and isinstance(_word_re(text), re.Pattern)
+    assert isinstance(_word_re(text), re.Pattern)
+    # (spelt out as those characters: the same pattern for ASCII text)
+    assert _word_re(text).pattern.replace("A-Za-z0-9", "^\\W_") == WORD_PATTERN
     assert _word_re(text).findall(text) == regex.findall(
         WORD_PATTERN, text, regex.UNICODE | regex.MULTILINE | regex.DOTALL)
     assert not isinstance(_word_re("Dačić"), re.Pattern)  # regex beyond ASCII
