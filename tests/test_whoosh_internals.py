@@ -365,6 +365,8 @@ def test_terms_are_written_as_whoosh_writes_them(
 
     monkeypatch.setattr(whoosh_internals._TermWriter, "write", counting)
     monkeypatch.setattr(blocks, "encode_blocks", counting_blocks)
+    # (these 300 documents' segment, as a bulk build's larger ones)
+    monkeypatch.setattr(whoosh_internals, "AT_ONCE_DOCS", len(DOCS))
     build(tmp_path / "one-step", "fast")
     assert len(several) > 10 and max(n for n, _ in several) > 2 * 128  # of two blocks, of three
     # Positional terms' blocks are encoded many at once (blocks.encode_blocks):

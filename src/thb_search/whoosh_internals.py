@@ -578,16 +578,19 @@ class _Lengths:
 
     def __init__(self, perdoc: Any, doc_count: int) -> None:
         self._perdoc = perdoc
-        self._count = doc_count
+        self.count = doc_count
 
     def field_lengths(self, fieldname: str, default: int = 0) -> list[int]:
         """Each document's length of ``fieldname``."""
         get = self._perdoc.doc_field_length_reader(fieldname, default)
-        return [get(d) for d in range(self._count)]
+        return [get(d) for d in range(self.count)]
 
 
-#: Terms of one block written together at most (_TermWriter.write_batch).
+#: Terms of one block written together at most (_TermWriter.write_batch),
+#: and the documents a segment needs for its blocks to be encoded many at a
+#: time (blocks.encode_blocks).
 WRITE_BATCH = 4096
+AT_ONCE_DOCS = 1000
 
 
 def write_pool(pool: MemoryPool, fieldwriter: Any, schema: Any, lengths: _Lengths | None) -> None:
@@ -621,7 +624,11 @@ def write_pool(pool: MemoryPool, fieldwriter: Any, schema: Any, lengths: _Length
             pw = fieldwriter._postwriter
             term_writer = (_TermWriter(fieldwriter, _value_kind(schema[fieldname].format))
                            if type(pw) is CompactPostingsWriter else None)
-            if term_writer is not None and field_lengths is not None:
+            if term_writer is not None:
+                # (numpy's calls cost some 0.3 ms a batch: a segment of an add's
+                # few records writes its terms one by one)
+                term_writer.at_once &= lengths is not None and lengths.count >= AT_ONCE_DOCS
+            if term_writer is not None and term_writer.at_once and field_lengths is not None:
                 term_writer.length_array = np.array([length or 0 for length in field_lengths],
                                                     dtype=np.int64)  # (None: no length)
         if isinstance(lists, CopiedTerm):
