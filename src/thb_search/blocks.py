@@ -160,9 +160,10 @@ def encode(ids: Sequence[int], weights: Sequence[float], values: Sequence[bytes]
 
 
 class TermBlocks(NamedTuple):
-    """The blocks of a term of several (:func:`encode_blocks`): each one's
-    bytes, postings, last document number, largest weight and shortest and
-    longest field length of its documents (None, 0 without lengths)."""
+    """Blocks encoded at once (:func:`encode_blocks`: a term's several, or
+    many terms' one each): each one's bytes, postings, last document number,
+    largest weight and shortest and longest field length of its documents
+    (None, 0 without lengths)."""
 
     data: list[bytes]
     counts: list[int]
