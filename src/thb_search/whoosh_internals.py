@@ -622,12 +622,11 @@ def write_pool(pool: MemoryPool, fieldwriter: Any, schema: Any, lengths: _Length
             field_lengths = lengths.field_lengths(fieldname) if lengths is not None else None
             doc_lengths = field_lengths.__getitem__ if field_lengths is not None else None
             pw = fieldwriter._postwriter
-            term_writer = (_TermWriter(fieldwriter, _value_kind(schema[fieldname].format))
+            # (numpy's calls cost some 0.3 ms a batch: a segment of an add's few
+            # records writes its terms one by one)
+            term_writer = (_TermWriter(fieldwriter, _value_kind(schema[fieldname].format),
+                                       bulk=lengths is not None and lengths.count >= AT_ONCE_DOCS)
                            if type(pw) is CompactPostingsWriter else None)
-            if term_writer is not None:
-                # (numpy's calls cost some 0.3 ms a batch: a segment of an add's
-                # few records writes its terms one by one)
-                term_writer.at_once &= lengths is not None and lengths.count >= AT_ONCE_DOCS
             if term_writer is not None and term_writer.at_once and field_lengths is not None:
                 term_writer.length_array = np.array([length or 0 for length in field_lengths],
                                                     dtype=np.int64)  # (None: no length)
@@ -682,7 +681,7 @@ class _TermWriter:
     terms: 10 -> 6.5 ms.  A test compares the files with Whoosh's, byte for
     byte."""
 
-    def __init__(self, fieldwriter: Any, kind: int | str) -> None:
+    def __init__(self, fieldwriter: Any, kind: int | str, *, bulk: bool = False) -> None:
         self._fw = fieldwriter
         self._pw = fieldwriter._postwriter
         self._kind = kind
@@ -692,8 +691,9 @@ class _TermWriter:
         #: The field's length of each document of the segment (None: the
         #: field has no lengths), for blocks encoded at once.
         self.length_array: np.ndarray | None = None
-        #: Whether blocks are encoded many at a time (blocks.encode_blocks).
-        self.at_once = kind == blocks.POSITIONS and not self._pw._compression
+        #: Whether blocks are encoded many at a time (blocks.encode_blocks): a
+        #: positional field's, uncompressed, in a ``bulk`` segment's writing.
+        self.at_once = bulk and kind == blocks.POSITIONS and not self._pw._compression
         # Field lengths' bytes, of the lengths this writer met: a document's
         # body length (too long for length_to_byte's memory) recurs in each
         # of its terms.
@@ -768,11 +768,8 @@ class _TermWriter:
             else:
                 data = blocks.encode(ids, w, _values(lengths, values, start, end), self._kind)
             data, comp = _compressed(data, self._pw._compression)
-            length = _BLOCK_HEADER.size - 4 + len(data)
-            parts.append(_BLOCK_HEADER.pack(
-                -length if end == n else length, end - start, ids[-1], maxweight, comp,
-                self._length_byte(minlength), self._length_byte(maxlength)))
-            parts.append(data)
+            parts.append(self._block(data, end - start, ids[-1], maxweight, comp, minlength,
+                                     maxlength, end == n))
             # The term's statistics, as W3TermInfo.add_block gathers them.
             total_weight += sum(w)
             term_top = max(term_top, maxweight)
@@ -817,9 +814,8 @@ class _TermWriter:
                 terms, encoded.data, encoded.counts, encoded.last_ids, encoded.top_weights,
                 encoded.min_lengths, encoded.max_lengths, strict=True):
             top = top if top > 0 else 0
-            size = _BLOCK_HEADER.size - 4 + len(data)
-            block = WHOOSH3_HEADER_MAGIC + _BLOCK_HEADER.pack(
-                -size, count, last_id, top, 0, byte(low), byte(high)) + data
+            block = WHOOSH3_HEADER_MAGIC + self._block(data, count, last_id, top, 0, low, high,
+                                                       True)
             at = self._append(block)
             self._add_term(field + tbytes, _TERMINFO.pack(
                 0, 0 + sum(weights), count, 0 if low is None else byte(low), byte(high), top,
@@ -837,10 +833,7 @@ class _TermWriter:
         for b, (data, count, last_id, top, low, high) in enumerate(zip(
                 term.data, term.counts, term.last_ids, term.top_weights, term.min_lengths,
                 term.max_lengths, strict=True)):
-            length = _BLOCK_HEADER.size - 4 + len(data)
-            parts.append(_BLOCK_HEADER.pack(-length if b == last else length, count, last_id,
-                                            top if top > 0 else 0, 0, byte(low), byte(high)))
-            parts.append(data)
+            parts.append(self._block(data, count, last_id, top, 0, low, high, b == last))
             # (summed block by block, as W3TermInfo.add_block sums them)
             total_weight += sum(weights[start:start + count])
             start += count
@@ -852,6 +845,17 @@ class _TermWriter:
                               byte(max(term.max_lengths)), term_top, first, term.last_ids[-1],
                               at, len(block))
         self._add_term(_KEY_FIELD.pack(self._fw._fieldid) + tbytes, info)
+
+    def _block(self, data: bytes, count: int, last_id: int, top: float, comp: int,
+               low: int | None, high: int, final: bool) -> bytes:
+        """A block's header as W3's postings writer writes it (its size
+        negative for a term's last block, its largest weight 0 unless
+        positive, the shortest and longest field length as bytes), then the
+        block's (stored) bytes."""
+        size = _BLOCK_HEADER.size - 4 + len(data)
+        return _BLOCK_HEADER.pack(-size if final else size, count, last_id,
+                                  top if top > 0 else 0, comp, self._length_byte(low),
+                                  self._length_byte(high)) + data
 
     def _write_one(self, tbytes: bytes, doc: int, weight: float, lengths: array,
                    values: bytearray, doc_lengths: Callable[[int], Any] | None) -> None:
