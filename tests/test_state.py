@@ -177,6 +177,10 @@ def _each_commit(corpus: Path, index: Path) -> Iterator[str]:
     yield "update: new title order, new office value"
     (corpus / "c.jsonl").write_text(records(4000, 200), encoding="utf-8")
     yield "add 200"
+    rows = [{**json.loads(line), "office": f"Office {n}"}
+            for n, line in enumerate(records(5000, 300).splitlines())]
+    (corpus / "d.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    yield "add 300, each of an office of its own: more values than one byte holds"
 
 
 def test_patched_facet_arrays_equal_computed_ones(two_files: tuple[Path, Path],
@@ -195,6 +199,10 @@ def test_patched_facet_arrays_equal_computed_ones(two_files: tuple[Path, Path],
                                     sorted_docs=True)
             assert saved.segments is not None, step
             _same_arrays(saved, computed(reader))
+            offices = saved.values("office")
+            # Ordinals take the narrowest type that holds them, widened as values come.
+            assert saved.facet("office").ords.dtype == (np.uint16 if len(offices) > 256
+                                                        else np.uint8), step
         with Catalogue(index) as catalogue:  # the summary marks the engine reads itself
             engine = catalogue._latest().engine
             kept = engine.mark
@@ -202,6 +210,7 @@ def test_patched_facet_arrays_equal_computed_ones(two_files: tuple[Path, Path],
             engine._mark, engine.arrays.marks = None, None
             read = engine.mark
             assert np.array_equal(kept[engine.live], read[engine.live]), step
+    assert len(offices) == 304
 
 
 def test_one_record_s_copies_are_found_in_its_file_s_state_as_reading_it_all_finds_them(
@@ -252,10 +261,13 @@ def test_an_add_writes_the_old_arrays_as_they_are_and_the_same_file(
     assert sync(index, [corpus]).added == 10
     (new,) = made
     assert new is not None and new.size == 460
+    # Facets of one value a document (here all but theme) need no documents:
+    # the d-th value is document d's.
+    assert [name for name in FACET_FIELDS if new.facet(name)._docs is None] == [
+        "office", "type", "year"]
     parts = [new.datenum, new.title_rank, new.id_rank, new.lengths, new.body_lengths,
              new.marks, *new._orders.values(), *new.sorted_docs.values(),
-             *(a for name in FACET_FIELDS for a in (new.facet(name).docs,
-                                                     new.facet(name).ords))]
+             new.facet("theme").docs, *(new.facet(name).ords for name in FACET_FIELDS)]
     assert all(isinstance(a, _Joined) for a in parts)
     assert [len(p) for p in new.datenum.parts] == [450, 10]
     assert not new.datenum.parts[0].flags.writeable  # the old file's mapping, not a copy

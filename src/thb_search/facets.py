@@ -42,17 +42,28 @@ from .whoosh_internals import read_lengths, read_postings, reopened
 __all__ = ["FacetCount", "FacetIndex", "facets_file", "open_for", "save_for", "update_for"]
 
 
+def ordinal_type(n: int) -> np.dtype:
+    """The narrowest type that holds the ordinals of ``n`` values: a facet's
+    pairs then take 5 bytes each, not 8 (office, theme, type and year have
+    tens of values), which every commit writes and syncs to disk."""
+    return np.dtype(np.uint8 if n <= 1 << 8 else np.uint16 if n <= 1 << 16 else np.int32)
+
+
 class _Facet:
-    def __init__(self, values: list[str], docs: np.ndarray, ords: np.ndarray,
+    def __init__(self, values: list[str], docs: np.ndarray | None, ords: np.ndarray,
                  size: int, *, single: bool | None = None) -> None:
         """``single``: whether every document has one value, when known (saved
-        arrays say; their pairs were saved in document order)."""
+        arrays say; their pairs were saved in document order).  ``docs`` None:
+        one value each, the ``d``-th pair document ``d``'s (saved arrays leave
+        such a facet's documents out, as every commit would write them)."""
         self.values = values
         self.ordinal = {v: i for i, v in enumerate(values)}
-        if single is None and len(docs) > 1 and bool(np.any(docs[1:] < docs[:-1])):
+        if docs is None:
+            single = True
+        elif single is None and len(docs) > 1 and bool(np.any(docs[1:] < docs[:-1])):
             order = np.lexsort((ords, docs))
             docs, ords = docs[order], ords[order]
-        self.docs = docs  # in document order: a document's values are one run
+        self._docs = docs  # in document order: a document's values are one run
         self.ords = ords
         self.size = size
         self._starts: np.ndarray | None = None
@@ -63,18 +74,26 @@ class _Facet:
         if single is not None:
             self._counts_state().single = single
 
+    @property
+    def docs(self) -> np.ndarray:
+        """Each pair's document, in document order."""
+        if self._docs is None:
+            self._docs = np.arange(self.size, dtype=np.int32)
+        return self._docs
+
     @classmethod
     def from_reader(cls, reader: Any, fieldname: str, size: int) -> _Facet:
         values = [v.decode("utf-8") if isinstance(v, bytes) else v
                   for v in reader.lexicon(fieldname)]
         docs, ords = [], []
+        kind = ordinal_type(len(values))
         for i, value in enumerate(values):
             ids = read_postings(reader, fieldname, value)[0].astype(np.int32)
             docs.append(ids)
-            ords.append(np.full(len(ids), i, dtype=np.int32))
+            ords.append(np.full(len(ids), i, dtype=kind))
         return cls(values,
                    np.concatenate(docs) if docs else np.zeros(0, np.int32),
-                   np.concatenate(ords) if ords else np.zeros(0, np.int32), size)
+                   np.concatenate(ords) if ords else np.zeros(0, kind), size)
 
     def patched(self, moved: _Moves, fresh: list[tuple[Any, int, int]], fieldname: str,
                 size: int) -> _Facet:
@@ -93,16 +112,22 @@ class _Facet:
                 ids = read_postings(segment, fieldname, value)[0] + offset
                 docs.append(ids)
                 ords.append(np.full(len(ids), i, dtype=np.int32))
+        kind = ordinal_type(len(values))
         new_docs = np.concatenate(docs).astype(np.int32) if docs else np.zeros(0, np.int32)
-        new_ords = np.concatenate(ords).astype(np.int32) if ords else np.zeros(0, np.int32)
+        new_ords = np.concatenate(ords).astype(kind) if ords else np.zeros(0, kind)
         order = np.lexsort((new_ords, new_docs))  # the new documents' runs, after the others
         new_docs, new_ords = new_docs[order], new_ords[order]
-        old_docs, keep = moved.docs(self.docs)
-        old_ords = self.ords if keep is None else self.ords[keep]
+        old_ords = self.ords
+        if old_ords.dtype.itemsize < kind.itemsize:  # new values past what the type holds
+            old_ords = old_ords.astype(kind)
         if moved.moved is None:  # the new documents come after the old ones (see _Joined)
-            single = self.single and _one_each(new_docs, size - self.size)
-            return _Facet(values, _Joined([old_docs, new_docs]), _Joined([old_ords, new_ords]),
-                          size, single=single)
+            ords = _Joined([old_ords, new_ords])
+            if self.single and _one_each(new_docs, size - self.size):
+                return _Facet(values, None, ords, size)
+            return _Facet(values, _Joined([self.docs, new_docs]), ords, size, single=False)
+        old_docs, keep = moved.docs(self.docs)
+        if keep is not None:
+            old_ords = old_ords[keep]
         return _Facet(values, moved.arena.concatenate([old_docs, new_docs]),
                       moved.arena.concatenate([old_ords, new_ords]), size)
 
@@ -145,12 +170,12 @@ class _Facet:
         """Each document's first value (``len(values)``: none), and the pairs
         of the values after the first (few: most documents have one)."""
         if self._split is None:
-            docs = self.docs
             if self.single:
                 # One value each (type, year): the values are the first ones.
-                none = np.zeros(0, dtype=docs.dtype)
+                none = np.zeros(0, dtype=np.int32)
                 self._split = (self.ords, none, np.zeros(0, dtype=self.ords.dtype))
             else:
+                docs = self.docs
                 opens = np.ones(len(docs), dtype=bool)  # a pair opening its document's run
                 np.not_equal(docs[1:], docs[:-1], out=opens[1:])
                 first = np.full(self.size, len(self.values), dtype=np.int32)
@@ -247,6 +272,11 @@ def _one_each(docs: np.ndarray, n: int) -> bool:
     return len(docs) == n and (len(docs) < 2 or bool(np.all(docs[1:] > docs[:-1])))
 
 
+def _all_zero(array: np.ndarray | _Joined) -> bool:
+    return not any(np.any(part) for part in (
+        array.parts if isinstance(array, _Joined) else [array]))
+
+
 def _ascending(places: list[int]) -> bool:
     """Whether insertion ``places`` never go down (see :meth:`_Arena.insert`)."""
     return all(a <= b for a, b in zip(places, places[1:], strict=False))
@@ -266,7 +296,7 @@ class _Counted:
 class _Arena:
     """The new arrays of a commit, carved out of one allocation.  Each new
     array of its own would be a fresh mapping whose pages fault one by one
-    on first write: at 100k records the 9 MB of a commit's arrays cost some
+    on first write: at 100k records the 9 MB of a commit's arrays (then) cost some
     6-9 ms of page faults, against 2-4 ms in one allocation (which numpy
     backs with huge pages).  An array that does not fit is allocated as usual."""
 
@@ -437,9 +467,9 @@ class FacetIndex:
         self.title_rank = title_rank
         self.id_rank = id_rank
         self.lengths = lengths  # of the ranking field, for BM25
-        # of the body field (0: no document)
+        # of the body field (0: no document; saved only when some are not)
         self.body_lengths = (body_lengths if body_lengths is not None
-                             else np.zeros(len(live), dtype=np.int64))
+                             else np.zeros(len(live), dtype=np.int32))
         # Each document's position of the summary mark (title words before
         # it, summary words after; None: arrays saved before they were kept).
         self.marks = marks
@@ -456,7 +486,7 @@ class FacetIndex:
         title_rank, title_docs = _spaced_rank(reader.column_reader("title_sort"), size)
         id_rank, id_docs = _spaced_rank(reader.column_reader("id_sort"), size)
         lengths = read_lengths(reader, RANK_FIELD)
-        body_lengths = np.fromiter(reader.column_reader("body_len"), dtype=np.int64,
+        body_lengths = np.fromiter(reader.column_reader("body_len"), dtype=np.int32,
                                    count=size)
         facets = {name: _Facet.from_reader(reader, field, size)
                   for name, field in FACET_FIELDS.items()}
@@ -506,7 +536,7 @@ class FacetIndex:
         lengths = extended(self.lengths, [read_lengths(segment, RANK_FIELD)
                                           for segment, _, _ in fresh])
         body_lengths = extended(self.body_lengths, [
-            np.fromiter(segment.column_reader("body_len"), dtype=np.int64, count=n)
+            np.fromiter(segment.column_reader("body_len"), dtype=np.int32, count=n)
             for segment, _, n in fresh])
         marks = (extended(self.marks, [_marks(segment, n) for segment, _, n in fresh])
                  if self.marks is not None else _marks(reader, size))
@@ -549,20 +579,23 @@ class FacetIndex:
                   self.body_lengths, *self._orders.values(),
                   *([self.marks] if self.marks is not None else []),
                   *(self.sorted_docs or {}).values()]
-        arrays += [a for facet in self._facets.values() for a in (facet.docs, facet.ords)]
+        arrays += [a for facet in self._facets.values() for a in (
+            facet.ords, *([] if facet.single else [facet.docs]))]
         return sum(a.nbytes for a in arrays)
 
     def save(self, path: Path) -> str:
         """Write the arrays to ``path``; returns the file's SHA-256."""
         arrays: dict[str, np.ndarray] = {"live": self.live, "datenum": self.datenum,
                                          "title_rank": self.title_rank,
-                                         "id_rank": self.id_rank, "lengths": self.lengths,
-                                         "body_lengths": self.body_lengths}
+                                         "id_rank": self.id_rank, "lengths": self.lengths}
+        if not _all_zero(self.body_lengths):  # (none without documents' pages)
+            arrays["body_lengths"] = self.body_lengths
         meta: dict[str, Any] = {"values": {}, "single": {}}
         for name, facet in self._facets.items():
             meta["values"][name] = facet.values
             meta["single"][name] = facet.single
-            arrays[f"{name}.docs"] = facet.docs
+            if not facet.single:  # (else the d-th pair is document d's)
+                arrays[f"{name}.docs"] = facet.docs
             arrays[f"{name}.ords"] = facet.ords
         for by in ORDERS:
             arrays[f"order.{by}"] = self.everything(by)
@@ -583,7 +616,7 @@ class FacetIndex:
         live = data["live"]
         size = len(live)
         single = meta.get("single", {})
-        facets = {name: _Facet(meta["values"][name], data[f"{name}.docs"],
+        facets = {name: _Facet(meta["values"][name], data.get(f"{name}.docs"),
                                data[f"{name}.ords"], size, single=single.get(name))
                   for name in FACET_FIELDS}
         segments = in_order = None
@@ -592,7 +625,7 @@ class FacetIndex:
             if sorted_docs:
                 in_order = {c: data[f"{c}.sorted"] for c in ("title_sort", "id_sort")}
         index = cls(live, data["datenum"], data["title_rank"], data["id_rank"],
-                    data["lengths"], facets, data["body_lengths"], segments, in_order,
+                    data["lengths"], facets, data.get("body_lengths"), segments, in_order,
                     data.get("marks"))
         for by in ORDERS:
             if f"order.{by}" in data:
@@ -841,7 +874,7 @@ def _save_arrays(path: Path, arrays: dict[str, np.ndarray | _Joined],
     between them).  Returns the file's SHA-256, which its signature needs:
     computed from the arrays in memory by a thread while they are written
     (hashlib and the writes release the GIL), not by reading the file again
-    (at 100k records, 9 MB: some 5 ms of hashing and 2 ms of reading)."""
+    (at 100k records, 6 MB: some 3 ms of hashing and 1.5 ms of reading)."""
     places: dict[str, list[Any]] = {}
     offset = 0
     parts: list[Any] = []
