@@ -301,3 +301,20 @@ def test_a_search_finds_an_unchanged_index_by_two_stats_once_its_times_settled(
         assert sorted(h.id for h in cat.search("zebrafinch").hits) == [
             "r0500", "r0501", "r0502"]
         assert len(cat) == 33
+
+
+def test_a_catalogue_asked_again_readies_the_thread_that_lets_go(bundled_index: Path) -> None:
+    """A process that searches once (``thb-search QUERY``) starts no thread;
+    one that searches again lives on (a server, a notebook) and starts the
+    thread that lets go of what a commit replaces before it sees a commit."""
+    import subprocess
+    import sys
+
+    script = ("import sys; from thb_search import Catalogue, snapshot\n"
+              "c = Catalogue(sys.argv[1])\n"
+              "for _ in range(int(sys.argv[2])): c.search('trafficking')\n"
+              "print(snapshot._LET_GO is not None)")
+    started = [subprocess.run([sys.executable, "-c", script, str(bundled_index), str(n)],
+                              capture_output=True, text=True, check=True).stdout.strip()
+               for n in (1, 2)]
+    assert started == ["False", "True"]

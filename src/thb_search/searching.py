@@ -13,7 +13,7 @@ from .errors import RecordNotFoundError
 from .filters import resolve_filters, resolve_value
 from .indexdir import DEFAULT_WAIT, IndexDir
 from .results import FacetCount, Filters, PageText, Publication, SearchResult
-from .snapshot import Snapshot
+from .snapshot import Snapshot, start_letting_go
 
 if TYPE_CHECKING:
     from .indexing import Notify
@@ -45,12 +45,18 @@ class Catalogue:
 
             ensure_index(self.dir.root, corpus, wait=wait, notify=notify)
         self._snapshot: Snapshot | None = Snapshot.open(self.dir)
+        # Searches asked of this catalogue: one that asks again lives on, and
+        # readies the thread that lets go of what a commit replaces.
+        self._asked = 0
 
     def _latest(self) -> Snapshot:
         if self._snapshot is None:
             self._snapshot = Snapshot.open(self.dir)
         else:
             self._snapshot = self._snapshot.fresh()
+            self._asked += 1
+            if self._asked == 2:  # (a `thb-search QUERY` process asks once)
+                start_letting_go()
         return self._snapshot
 
     def close(self) -> None:

@@ -89,13 +89,20 @@ _start_lock = threading.Lock()
 def _let_go(closing: list[Callable[[], None]], held: list[Any]) -> None:
     """Call ``closing`` and drop ``held`` (the caller's last references) in
     a thread of their own: unmapping arrays and closing files releases the
-    GIL, so a search goes on meanwhile.
+    GIL, so a search goes on meanwhile."""
+    start_letting_go().put((time.monotonic() + LET_GO_AFTER, closing, held))
 
-    The thread starts with the first commit a process sees, on the search
-    that sees it, so it starts without waiting for the thread to run (as
-    ``threading.Thread.start`` waits: 1.4-3.3 ms there at 100k records,
-    with the import of ``queue``, against 0.05 ms).  It is a daemon thread:
-    it does not hold the process at exit."""
+
+def start_letting_go() -> Any:
+    """The queue of what :func:`_let_go` is given, its thread started if it
+    is not yet.  A process that lives on (a server, a notebook) starts it
+    before it sees a commit (see :meth:`thb_search.Catalogue._latest`): the
+    search that sees the first commit then does not start it, and does not
+    share the GIL with a thread starting (that search took 5.9-11.3 ms at
+    100k records with the thread started there, 5.4-6.5 ms without).  It
+    starts without waiting for the thread to run (as ``threading.Thread.start``
+    waits, 1.4-3.3 ms with the import of ``queue``, against 0.05 ms), as a
+    daemon thread: it does not hold the process at exit."""
     global _LET_GO
     with _start_lock:
         if _LET_GO is None:
@@ -107,7 +114,7 @@ def _let_go(closing: list[Callable[[], None]], held: list[Any]) -> None:
                 from queue import SimpleQueue
             _LET_GO = SimpleQueue()
             _thread.start_new_thread(_letting_go, (_LET_GO,))
-    _LET_GO.put((time.monotonic() + LET_GO_AFTER, closing, held))
+    return _LET_GO
 
 
 def _forked() -> None:
