@@ -68,6 +68,7 @@ WORD_PATTERN = r"[^\W_]+(?:['-][^\W_]+)*"
 _ASCII_WORD_RE = re.compile(r"[A-Za-z0-9]+(?:['-][A-Za-z0-9]+)*")
 _UNICODE_WORD_RE: list[Any] = []
 _ACRONYM_PLURAL = re.compile(r"[A-Z]{2,6}s")
+_PART_SEPARATORS = re.compile(r"['-]")  # (re.split's cache look-up cost more than the split)
 
 # NLTK is imported on first need: importing the nltk package takes 0.2-0.8 s,
 # more than a whole search.  Indexing always needs it (load_nltk()); a search
@@ -368,7 +369,7 @@ def split_word(raw: str) -> list[str]:
     word = fold(normalize_chars(raw))
     if word.endswith("'s"):
         word = word[:-2]
-    return [p for p in re.split(r"['-]", word) if p]
+    return [p for p in _PART_SEPARATORS.split(word) if p]
 
 
 @lru_cache(maxsize=262144)
