@@ -98,8 +98,9 @@ def start_letting_go() -> Any:
     is not yet.  A process that lives on (a server, a notebook) starts it
     before it sees a commit (see :meth:`thb_search.Catalogue._latest`): the
     search that sees the first commit then does not start it, and does not
-    share the GIL with a thread starting (that search took 5.9-11.3 ms at
-    100k records with the thread started there, 5.4-6.5 ms without).  It
+    share the GIL with a thread starting (that search at 100k records, 14
+    runs each: 5.5-12.5 ms, median 6.7, with the thread started there,
+    against 5.2-7.0, median 6.1).  It
     starts without waiting for the thread to run (as ``threading.Thread.start``
     waits, 1.4-3.3 ms with the import of ``queue``, against 0.05 ms), as a
     daemon thread: it does not hold the process at exit."""

@@ -818,7 +818,7 @@ class _TermWriter:
                                                        True)
             at = self._append(block)
             self._add_term(field + tbytes, _TERMINFO.pack(
-                0, 0 + sum(weights), count, 0 if low is None else byte(low), byte(high), top,
+                0, sum(weights), count, 0 if low is None else byte(low), byte(high), top,
                 docs[0], last_id, at, len(block)))
 
     def _write_blocks(self, tbytes: bytes, term: blocks.TermBlocks, first: int,
