@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
-from collections.abc import Iterable, Sequence
+import threading
+import weakref
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import retrieval
 from .errors import RecordNotFoundError
@@ -17,6 +20,35 @@ from .snapshot import Snapshot, start_letting_go
 
 if TYPE_CHECKING:
     from .indexing import Notify
+    from .refresher import Refresher
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _one_at_a_time(method: F) -> F:
+    """``method`` run holding the catalogue's lock: a snapshot's caches are
+    not made for threads, and the refresher replaces the snapshot."""
+
+    @functools.wraps(method)
+    def locked(self: Catalogue, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return locked  # type: ignore[return-value]
+
+
+#: Catalogues whose refresher runs: a forked child has not that thread, and
+#: its copy of a catalogue's lock may be held by it.
+_refreshed: weakref.WeakSet[Catalogue] = weakref.WeakSet()
+
+
+def _forked() -> None:
+    for catalogue in list(_refreshed):
+        catalogue._lock = threading.RLock()
+        catalogue._refresher = None  # (each search sees commits itself, as before)
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 class Catalogue:
@@ -26,6 +58,9 @@ class Catalogue:
     first built from those catalogue files when missing (or rebuilt when
     outdated), telling ``notify`` so.  Every call answers from the index as
     last committed: a catalogue kept open sees what another process adds.
+    Calls from several threads run one at a time.  A catalogue asked more
+    than once opens each new commit in a thread of its own as soon as it is
+    signed (:mod:`thb_search.refresher`); :meth:`close` ends that thread.
     """
 
     def __init__(
@@ -44,10 +79,13 @@ class Catalogue:
             from .indexing import ensure_index
 
             ensure_index(self.dir.root, corpus, wait=wait, notify=notify)
+        self._lock = threading.RLock()
         self._snapshot: Snapshot | None = Snapshot.open(self.dir)
         # Searches asked of this catalogue: one that asks again lives on, and
-        # readies the thread that lets go of what a commit replaces.
+        # starts the threads that let go of what a commit replaces and that
+        # open each new commit.
         self._asked = 0
+        self._refresher: Refresher | None = None
 
     def _latest(self) -> Snapshot:
         if self._snapshot is None:
@@ -57,12 +95,34 @@ class Catalogue:
             self._asked += 1
             if self._asked == 2:  # (a `thb-search QUERY` process asks once)
                 start_letting_go()
+                from .refresher import Refresher
+
+                self._refresher = Refresher(self, Catalogue._refresh, self.dir.root,
+                                            self._snapshot.gen)
+                _refreshed.add(self)
         return self._snapshot
 
+    def _refresh(self) -> Path | None:
+        """Bring the snapshot to the latest commit (for the refresher); the
+        live generation's folder.  A problem is left for the next search to
+        meet and report."""
+        with self._lock:
+            if self._snapshot is None:
+                return None
+            try:
+                self._snapshot = self._snapshot.fresh()
+            except Exception:  # noqa: BLE001 - the next search raises it, and says how to fix it
+                return None
+            return self._snapshot.gen
+
     def close(self) -> None:
-        if self._snapshot is not None:
-            self._snapshot.close()
-            self._snapshot = None
+        if self._refresher is not None:  # (not holding the lock: the thread may wait for it)
+            self._refresher.stop()
+            self._refresher = None
+        with self._lock:
+            if self._snapshot is not None:
+                self._snapshot.close()
+                self._snapshot = None
 
     def __enter__(self) -> Catalogue:
         return self
@@ -70,15 +130,18 @@ class Catalogue:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @_one_at_a_time
     def __len__(self) -> int:
         return len(self._latest())
 
     # -- filters ------------------------------------------------------------
 
+    @_one_at_a_time
     def facet_values(self, facet: str) -> list[str]:
         """Every value of ``facet`` in the index."""
         return list(self._latest().arrays.values(facet))
 
+    @_one_at_a_time
     def resolve_value(self, facet: str, value: str) -> list[str]:
         """The index value(s) a filter value stands for: the exact value (any
         case), a known acronym (``ODIHR``), or any unambiguous part of one value
@@ -87,6 +150,7 @@ class Catalogue:
         values when there is no such value or several."""
         return resolve_value(self.facet_values(facet) if facet != "year" else [], facet, value)
 
+    @_one_at_a_time
     def resolve_filters(
         self,
         office: Iterable[str] = (),
@@ -101,6 +165,7 @@ class Catalogue:
 
     # -- searching ----------------------------------------------------------
 
+    @_one_at_a_time
     def search(
         self,
         query: str = "",
@@ -142,6 +207,7 @@ class Catalogue:
             retrieval.search_fields(fields))
         return retrieval.search(snapshot, request)
 
+    @_one_at_a_time
     def ranked_ids(self, query: str, *, match: str = "any", depth: int = 1000,
                    literal: bool = True) -> list[tuple[str, float]]:
         """The top ``depth`` ids with their scores, ranked exactly as ``search``
@@ -151,22 +217,26 @@ class Catalogue:
 
     # -- records ------------------------------------------------------------
 
+    @_one_at_a_time
     def get(self, rid: str) -> Publication:
         """The publication with id ``rid`` (or the one id starting with ``rid``)."""
         snapshot = self._latest()
         return snapshot.publication(snapshot.docnum(rid))
 
+    @_one_at_a_time
     def similar(self, rid: str, *, limit: int = 10, page: int = 1,
                 terms: int = 20) -> SearchResult:
         """The publications most like ``rid`` (its most distinctive words, as
         one OR query)."""
         return retrieval.similar(self._latest(), rid, limit=limit, page=page, terms=terms)
 
+    @_one_at_a_time
     def page(self, rid: str, number: int, query: str = "") -> PageText:
         """Page ``number`` of the document of publication ``rid``, the words of
         ``query`` marked."""
         return retrieval.page(self._latest(), rid, number, query)
 
+    @_one_at_a_time
     def document_path(self, rid: str) -> Path:
         """The PDF file of publication ``rid``'s document."""
         snapshot = self._latest()
@@ -177,6 +247,7 @@ class Catalogue:
                 f"publication {snapshot.publication(docnum).id!r} has no document")
         return Path(document.file)
 
+    @_one_at_a_time
     def facets(self) -> dict[str, tuple[FacetCount, ...]]:
         """Every facet value of the catalogue with its count."""
         return retrieval.all_facets(self._latest())
