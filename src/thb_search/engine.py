@@ -230,7 +230,8 @@ class Engine:
 
     def __init__(self, read: ReadPostings, segments: Sequence[Segment],
                  arrays: DocumentArrays,
-                 caches: Caches | None = None) -> None:
+                 caches: Caches | None = None,
+                 before: Engine | None = None) -> None:
         self._read = read
         self.layout = Layout(segments)
         self.caches = caches if caches is not None else new_caches(len(arrays.live))
@@ -238,16 +239,30 @@ class Engine:
         self.arrays = arrays
         self.live = arrays.live
         self.size = len(self.live)
-        # Counted and summed over the saved arrays as they are (no copy of a
-        # million lengths for each commit a reader sees).
-        n_live = int(np.count_nonzero(self.live))
-        self.n_live = max(n_live, 1)
         self.lengths = np.asarray(arrays.lengths, dtype=np.float32)
-        # Summed exactly (the lengths are whole numbers), so the average does
-        # not depend on the order of the documents: an index built in another
-        # order scores the same.
-        self.avg_length = (float(self.lengths.sum(where=self.live, dtype=np.float64)) / n_live
-                           if n_live else 1.0)
+        # Each segment's live documents and their lengths' sum, counted over
+        # the saved arrays as they are (no copy of a million lengths), or
+        # taken from ``before`` (the engine of an earlier commit of the same
+        # index) for a segment it had with the same deletions: a commit of a
+        # few records counts its own segment only (a million lengths summed:
+        # some 1 ms).  Summed exactly (the lengths are whole numbers), so the
+        # average does not depend on the order of the documents or how they
+        # are split: an index built in another order scores the same.
+        known = before.segment_sums if before is not None else {}
+        self.segment_sums: dict[Segment, tuple[int, float]] = {}
+        n_live, total = 0, 0.0
+        for segment in self.layout.segments:
+            sums = known.get(segment)
+            if sums is None:
+                part = slice(segment.start, segment.start + segment.count)
+                live = self.live[part]
+                sums = (int(np.count_nonzero(live)),
+                        float(self.lengths[part].sum(where=live, dtype=np.float64)))
+            self.segment_sums[segment] = sums
+            n_live += sums[0]
+            total += sums[1]
+        self.n_live = max(n_live, 1)
+        self.avg_length = total / n_live if n_live else 1.0
         self._bodies: tuple[np.ndarray, float] | None = None  # see body_lengths
         self._mark: np.ndarray | None = None
         # Scores depend on the live documents' count and lengths: this
