@@ -409,6 +409,50 @@ def test_a_catalogue_asked_again_opens_each_commit_before_its_next_search(
 
 
 @needs_inotify
+def test_a_search_during_the_refreshers_opening_waits_for_the_new_state(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A search that starts while the refresher opens a commit neither
+    answers from the state before it nor opens the commit a second time: it
+    waits for the opening, then answers from the new state."""
+    from thb_search.snapshot import Snapshot
+
+    rng = random.Random(15)
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    _write(corpus / "base.jsonl", _records(rng, range(10)))
+    sync(index, [corpus])
+    opening, go = threading.Event(), threading.Event()
+    opened_by: list[int] = []
+    real_open = Snapshot.open.__func__  # type: ignore[attr-defined]
+
+    def slow(cls: type[Snapshot], *args: object, **kwargs: object) -> Snapshot:
+        opened_by.append(threading.get_ident())
+        if threading.current_thread() is not threading.main_thread():
+            opening.set()
+            assert go.wait(10)
+        return real_open(cls, *args, **kwargs)  # type: ignore[no-any-return]
+
+    with Catalogue(index) as cat:
+        cat.search("border")
+        cat.search("border")
+        assert cat._refresher is not None and cat._refresher.watching.wait(10)
+        monkeypatch.setattr(Snapshot, "open", classmethod(slow))
+        _write(corpus / "more.jsonl", _records(rng, range(500, 502), tag=" zebrafinch"))
+        _sync_elsewhere(index, corpus)
+        assert opening.wait(10)  # the refresher is opening the commit
+        found: list[list[str]] = []
+        searcher = threading.Thread(
+            target=lambda: found.append(sorted(h.id for h in cat.search("zebrafinch").hits)))
+        searcher.start()
+        searcher.join(0.2)
+        assert found == []  # waiting for the opening
+        go.set()
+        searcher.join(10)
+        assert found == [["r0500", "r0501"]]
+        assert len(opened_by) == 1  # by the refresher only
+
+
+@needs_inotify
 @pytest.mark.filterwarnings("ignore::ResourceWarning",
                             "ignore::pytest.PytestUnraisableExceptionWarning")
 def test_a_catalogue_dropped_unclosed_ends_its_refresher(tmp_path: Path) -> None:
@@ -440,13 +484,18 @@ def test_a_catalogue_dropped_unclosed_ends_its_refresher(tmp_path: Path) -> None
     assert _descriptors("inotify") == watching
 
 
+@pytest.mark.parametrize("missing", ["inotify", "eventfd"])
 def test_without_inotify_each_search_sees_commits_itself(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Where inotify is missing or refused (its per-user limit reached), no
-    thread watches: the next search opens the commit, as before."""
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, missing: str) -> None:
+    """Where inotify (or eventfd, which wakes the thread to end it) is
+    missing or refused (its per-user limit reached), no thread watches: the
+    next search opens the commit, as before."""
     from thb_search import refresher
 
-    monkeypatch.setattr(refresher, "_inotify", lambda: -1)
+    if missing == "inotify":
+        monkeypatch.setattr(refresher, "_inotify", lambda: -1)
+    else:
+        monkeypatch.delattr(os, "eventfd", raising=False)
     rng = random.Random(13)
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     corpus.mkdir()
@@ -458,6 +507,8 @@ def test_without_inotify_each_search_sees_commits_itself(
         _write(corpus / "more.jsonl", _records(rng, range(500, 502), tag=" zebrafinch"))
         _sync_elsewhere(index, corpus)
         assert sorted(h.id for h in cat.search("zebrafinch").hits) == ["r0500", "r0501"]
+        if missing == "eventfd":
+            assert cat._refresher is None
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")

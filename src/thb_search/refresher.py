@@ -46,22 +46,38 @@ STOP_WAIT = 5.0
 class Refresher:
     """The thread keeping one catalogue current (see the module's doc).
 
-    ``refresh()`` (looked up through ``owner`` each time, so the thread does
-    not keep the catalogue alive) brings the catalogue to the latest state
-    and returns the live generation's folder, the one to watch next.
+    ``refresh(owner)`` (``owner`` held weakly: the thread does not keep the
+    catalogue alive) brings the catalogue to the latest state and returns
+    the live generation's folder, the one to watch next.
     """
 
-    def __init__(self, owner: object, refresh: Callable[[object], Path | None],
-                 root: Path, gen: Path) -> None:
-        self._wake = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
+    def __init__(self, wake: int) -> None:
+        self._wake = wake
         self._lock = threading.Lock()
         self._ended = threading.Event()
         #: Set once the thread watches (or has found it cannot).
         self.watching = threading.Event()
         self._stopping = False
+
+    @classmethod
+    def start(cls, owner: object, refresh: Callable[[object], Path | None],
+              root: Path, gen: Path) -> Refresher | None:
+        """The thread started (without waiting for it to run: the search that
+        starts it does not wait), or None where it cannot be (no eventfd,
+        out of descriptors or threads)."""
         import _thread  # (threading.Thread.start waits for the thread to run)
 
-        _thread.start_new_thread(self._run, (weakref.ref(owner), refresh, root, gen))
+        try:
+            wake = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
+        except (AttributeError, OSError):  # not Linux, or no descriptor left
+            return None
+        refresher = cls(wake)
+        try:
+            _thread.start_new_thread(refresher._run, (weakref.ref(owner), refresh, root, gen))
+        except RuntimeError:  # no thread to be had
+            os.close(wake)
+            return None
+        return refresher
 
     def stop(self) -> None:
         """End the thread and wait for it (its files are closed on return)."""

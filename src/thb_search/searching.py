@@ -97,9 +97,10 @@ class Catalogue:
                 start_letting_go()
                 from .refresher import Refresher
 
-                self._refresher = Refresher(self, Catalogue._refresh, self.dir.root,
-                                            self._snapshot.gen)
-                _refreshed.add(self)
+                self._refresher = Refresher.start(self, Catalogue._refresh, self.dir.root,
+                                                  self._snapshot.gen)
+                if self._refresher is not None:
+                    _refreshed.add(self)
         return self._snapshot
 
     def _refresh(self) -> Path | None:
