@@ -357,6 +357,18 @@ def _sync_elsewhere(index: Path, corpus: Path, *options: str) -> None:
                     str(index), str(corpus), *options], check=True)
 
 
+def _built(tmp_path: Path, seed: int, count: int,
+           tag: str = "") -> tuple[random.Random, Path, Path]:
+    """A catalogue of ``count`` records indexed: the random source that made
+    them (for more), its folder and its index."""
+    rng = random.Random(seed)
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    _write(corpus / "base.jsonl", _records(rng, range(count), tag=tag))
+    sync(index, [corpus])
+    return rng, corpus, index
+
+
 needs_inotify = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                    reason="the refresher needs inotify (Linux)")
 
@@ -370,11 +382,7 @@ def test_a_catalogue_asked_again_opens_each_commit_before_its_next_search(
     state.  Closing the catalogue ends the thread and closes its files."""
     from thb_search.snapshot import Snapshot
 
-    rng = random.Random(11)
-    corpus, index = tmp_path / "corpus", tmp_path / "index"
-    corpus.mkdir()
-    _write(corpus / "base.jsonl", _records(rng, range(20)))
-    sync(index, [corpus])
+    rng, corpus, index = _built(tmp_path, 11, 20)
     watching, waking = _descriptors("inotify"), _descriptors("eventfd")
     opened: list[object] = []
     real_open = Snapshot.open.__func__  # type: ignore[attr-defined]
@@ -416,11 +424,7 @@ def test_a_search_during_the_refreshers_opening_waits_for_the_new_state(
     waits for the opening, then answers from the new state."""
     from thb_search.snapshot import Snapshot
 
-    rng = random.Random(15)
-    corpus, index = tmp_path / "corpus", tmp_path / "index"
-    corpus.mkdir()
-    _write(corpus / "base.jsonl", _records(rng, range(10)))
-    sync(index, [corpus])
+    rng, corpus, index = _built(tmp_path, 15, 10)
     opening, go = threading.Event(), threading.Event()
     opened_by: list[int] = []
     real_open = Snapshot.open.__func__  # type: ignore[attr-defined]
@@ -465,11 +469,7 @@ def test_a_catalogue_dropped_unclosed_ends_its_refresher(tmp_path: Path) -> None
 
     from thb_search.refresher import LOOK_MS
 
-    rng = random.Random(12)
-    corpus, index = tmp_path / "corpus", tmp_path / "index"
-    corpus.mkdir()
-    _write(corpus / "base.jsonl", _records(rng, range(10)))
-    sync(index, [corpus])
+    _, _, index = _built(tmp_path, 12, 10)
     watching = _descriptors("inotify")
     cat = Catalogue(index)
     cat.search("border")
@@ -496,11 +496,7 @@ def test_without_inotify_each_search_sees_commits_itself(
         monkeypatch.setattr(refresher, "_inotify", lambda: -1)
     else:
         monkeypatch.delattr(os, "eventfd", raising=False)
-    rng = random.Random(13)
-    corpus, index = tmp_path / "corpus", tmp_path / "index"
-    corpus.mkdir()
-    _write(corpus / "base.jsonl", _records(rng, range(10)))
-    sync(index, [corpus])
+    rng, corpus, index = _built(tmp_path, 13, 10)
     with Catalogue(index) as cat:
         cat.search("border")
         cat.search("border")
@@ -516,11 +512,7 @@ def test_a_forked_child_of_a_refreshed_catalogue_searches(tmp_path: Path) -> Non
     """A process forked while a thread held its catalogue's lock (the
     refresher opening a commit, a search of another thread): the child's
     catalogue is not locked by a thread it does not have."""
-    rng = random.Random(14)
-    corpus, index = tmp_path / "corpus", tmp_path / "index"
-    corpus.mkdir()
-    _write(corpus / "base.jsonl", _records(rng, range(10), tag=" zebrafinch"))
-    sync(index, [corpus])
+    _, _, index = _built(tmp_path, 14, 10, tag=" zebrafinch")
     with Catalogue(index) as cat:
         cat.search("border")
         cat.search("border")
