@@ -4,17 +4,19 @@ A :class:`~thb_search.Catalogue` asked more than once (a server, a notebook, a
 script searching in a loop) opens each new commit as soon as it is signed, in
 a thread of its own, so that the next search does not wait for the opening
 (measured in the thread, on adds of 10 records while a search ran every
-10 ms: 1.5-2.4 ms at 100k records, 3.7-6.8 ms at a million).  The thread sleeps until
-the kernel reports (inotify) the rename that completes a commit (``MANIFEST``
-in the live generation's folder) or a swap of generations (``CURRENT``), then
-calls the catalogue's refresh, which holds the catalogue's lock: a search that
-starts meanwhile waits for the rest of that opening and answers from the new
-state, exactly as it would had it opened the state itself.  A search never
-answers from a state older than the last commit signed before it started.
+10 ms: 1.5-2.4 ms at 100k records, 3.7-6.8 ms at a million).  The thread
+sleeps until the kernel reports (inotify) the rename that completes a commit
+(``MANIFEST`` in the live generation's folder) or a swap of generations
+(``CURRENT``), then calls the catalogue's refresh, which holds the
+catalogue's lock: a search that starts meanwhile waits for the rest of that
+opening and answers from the new state, exactly as it would had it opened
+the state itself.  A search never answers from a state older than the last
+commit signed before it started.
 
-Where inotify is missing (not Linux) or refused (the per-user limit of
-instances, ``fs.inotify.max_user_instances``, reached), no thread runs and
-every search sees a commit itself, as a catalogue asked once always does.
+Where inotify or eventfd (which wakes the thread to end it) is missing (not
+Linux) or refused (the per-user limit of inotify instances,
+``fs.inotify.max_user_instances``, reached), no thread runs and every search
+sees a commit itself, as a catalogue asked once always does.
 """
 
 from __future__ import annotations
