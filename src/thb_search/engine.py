@@ -224,17 +224,16 @@ class Engine:
     """Matches and ranks plans on one index reader.
 
     ``segments`` are the reader's segments, ``read`` reads a term's postings
-    in one of them; ``caches`` (:func:`new_caches`, or those of the engine of
-    an earlier commit of the same index) hold what was read.
+    in one of them; ``before``, the engine of an earlier commit of the same
+    index, hands on its caches (what was read; else :func:`new_caches`) and
+    its segments' sums.
     """
 
     def __init__(self, read: ReadPostings, segments: Sequence[Segment],
-                 arrays: DocumentArrays,
-                 caches: Caches | None = None,
-                 before: Engine | None = None) -> None:
+                 arrays: DocumentArrays, before: Engine | None = None) -> None:
         self._read = read
         self.layout = Layout(segments)
-        self.caches = caches if caches is not None else new_caches(len(arrays.live))
+        self.caches = before.caches if before is not None else new_caches(len(arrays.live))
         self._cache, self._phrases = self.caches
         self.arrays = arrays
         self.live = arrays.live

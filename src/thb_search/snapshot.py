@@ -190,7 +190,6 @@ class Snapshot:
             return read_postings(leaves[i][0], field, text, positions, bits)
 
         self.engine = Engine(read, segments, self.arrays,
-                             previous.engine.caches if previous is not None else None,
                              previous.engine if previous is not None else None)
         self.terms = ReaderTerms(reader)
         self.lexicon = Lexicon(gen)
