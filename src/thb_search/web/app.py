@@ -7,9 +7,9 @@ Errors go through one handler: a :class:`~thb_search.errors.ThbSearchError`
 becomes a status and ``{"error": {"code", "message"}}`` (or an HTML page),
 anything else a 500 that says nothing of the code.
 
-The catalogue is shared by all requests; library calls run one at a time in
-a worker thread (the engine's caches are not made for threads), so the event
-loop stays free to serve files.
+The catalogue is shared by all requests; library calls run in a worker
+thread, so the event loop stays free to serve files, and one at a time (the
+catalogue's own lock: the engine's caches are not made for threads).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import contextlib
 import json
 import logging
 import os
-import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -78,18 +77,14 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 
 
 class Library:
-    """The catalogue, called one request at a time from a worker thread."""
+    """The catalogue, called from a worker thread (its calls run one at a
+    time: :class:`~thb_search.Catalogue` holds its lock for each)."""
 
     def __init__(self, catalogue: Catalogue) -> None:
         self.catalogue = catalogue
-        self._lock = threading.Lock()
 
     async def call(self, fn: Callable[[Catalogue], T]) -> T:
-        def locked() -> T:
-            with self._lock:
-                return fn(self.catalogue)
-
-        return await run_in_threadpool(locked)
+        return await run_in_threadpool(fn, self.catalogue)
 
 
 def create_app(index_dir: str | os.PathLike[str], *,
