@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from thb_search import Catalogue, sync
-from thb_search.facets import FacetIndex, facets_file
+from thb_search.facets import FacetIndex, _read_arrays, base_of, facets_file
 from thb_search.indexdir import IndexDir
 from thb_search.schema import FACET_FIELDS
 from thb_search.state import STATE_FILE, CatalogueState
@@ -168,7 +168,7 @@ def _each_commit(corpus: Path, index: Path) -> Iterator[str]:
     (corpus / "a.jsonl").write_text(records(2000, 10), encoding="utf-8")
     yield "add 10"
     (corpus / "b.jsonl").write_text(records(3000, 3), encoding="utf-8")
-    yield "add 3 (the small segments are merged)"
+    yield "add 3"
     big = (corpus / "big.jsonl").read_text("utf-8").splitlines()
     (corpus / "big.jsonl").write_text("\n".join(big[:-5]) + "\n", encoding="utf-8")
     yield "remove 5 (deletions only)"
@@ -187,6 +187,7 @@ def test_patched_facet_arrays_equal_computed_ones(two_files: tuple[Path, Path],
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     corpus, index = two_files
     computed = FacetIndex.from_reader
+    takes: list[bool] = []  # each commit's file: takes parts of a whole one (or is whole)
     for step in _each_commit(corpus, index):
         with monkeypatch.context() as m:
             m.setattr(FacetIndex, "from_reader", None)  # a commit patches, never computes
@@ -194,9 +195,14 @@ def test_patched_facet_arrays_equal_computed_ones(two_files: tuple[Path, Path],
         ixdir = IndexDir(index)
         gen = ixdir.current()
         ix = ixdir.open()
+        path = facets_file(gen, ix.latest_generation())
+        base = base_of(path)
+        takes.append(base is not None)
+        # Only the latest file is left, and the whole file it takes from.
+        assert sorted(p.name for p in gen.glob("facets-*.arrays")) == sorted(
+            {path.name, base or path.name}), step
         with ix.reader() as reader:
-            saved = FacetIndex.load(facets_file(gen, ix.latest_generation()),
-                                    sorted_docs=True)
+            saved = FacetIndex.load(path)
             assert saved.segments is not None, step
             _same_arrays(saved, computed(reader))
             offices = saved.values("office")
@@ -211,6 +217,9 @@ def test_patched_facet_arrays_equal_computed_ones(two_files: tuple[Path, Path],
             read = engine.mark
             assert np.array_equal(kept[engine.live], read[engine.live]), step
     assert len(offices) == 304
+    # Adds of a few and removals write only what changed; more new documents
+    # than an eighth of the whole file's make a whole file again.
+    assert takes == [True, True, True, True, False, False]
 
 
 def test_one_record_s_copies_are_found_in_its_file_s_state_as_reading_it_all_finds_them(
@@ -240,12 +249,13 @@ def test_one_record_s_copies_are_found_in_its_file_s_state_as_reading_it_all_fin
     assert [c.line for c in state.copies_of(path, "rec-00009")] == [10, 31]
 
 
-def test_an_add_writes_the_old_arrays_as_they_are_and_the_same_file(
+def test_an_add_writes_only_the_new_documents_part_of_each_array(
         two_files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """A commit that only adds documents does not copy the old arrays into
     new memory: each new array is the old one (its file's mapping) then the
-    new documents' part, written as it is; the file is byte for byte the one
-    the joined arrays give."""
+    new documents' part.  Its file holds those parts only, and takes each
+    per-document array's first values from the build's file, which stays;
+    loaded, it gives exactly the joined arrays."""
     from thb_search.facets import _Facet, _Joined
 
     corpus, index = two_files
@@ -280,6 +290,71 @@ def test_an_add_writes_the_old_arrays_as_they_are_and_the_same_file(
         {c: np.asarray(d) for c, d in new.sorted_docs.items()}, np.asarray(new.marks))
     joined._orders = {by: np.asarray(o) for by, o in new._orders.items()}
     ixdir = IndexDir(index)
-    saved = facets_file(ixdir.current(), ixdir.open().latest_generation())
-    assert joined.save(tmp_path / "joined.arrays") == new.save(tmp_path / "parts.arrays")
-    assert (tmp_path / "joined.arrays").read_bytes() == saved.read_bytes()
+    gen = ixdir.current()
+    saved = facets_file(gen, ixdir.open().latest_generation())
+    head = _read_arrays(saved)[1]
+    base = gen / head["base"]["file"]
+    assert base != saved and base.exists() and base_of(base) is None
+    # 450 documents' values; theme's pairs (675: some have two themes).
+    taken = {name: 450 for name in ["datenum", "title_rank", "id_rank", "lengths",
+                                    "office.ords", "type.ords", "year.ords", "marks"]}
+    taken |= {"theme.docs": 675, "theme.ords": 675}
+    assert head["base"]["taken"] == taken
+    new_pairs = len(new.facet("theme").docs) - 675
+    assert new_pairs >= 10
+    assert {name: head["arrays"][name][1] for name in taken} == {
+        name: new_pairs if name.startswith("theme.") else 10 for name in taken}
+    assert sorted(p.name for p in gen.glob("facets-*.arrays")) == sorted([base.name, saved.name])
+    _same_arrays(FacetIndex.load(saved), joined)
+    joined.save(tmp_path / "whole.arrays")
+    assert saved.stat().st_size * 2 < (tmp_path / "whole.arrays").stat().st_size
+
+
+def test_a_reader_writes_an_add_s_part_after_the_whole_file_s_in_its_own_memory(
+        two_files: tuple[Path, Path]) -> None:
+    """The whole file leaves room after each per-document array; a reader
+    maps it copy-on-write and writes the new documents' part there: the
+    arrays are those computed from the index, read-only, and the file on
+    disk stays byte for byte as it was, however many readers load it."""
+    corpus, index = two_files
+    ixdir = IndexDir(index)
+    gen = ixdir.current()
+    (whole,) = gen.glob("facets-*.arrays")
+    places = _read_arrays(whole)[1]["arrays"]
+    assert places["datenum"][1:] == [450, places["datenum"][2], 450 + 1024]
+    assert places["live"][3] == places["live"][1] == 450  # (never taken: no room)
+    before = whole.read_bytes()
+    (corpus / "a.jsonl").write_text(records(2000, 10), encoding="utf-8")
+    sync(index, [corpus])
+    path = facets_file(gen, ixdir.open().latest_generation())
+    assert base_of(path) == whole.name
+    first, second = FacetIndex.load(path), FacetIndex.load(path)
+    with ixdir.open().reader() as reader:
+        _same_arrays(first, FacetIndex.from_reader(reader))
+    _same_arrays(second, first)
+    assert not first.datenum.flags.writeable and len(first.datenum) == 460
+    assert whole.read_bytes() == before
+
+
+def test_an_add_to_arrays_saved_without_room_writes_a_whole_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Arrays saved by an earlier version (no room after them): the first
+    add writes a whole file, with room, which the next add takes from."""
+    import thb_search.facets as facets
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    (corpus / "big.jsonl").write_text(records(0, 300), encoding="utf-8")
+    with monkeypatch.context() as m:
+        m.setattr(facets, "_room", lambda n: n)
+        sync(index, [corpus])
+    ixdir = IndexDir(index)
+    for start, takes in ((1000, False), (2000, True)):
+        (corpus / f"{start}.jsonl").write_text(records(start, 5), encoding="utf-8")
+        sync(index, [corpus])
+        path = facets_file(ixdir.current(), ixdir.open().latest_generation())
+        assert (base_of(path) is not None) == takes
+    with Catalogue(index) as catalogue:
+        assert len(catalogue) == 310
+        assert [h.id for h in catalogue.search("report", sort="title", limit=3).hits] == [
+            "rec-00000", "rec-00001", "rec-00010"]

@@ -38,7 +38,7 @@ from .errors import (
     IndexingError,
     ThbSearchError,
 )
-from .facets import Written, facets_file, save_for, update_for
+from .facets import Written, base_of, facets_file, save_for, update_for
 from .indexdir import DEFAULT_WAIT, VERSION_FILE, IndexDir
 from .journal import recover
 from .lexicon import Lexicon
@@ -306,8 +306,9 @@ def _seal(ix: whoosh_index.Index, gen: Path, states: Sequence[str] = (),
     superseded, ``states`` (per-file states) among them (until signed, they
     are what a cut-off commit goes back to).  ``written``: the hashes of the
     files the commit wrote (see :data:`thb_search.facets.Written`)."""
-    latest = facets_file(gen, ix.latest_generation()).name
-    arrays = [p.name for p in gen.glob("facets-*.arrays") if p.name != latest]
+    latest = facets_file(gen, ix.latest_generation())
+    keep = {latest.name, base_of(latest)}  # (the file the latest takes parts from)
+    arrays = [p.name for p in gen.glob("facets-*.arrays") if p.name not in keep]
     old = [*superseded(ix), *arrays, *states]
     sign(gen, old, written)
     for name in old:
