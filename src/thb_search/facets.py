@@ -622,7 +622,8 @@ class FacetIndex:
         if self.segments is not None and self.sorted_docs is not None:
             meta["segments"] = self.segments
             for column, docs in self.sorted_docs.items():
-                arrays[f"{column}.sorted"] = docs
+                if column != "title_sort":  # (documents in title order: order.title)
+                    arrays[f"{column}.sorted"] = docs
         return _save_arrays(path, arrays, meta, self._taken(arrays))
 
     def _taken(self, arrays: dict[str, np.ndarray | _Joined]) -> tuple[str, dict[str, int]] | None:
@@ -668,7 +669,9 @@ class FacetIndex:
         if "segments" in meta:
             segments = [(str(name), int(n)) for name, n in meta["segments"]]
             if sorted_docs:
-                in_order = {c: data[f"{c}.sorted"] for c in ("title_sort", "id_sort")}
+                # (order.title is in title order: ties by date and id)
+                in_order = {"title_sort": data.get("title_sort.sorted", data["order.title"]),
+                            "id_sort": data["id_sort.sorted"]}
         index = cls(live, data["datenum"], data["title_rank"], data["id_rank"],
                     data["lengths"], facets, data.get("body_lengths"), segments, in_order,
                     data.get("marks"))

@@ -266,7 +266,7 @@ def _open_for_sync(ixdir: IndexDir, rebuild: bool, notify: Notify | None
         return gen, None, None
     state = CatalogueState.read(gen)
     try:
-        ix = ixdir.open()
+        ix = ixdir.open(gen)  # (verified just now, and no other writer can commit)
     except Exception as exc:  # unpicklable schema, damaged files
         if notify:
             notify(f"the index at {ixdir.shown} cannot be read ({exc}); rebuilding it")
