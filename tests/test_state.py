@@ -256,7 +256,7 @@ def test_an_add_writes_only_the_new_documents_part_of_each_array(
     new documents' part.  Its file holds those parts only, and takes each
     per-document array's first values from the build's file, which stays;
     loaded, it gives exactly the joined arrays."""
-    from thb_search.facets import _Facet, _Joined
+    from thb_search.facets import _Facet, _Inserted, _Joined
 
     corpus, index = two_files
     made: list[FacetIndex] = []
@@ -276,9 +276,12 @@ def test_an_add_writes_only_the_new_documents_part_of_each_array(
     assert [name for name in FACET_FIELDS if new.facet(name)._docs is None] == [
         "office", "type", "year"]
     parts = [new.datenum, new.title_rank, new.id_rank, new.lengths, new.body_lengths,
-             new.marks, *new._orders.values(), *new.sorted_docs.values(),
-             new.facet("theme").docs, *(new.facet(name).ords for name in FACET_FIELDS)]
+             new.marks, new.facet("theme").docs, *(new.facet(name).ords for name in FACET_FIELDS)]
     assert all(isinstance(a, _Joined) for a in parts)
+    # The orders: the old ones with the new documents inserted.
+    orders = [*new._orders.values(), *new.sorted_docs.values()]
+    assert all(isinstance(o, _Inserted) and sorted(o.docs.tolist()) == list(range(450, 460))
+               for o in orders)
     assert [len(p) for p in new.datenum.parts] == [450, 10]
     assert not new.datenum.parts[0].flags.writeable  # the old file's mapping, not a copy
     joined = FacetIndex(
@@ -304,6 +307,11 @@ def test_an_add_writes_only_the_new_documents_part_of_each_array(
     assert new_pairs >= 10
     assert {name: head["arrays"][name][1] for name in taken} == {
         name: new_pairs if name.startswith("theme.") else 10 for name in taken}
+    inserted = ["order.date", "order.title", "id_sort.sorted"]
+    assert head["base"]["inserted"] == inserted
+    assert {name: head["arrays"][name][1] for name in head["arrays"]
+            if name.endswith((".at", ".docs")) and not name.startswith("theme")} == {
+        f"{name}.{part}": 10 for name in inserted for part in ("at", "docs")}
     assert sorted(p.name for p in gen.glob("facets-*.arrays")) == sorted([base.name, saved.name])
     _same_arrays(FacetIndex.load(saved), joined)
     joined.save(tmp_path / "whole.arrays")
