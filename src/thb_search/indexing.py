@@ -315,8 +315,8 @@ def _seal(ix: whoosh_index.Index, gen: Path, states: Sequence[str] = (),
         if name not in arrays:
             (gen / name).unlink(missing_ok=True)
     if arrays:
-        # The arrays of the commit before (6 MB at 100k records): freeing their
-        # cached pages takes 2-3 ms, which the caller need not wait for (a
+        # The arrays of the commits before (a whole file: 6 MB at 100k records):
+        # freeing their cached pages takes 2-3 ms, which the caller need not wait for (a
         # process waits for this thread before it exits; one cut off leaves a
         # superseded file, which the next run removes).
         threading.Thread(target=_remove, args=([gen / name for name in arrays],),
