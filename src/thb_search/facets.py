@@ -385,10 +385,10 @@ class _Inserted:
         self.at = np.asarray(at, dtype=np.int64)
         self.docs = np.asarray(docs, dtype=np.int32)
         self.dtype = np.dtype(np.int32)
-        self._at = self.at.tolist()  # (bisected)
+        self._at: list[int] | None = None  # (``at`` bisected: made on first use)
 
     def __len__(self) -> int:
-        return len(self.base) + len(self._at)
+        return len(self.base) + len(self.at)
 
     @property
     def nbytes(self) -> int:
@@ -398,6 +398,8 @@ class _Inserted:
         """One document (``i`` in range; negative from the end)."""
         if i < 0:
             i += len(self)
+        if self._at is None:
+            self._at = self.at.tolist()
         k = bisect_right(self._at, i)
         if k and self._at[k - 1] == i:
             return int(self.docs[k - 1])
@@ -684,8 +686,8 @@ class FacetIndex:
         commit that only added documents, each per-document array is the
         base's then the new documents' part, and each order the base's with
         the new documents inserted: the file holds only those parts and
-        insertions (at 100k records, an add of ten writes 0.2 MB instead of
-        6.0, and syncs it to disk in 1-2 ms instead of 10-12).  Once they
+        insertions (at 100k records, an add of ten writes 0.1 MB instead of
+        6.0, and syncs it to disk in about 1 ms instead of 10-12).  Once they
         are more than 1/BASE_SHARE of what is taken, the file is written
         whole and becomes the base."""
         if self.base is None:
@@ -1015,10 +1017,12 @@ def _save_arrays(path: Path, arrays: dict[str, Any], meta: dict[str, Any],
                  taken: Taken | None = None) -> str:
     """Write arrays as one file: a JSON header (each array's type, length,
     place and room), then the arrays' bytes, each 64-byte aligned (zeros
-    between them).  ``taken``: (the base file's name, {array: its first
-    values there}): those are not written, and the header names the base
-    (see :func:`_load_arrays`).  A whole file (``taken`` None) leaves room
-    after each array a later file may take (a hole: it takes no disk).
+    between them).  ``taken``: what the file takes from its base (the
+    base's first values of per-document arrays are not written; an order
+    is written as the documents inserted into the base's and their places),
+    and the header names the base (see :func:`_load_arrays`).  A whole
+    file (``taken`` None) leaves room after each array a later file may
+    take (a hole: it takes no disk).
     Returns the file's SHA-256, which its signature needs: computed from
     the arrays in memory by a thread while they are written (hashlib and
     the writes release the GIL), not by reading the file again (at 100k
@@ -1111,12 +1115,16 @@ def _read_arrays(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
 
 
 def base_of(path: Path) -> str | None:
-    """The name of the file a file of arrays takes parts from, or None."""
-    with open(path, "rb") as f:
-        if f.read(len(_MAGIC)) != _MAGIC:
-            return None
-        size = int.from_bytes(f.read(8), "little")
-        base = json.loads(f.read(size).decode("utf-8")).get("base")
+    """The name of the file a file of arrays takes parts from, or None (also
+    when it is missing or cannot be read)."""
+    try:
+        with open(path, "rb") as f:
+            if f.read(len(_MAGIC)) != _MAGIC:
+                return None
+            size = int.from_bytes(f.read(8), "little")
+            base = json.loads(f.read(size).decode("utf-8")).get("base")
+    except (OSError, ValueError):
+        return None
     return None if base is None else str(base["file"])
 
 
