@@ -1118,14 +1118,17 @@ def base_of(path: Path) -> str | None:
     """The name of the file a file of arrays takes parts from, or None (also
     when it is missing or cannot be read)."""
     try:
-        with open(path, "rb") as f:
-            if f.read(len(_MAGIC)) != _MAGIC:
-                return None
-            size = int.from_bytes(f.read(8), "little")
-            base = json.loads(f.read(size).decode("utf-8")).get("base")
+        base = _mapped(path)[1].get("base")
     except (OSError, ValueError):
         return None
     return None if base is None else str(base["file"])
+
+
+def _rooms(head: dict[str, Any]) -> dict[str, int]:
+    """How many values each array a later file may take has room for in the
+    file of ``head`` (as many as it holds in a file saved without room)."""
+    return {name: int(place[3]) if len(place) > 3 else int(place[1])
+            for name, place in head["arrays"].items() if name not in _NEVER_TAKEN}
 
 
 class _Base:
@@ -1165,10 +1168,7 @@ def _load_arrays(path: Path, *, joined: bool = False) -> _Loaded:
     if taken is None:
         base = None
         if joined:
-            base = _Base(path.name, dict(arrays),
-                         {name: int(place[3]) if len(place) > 3 else int(place[1])
-                          for name, place in head["arrays"].items()
-                          if name not in _NEVER_TAKEN})
+            base = _Base(path.name, dict(arrays), _rooms(head))
         return _Loaded(arrays, head, base)
     name = str(taken["file"])
     if not name.startswith("facets-") or Path(name).name != name:
@@ -1176,6 +1176,7 @@ def _load_arrays(path: Path, *, joined: bool = False) -> _Loaded:
     mapped, base_head, start = _mapped(path.with_name(name), private=not joined)
     if "base" in base_head:
         raise ValueError(f"{path.name}'s base {name} has a base of its own")
+    rooms = _rooms(base_head)
     views: dict[str, np.ndarray] = {}
     for array in taken.get("inserted", []):
         dtype, n, offset, *_ = base_head["arrays"][array]
@@ -1186,7 +1187,7 @@ def _load_arrays(path: Path, *, joined: bool = False) -> _Loaded:
             raise ValueError(f"{path.name} inserts into {array} past its end")
         arrays[array] = _Inserted(part, at, docs)
     for array, count in taken["taken"].items():
-        dtype, n, offset, *room = base_head["arrays"][array]
+        dtype, n, offset, *_ = base_head["arrays"][array]
         own = arrays[array]
         if np.dtype(dtype) != own.dtype or n < count:
             raise ValueError(f"{path.name} takes more of {array} than {name} has")
@@ -1195,16 +1196,14 @@ def _load_arrays(path: Path, *, joined: bool = False) -> _Loaded:
                                                 offset=start + offset)
             arrays[array] = _Joined([part, own])
             continue
-        if count + len(own) > (room[0] if room else n):
+        if count + len(own) > rooms.get(array, n):
             raise ValueError(f"{path.name} takes {array} past the room {name} has")
         whole = np.frombuffer(mapped, dtype=own.dtype, count=count + len(own),
                               offset=start + offset)
         whole[count:] = own  # (copies the pages written, not the file's)
         whole.flags.writeable = False
         arrays[array] = whole
-    return _Loaded(arrays, head, _Base(name, views, {
-        array: int(place[3]) for array, place in base_head["arrays"].items()
-        if len(place) > 3 and array not in _NEVER_TAKEN}) if joined else None)
+    return _Loaded(arrays, head, _Base(name, views, rooms) if joined else None)
 
 
 #: What saving a generation's arrays wrote: {file name: (its SHA-256, its
