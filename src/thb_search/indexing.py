@@ -48,6 +48,7 @@ from .state import STATE_FILE, CatalogueState
 from .texts import TextStore
 from .trust import sign, verify
 from .whoosh_internals import doc_count, fast_writer, not_taken_over, superseded
+from .workers import no_cycle_collection
 from .writer import cancel, merge_small_by_size, write_new_index
 
 __all__ = ["DEFAULT_WAIT", "STATE_FILE", "VERSION_FILE", "IndexDir", "IndexReport",
@@ -183,6 +184,18 @@ def _sync_locked(ixdir: IndexDir, paths: Sequence[str | os.PathLike[str]], rebui
                  skip_invalid: bool, notify: Notify | None, progress: Progress | None,
                  reading: Progress | None = None) -> IndexReport:
     gen, ix, state = _open_for_sync(ixdir, rebuild, notify)
+    if ix is None:
+        # Everything is read and written: the cycle collector stays off (see
+        # no_cycle_collection): 1.2 s of a 21 s rebuild of 100k records.
+        with no_cycle_collection():
+            return _sync_opened(ixdir, paths, skip_invalid, progress, reading, gen, ix, state)
+    return _sync_opened(ixdir, paths, skip_invalid, progress, reading, gen, ix, state)
+
+
+def _sync_opened(ixdir: IndexDir, paths: Sequence[str | os.PathLike[str]],
+                 skip_invalid: bool, progress: Progress | None, reading: Progress | None,
+                 gen: Path | None, ix: whoosh_index.Index | None,
+                 state: CatalogueState | None) -> IndexReport:
     full = ix is None
     store = TextStore(ixdir.root)
     indexed = IndexedIds(ix)

@@ -12,6 +12,7 @@ Whoosh's internals, is in :mod:`thb_search.whoosh_internals`.
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing
 import os
 import queue
@@ -43,7 +44,7 @@ from .whoosh_internals import (
     finish_segment,
     release,
 )
-from .workers import die_with_parent
+from .workers import die_with_parent, no_cycle_collection
 
 #: Approximate bytes of postings a bulk-build writer holds before it writes
 #: them out as a segment (bounds each process's memory at any catalogue size).
@@ -228,9 +229,10 @@ class MemoryPool:
 
 
 def _build_segments(ix: whoosh_index.Index, docs: Iterable[dict[str, Any]],
-                    on_doc: Callable[[], None] | None = None) -> list[Any]:
+                    on_doc: Callable[[], None] | None = None,
+                    on_segment: Callable[[], Any] | None = None) -> list[Any]:
     """Write ``docs`` into new segments of ``ix`` (not yet in its table of
-    contents) and return them."""
+    contents) and return them; ``on_segment`` is called after each."""
     segments = []
     writer = None
     try:
@@ -243,6 +245,8 @@ def _build_segments(ix: whoosh_index.Index, docs: Iterable[dict[str, Any]],
             if writer.pool.nbytes >= POOL_BYTES:
                 segments.append(finish_segment(writer))
                 writer = None
+                if on_segment:
+                    on_segment()
         if writer is not None:
             segments.append(finish_segment(writer))
             writer = None
@@ -426,8 +430,12 @@ def _worker(folder: str, indexname: str, jobs: Any, results: Any, k: int) -> Non
                     return
                 yield from batch
 
-        with collecting_words() as words:
-            segments = _build_segments(ix, batches())
+        # What was imported stays out of the collector's walks; it is off
+        # while documents are added (see no_cycle_collection), and collects
+        # what a finished segment's writer left between segments.
+        gc.freeze()
+        with no_cycle_collection(), collecting_words() as words:
+            segments = _build_segments(ix, batches(), on_segment=gc.collect)
         results.put((k, "ok", segments, lexicon_entries(words)))
     except BaseException as exc:
         message = f"{type(exc).__name__}: {exc}".splitlines()[0]
