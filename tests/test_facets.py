@@ -117,7 +117,23 @@ def test_every_document_one_value() -> None:
 def _ranked(keys: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
     from thb_search.facets import _spaced_rank
 
-    return _spaced_rank(keys, len(keys))
+    return _spaced_rank(keys)
+
+
+def test_spaced_ranks_are_the_keys_dense_ranks_and_equal_keys_keep_document_order() -> None:
+    from thb_search.facets import RANK_SPACING
+
+    ranks, in_order = _ranked([b"b", b"a", b"b", b"", b"\xc3\xa9", b"a"])
+    assert (ranks // RANK_SPACING).tolist() == [2, 1, 2, 0, 3, 1]
+    assert in_order.tolist() == [3, 1, 5, 0, 2, 4]
+    rng = np.random.default_rng(3)
+    words = [b"", b"a", b"ab", b"b", b"m", b"\x00", b"a\x00"]
+    keys = [words[i] for i in rng.integers(0, len(words), 500)]
+    ranks, in_order = _ranked(keys)
+    dense = np.unique(np.array(keys, dtype=object), return_inverse=True)[1]
+    assert (ranks // RANK_SPACING).tolist() == dense.tolist()
+    assert in_order.tolist() == sorted(range(500), key=lambda d: (keys[d], d))
+    assert [len(a) for a in _ranked([])] == [0, 0]
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -31,6 +31,9 @@ from thb_search.whoosh_internals import (
     STORED_FIELDS,
     ThbCodec,
     fast_writer,
+    read_keys,
+    read_lengths,
+    read_numbers,
     read_postings,
 )
 
@@ -124,6 +127,34 @@ def test_merged_segments_keep_the_postings(tmp_path: Path) -> None:
     assert len(ix._segments()) == 1
     assert {type(s.codec()) for s in ix._segments()} == {ThbCodec}
     assert contents(ix) == contents(one)
+
+
+def test_columns_read_whole_are_what_whoosh_s_readers_give_a_value_at_a_time(
+        tmp_path: Path) -> None:
+    """Over segments of either writer and codec, one with a deleted document
+    and one where no document has a body (its lengths all the default)."""
+    folder = tmp_path / "ix"
+    folder.mkdir()
+    ix = whoosh_index.create_in(str(folder), build_schema())
+    plain = [to_document(record, record.fingerprint()) for record in read_records([BUNDLED])]
+    for k, docs in enumerate([DOCS[:100], DOCS[100:200], plain]):
+        writer = SegmentWriter(ix, codec=W3Codec(), compound=False) if k == 1 else fast_writer(ix)
+        for doc in docs:
+            writer.add_document(**doc)
+        writer.commit(merge=False)
+    writer = ix.writer()
+    writer.delete_document(3)
+    writer.commit(merge=False)
+    with ix.reader() as r:
+        assert len(r.leaf_readers()) == 3 and r.has_deletions()
+        for field in ("datenum", "body_len"):
+            assert read_numbers(r, field).tolist() == list(r.column_reader(field))
+        assert read_numbers(r, "body_len").tolist()[200:] == [0] * 10
+        assert [n for n in read_numbers(r, "body_len").tolist() if n] == [69_003]
+        for field in ("title_sort", "id_sort"):
+            assert read_keys(r, field) == list(r.column_reader(field))
+        assert read_lengths(r, "text").tolist() == [
+            r.doc_field_length(d, "text") for d in range(r.doc_count_all())]
 
 
 def _merged(folder: Path) -> Any:

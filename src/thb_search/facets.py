@@ -44,7 +44,7 @@ import numpy as np
 from .fields import SUMMARY_MARK
 from .results import FacetCount
 from .schema import FACET_FIELDS, POS_BITS, POS_MASK, RANK_FIELD
-from .whoosh_internals import read_lengths, read_postings, reopened
+from .whoosh_internals import read_keys, read_lengths, read_numbers, read_postings, reopened
 
 __all__ = ["FacetCount", "FacetIndex", "facets_file", "open_for", "save_for", "update_for"]
 
@@ -550,14 +550,16 @@ class FacetIndex:
     def from_reader(cls, reader: Any) -> FacetIndex:
         """Read the arrays from the index (a few hundred ms at 100k records)."""
         size = reader.doc_count_all()
-        live = np.zeros(size, dtype=bool)
-        live[np.fromiter(reader.all_doc_ids(), dtype=np.int64)] = True
-        datenum = np.fromiter(reader.column_reader("datenum"), dtype=np.int32, count=size)
-        title_rank, title_docs = _spaced_rank(reader.column_reader("title_sort"), size)
-        id_rank, id_docs = _spaced_rank(reader.column_reader("id_sort"), size)
+        if reader.has_deletions():
+            live = np.zeros(size, dtype=bool)
+            live[np.fromiter(reader.all_doc_ids(), dtype=np.int64)] = True
+        else:
+            live = np.ones(size, dtype=bool)
+        datenum = read_numbers(reader, "datenum").astype(np.int32)
+        title_rank, title_docs = _spaced_rank(read_keys(reader, "title_sort"))
+        id_rank, id_docs = _spaced_rank(read_keys(reader, "id_sort"))
         lengths = read_lengths(reader, RANK_FIELD)
-        body_lengths = np.fromiter(reader.column_reader("body_len"), dtype=np.int32,
-                                   count=size)
+        body_lengths = read_numbers(reader, "body_len").astype(np.int32)
         facets = {name: _Facet.from_reader(reader, field, size)
                   for name, field in FACET_FIELDS.items()}
         return cls(live, datenum, title_rank, id_rank, lengths, facets, body_lengths,
@@ -600,14 +602,12 @@ class FacetIndex:
                 out[offset:offset + n] = part
             return out
 
-        datenum = extended(self.datenum, [
-            np.fromiter(segment.column_reader("datenum"), dtype=np.int32, count=n)
-            for segment, _, n in fresh])
+        datenum = extended(self.datenum, [read_numbers(segment, "datenum").astype(np.int32)
+                                          for segment, _, _ in fresh])
         lengths = extended(self.lengths, [read_lengths(segment, RANK_FIELD)
                                           for segment, _, _ in fresh])
         body_lengths = extended(self.body_lengths, [
-            np.fromiter(segment.column_reader("body_len"), dtype=np.int32, count=n)
-            for segment, _, n in fresh])
+            read_numbers(segment, "body_len").astype(np.int32) for segment, _, _ in fresh])
         marks = (extended(self.marks, [_marks(segment, n) for segment, _, n in fresh])
                  if self.marks is not None else _marks(reader, size))
         live = moved.arena.empty(size, bool)
@@ -875,15 +875,22 @@ class FacetIndex:
 RANK_SPACING = 1 << 20
 
 
-def _spaced_rank(column: Any, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each document's rank among the column's sorted distinct values (times
-    RANK_SPACING), and the documents in that order."""
-    values = np.array(list(column), dtype=object)
+def _spaced_rank(keys: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """Each document's rank among the sorted distinct ``keys`` (each
+    document's, times RANK_SPACING), and the documents in that order (equal
+    keys in document order).  Python's sort, which takes runs already in
+    order as they are (ids often are), not numpy's of objects: 48 ms for
+    100k titles instead of 98, 4 for ids instead of 60."""
+    size = len(keys)
     if not size:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int32)
-    dense = np.unique(values, return_inverse=True)[1].reshape(size)
-    return (dense.astype(np.int64) * RANK_SPACING,
-            np.argsort(dense, kind="stable").astype(np.int32))
+    order = np.array(sorted(range(size), key=keys.__getitem__), dtype=np.int64)
+    ordered = np.array(keys, dtype=object)[order]
+    new = np.ones(size, dtype=bool)
+    new[1:] = ordered[1:] != ordered[:-1]
+    dense = np.empty(size, dtype=np.int64)
+    dense[order] = np.cumsum(new) - 1
+    return dense * RANK_SPACING, order.astype(np.int32)
 
 
 def _place(column: Any, ranks: np.ndarray, in_order: np.ndarray,

@@ -559,8 +559,46 @@ def read_lengths(reader: Any, fieldname: str) -> np.ndarray:
         if column is None:
             parts.append(np.zeros(count, dtype=np.float32))
         else:
-            parts.append(_LENGTHS[np.fromiter(column, dtype=np.uint8, count=count)])
+            parts.append(_LENGTHS[_numbers(column, count)])
     return np.concatenate(parts) if parts else EMPTY_F
+
+
+def read_numbers(reader: Any, fieldname: str) -> np.ndarray:
+    """Every document's value of the numeric column ``fieldname`` (an int64
+    array), over all segments: read as one array a segment, not a value at a
+    time (116 ms at 100k records)."""
+    parts = [_numbers(segment.column_reader(fieldname, translate=False),
+                      segment.doc_count_all())
+             for segment, _ in reader.leaf_readers()]
+    return np.concatenate(parts) if parts else EMPTY_I
+
+
+def _numbers(column: Any, count: int) -> np.ndarray:
+    """The ``count`` values of a segment's numeric column reader (int64)."""
+    if not isinstance(column, columns.NumericColumn.Reader) or column._typecode in "fd":
+        return np.fromiter(column, dtype=np.int64, count=count)
+    stored = min(column._count, count)  # (documents after the last value: the default)
+    kind = np.dtype(column._typecode).newbyteorder(">")  # (Whoosh packs them "!")
+    out = np.full(count, column._default, dtype=np.int64)
+    out[:stored] = np.frombuffer(column._dbfile.get(column._basepos, stored * kind.itemsize),
+                                 dtype=kind)
+    return out
+
+
+def read_keys(reader: Any, fieldname: str) -> list[bytes]:
+    """Every document's value of the bytes column ``fieldname``, over all
+    segments: each segment's values sliced from one read (88 ms at 100k
+    records a value at a time, 22 this way)."""
+    out: list[bytes] = []
+    for segment, _ in reader.leaf_readers():
+        column = segment.column_reader(fieldname, translate=False)
+        if not isinstance(column, columns.VarBytesColumn.Reader):
+            out.extend(column)
+            continue
+        lengths, offsets = column._lengths, column._offsets
+        data = column._dbfile.get(column._basepos, sum(lengths)) if len(lengths) else b""
+        out.extend([data[at:at + n] for at, n in zip(offsets, lengths, strict=True)])
+    return out
 
 
 # ---------------------------------------------------------------------------
