@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import sqlite3
 import subprocess
 import sys
 import weakref
@@ -14,6 +15,8 @@ import numpy as np
 import pytest
 
 from thb_search import Catalogue, sync
+from thb_search.analysis import lexicon_entries, synonym_lines, words_of
+from thb_search.corpus import read_records
 from thb_search.indexing import IndexDir
 from thb_search.postcolumns import TokenTable
 from thb_search.writer import MemoryPool, merge_count
@@ -44,6 +47,23 @@ def test_parallel_build_equals_single_process_build(tmp_path: Path, corpus_copy:
     segments = [p for p in IndexDir(tmp_path / "parallel").current().glob("*.trm")]
     assert len(segments) == 2  # one per worker
     assert results(tmp_path / "parallel") == results(tmp_path / "single")
+    # Both lexicons hold the words of the records and of the synonyms (which
+    # a worker analyses): the same pairs, some of them met in no record.
+    lexicons = [lexicon_pairs(tmp_path / name) for name in ("single", "parallel")]
+    assert lexicons[0] == lexicons[1]
+    synonyms = lexicon_entries(words_of(e for g in synonym_lines() for e in g))
+    records = lexicon_entries(words_of(f"{r.title} {r.summary} {' '.join(r.locations)}"
+                                       for r in read_records([corpus_copy])))
+    assert synonyms.items() <= lexicons[0].items()
+    assert sorted(synonyms.keys() - records.keys()) == [
+        "cooperation", "cthb", "europe", "mechanism", "operation", "organization", "osr",
+        "security", "thb"]
+    assert records.keys() <= lexicons[0].keys()
+
+
+def lexicon_pairs(index: Path) -> dict[str, str]:
+    with sqlite3.connect(IndexDir(index).current() / "lexicon.sqlite") as db:
+        return dict(db.execute("SELECT word, term FROM lexicon"))
 
 
 def test_memory_pool_orders_postings_by_field_term_document() -> None:

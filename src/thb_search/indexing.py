@@ -28,7 +28,6 @@ from .analysis import (
     remove_term_source,
     synonym_lines,
     unknown_words,
-    words_of,
 )
 from .changes import IndexedIds, plan
 from .corpus import display_path
@@ -302,7 +301,10 @@ def _rebuild(ixdir: IndexDir, docs: Iterator[dict[str, Any]], total: int,
         # Documents' pages are analysed in this process as ``docs`` are made:
         # their words go into the lexicon with the records'.
         with collecting_words() as pages_words:
-            lexicon = write_new_index(ix, docs, total, progress=progress)
+            # The lexicon also holds the words of the synonyms, which every
+            # query is checked against.
+            lexicon = write_new_index(ix, docs, total, progress=progress,
+                                      texts=[e for g in synonym_lines() for e in g])
         lexicon.update(lexicon_entries(pages_words))
         written = _after_commit(ix, target, lexicon)
         remember(target, ix)
@@ -392,12 +394,11 @@ def _write(ix: whoosh_index.Index, docs: list[dict[str, Any]], delete_ids: list[
 def _after_commit(ix: whoosh_index.Index, folder: Path, words: dict[str, str],
                   previous: int | None = None, before: Any | None = None) -> Written:
     """Save what searches load fast: facet arrays (patched from those of the
-    ``previous`` commit when there is one) and the lexicon (the words of the
-    documents; a new index also gets those of the synonyms every query is
-    checked against).  Returns the hashes of the arrays written."""
+    ``previous`` commit when there is one) and the lexicon (``words``: those
+    of the documents; a new index's also those of the synonyms, which its
+    writer analysed).  Returns the hashes of the arrays written."""
     if previous is None:
         written = save_for(ix, folder)
-        words = {**lexicon_entries(words_of(e for g in synonym_lines() for e in g)), **words}
     else:
         written = update_for(ix, folder, previous, before)
     if words:

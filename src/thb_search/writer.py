@@ -25,7 +25,7 @@ from whoosh import index as whoosh_index
 from whoosh.reading import SegmentReader
 from whoosh.util import fib
 
-from .analysis import collecting_words, lexicon_entries, load_nltk
+from .analysis import collecting_words, lexicon_entries, load_nltk, words_of
 from .errors import IndexingError
 from .fields import BodyPages, BodyTokens
 from .indexdir import MAIN_GUARD
@@ -308,20 +308,21 @@ def cancel(writer: Any) -> None:
 
 
 def write_new_index(ix: whoosh_index.Index, docs: Iterable[dict[str, Any]], total: int,
-                    *, procs: int | None = None,
-                    progress: Progress | None = None) -> dict[str, str]:
+                    *, procs: int | None = None, progress: Progress | None = None,
+                    texts: Sequence[str] = ()) -> dict[str, str]:
     """Write ``docs`` (``total`` of them) into the empty index ``ix`` and commit.
 
     With several processors and many documents, worker processes share the
     work; segments are listed in a fixed order, so the document order (and
     with it the order of equal scores) does not depend on scheduling.
-    Returns the lexicon of the documents (word -> term).
+    Returns the lexicon (word -> term) of the documents and of ``texts``
+    (analysed by a worker, which has NLTK loaded: this process need not).
     """
     procs = procs or min(os.cpu_count() or 1, 4)
     main = fast_writer(ix)  # holds the index lock while the segments are written
     try:
         if procs > 1 and total >= PARALLEL_MIN_DOCS:
-            segments, lexicon = _parallel(ix, docs, total, procs, progress)
+            segments, lexicon = _parallel(ix, docs, total, procs, progress, texts)
         else:
             load_nltk()
             done = [0]
@@ -333,7 +334,7 @@ def write_new_index(ix: whoosh_index.Index, docs: Iterable[dict[str, Any]], tota
 
             with collecting_words() as words:
                 segments = _build_segments(ix, docs, tick)
-            lexicon = lexicon_entries(words)
+            lexicon = lexicon_entries(words | words_of(texts))
         commit_segments(main, segments)
     except BaseException:
         cancel(main)
@@ -343,12 +344,14 @@ def write_new_index(ix: whoosh_index.Index, docs: Iterable[dict[str, Any]], tota
 
 
 def _parallel(ix: whoosh_index.Index, docs: Iterable[dict[str, Any]], total: int, procs: int,
-              progress: Progress | None) -> tuple[list[Any], dict[str, str]]:
+              progress: Progress | None, texts: Sequence[str] = ()
+              ) -> tuple[list[Any], dict[str, str]]:
     ctx = multiprocessing.get_context("spawn")
     jobs = [ctx.Queue(maxsize=4) for _ in range(procs)]
     results = ctx.Queue()
     workers = [ctx.Process(target=_worker, args=(ix.storage.folder, ix.indexname, jobs[k],
-                                                 results, k), daemon=True)
+                                                 results, k, list(texts) if k == 0 else []),
+                           daemon=True)
                for k in range(procs)]
     for w in workers:
         w.start()
@@ -409,8 +412,10 @@ def _put(q: Any, item: Any, workers: list[Any]) -> None:
             _check_alive(workers)
 
 
-def _worker(folder: str, indexname: str, jobs: Any, results: Any, k: int) -> None:
-    """A worker process: write the batches of its queue into segments."""
+def _worker(folder: str, indexname: str, jobs: Any, results: Any, k: int,
+            texts: list[str]) -> None:
+    """A worker process: write the batches of its queue into segments;
+    report them with the lexicon of their words and of ``texts``."""
     die_with_parent()
     try:
         load_nltk()
@@ -436,7 +441,7 @@ def _worker(folder: str, indexname: str, jobs: Any, results: Any, k: int) -> Non
         gc.freeze()
         with no_cycle_collection(), collecting_words() as words:
             segments = _build_segments(ix, batches(), on_segment=gc.collect)
-        results.put((k, "ok", segments, lexicon_entries(words)))
+        results.put((k, "ok", segments, lexicon_entries(words | words_of(texts))))
     except BaseException as exc:
         message = f"{type(exc).__name__}: {exc}".splitlines()[0]
         results.put((k, "error", (message, traceback.format_exc()), {}))
