@@ -17,6 +17,7 @@ import pytest
 from thb_search import Catalogue, sync
 from thb_search.analysis import lexicon_entries, synonym_lines, words_of
 from thb_search.corpus import read_records
+from thb_search.errors import CorpusErrors
 from thb_search.indexing import IndexDir
 from thb_search.postcolumns import TokenTable
 from thb_search.writer import MemoryPool, merge_count
@@ -59,6 +60,40 @@ def test_parallel_build_equals_single_process_build(tmp_path: Path, corpus_copy:
         "cooperation", "cthb", "europe", "mechanism", "operation", "organization", "osr",
         "security", "thb"]
     assert records.keys() <= lexicons[0].keys()
+
+
+def test_a_rebuild_s_workers_start_once_the_catalogue_is_read_and_end_with_it(
+        tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Started when the reading is done (with the number of records read),
+    used for the documents, ended when the rebuild is, or stopped at once
+    when it stops before writing (an unreadable record)."""
+    import multiprocessing
+
+    import thb_search.writer as writer
+
+    monkeypatch.setattr(writer, "PARALLEL_MIN_DOCS", 1)
+    monkeypatch.setattr(writer, "BATCH_DOCS", 3)
+    started: list[tuple[int, object]] = []
+
+    def start(total: int, texts: object = (), procs: int | None = None) -> object:
+        workers = real(total, texts, procs)
+        started.append((total, workers))
+        return workers
+
+    real = writer.start_workers
+    monkeypatch.setattr("thb_search.indexing.start_workers", start)
+    report = sync(tmp_path / "index", [corpus_copy], rebuild=True)
+    assert report.total == 10 and [total for total, _ in started] == [10]
+    assert [sorted(w.reported) for _, w in started] == [[0, 1]]  # type: ignore[attr-defined]
+    assert multiprocessing.active_children() == []
+    (corpus_copy / "more.jsonl").write_text('{"title": "Cut off\n', encoding="utf-8")
+    with pytest.raises(CorpusErrors):
+        sync(tmp_path / "index", [corpus_copy], rebuild=True)
+    assert [total for total, _ in started] == [10, 10]
+    assert started[1][1].reported == set()  # type: ignore[attr-defined]
+    assert multiprocessing.active_children() == []
+    with Catalogue(tmp_path / "index") as cat:
+        assert cat.search("").total == 10
 
 
 def lexicon_pairs(index: Path) -> dict[str, str]:

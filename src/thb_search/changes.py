@@ -16,7 +16,7 @@ changed.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,10 +124,12 @@ class Changes:
 
 def plan(paths: Sequence[str | os.PathLike[str]], state: CatalogueState | None,
          indexed: IndexedIds, target: CatalogueState, store: TextStore,
-         reading: Progress | None = None) -> Changes:
+         reading: Progress | None = None,
+         on_read: Callable[[int], object] | None = None) -> Changes:
     """Read what changed in the catalogue ``paths`` since ``state`` (None: no
     state, every file is read) and decide what to write; ``target`` is the
-    state to fill for the generation written to."""
+    state to fill for the generation written to.  ``on_read(n)`` is called
+    once the files are read (``n`` records)."""
     files, warnings = find_files(paths)
     scan = Scan(files, warnings=list(warnings))
     remembered = state.files if state is not None else {}
@@ -147,6 +149,8 @@ def plan(paths: Sequence[str | os.PathLike[str]], state: CatalogueState | None,
                                       errors=key not in scan.file_state)
         for c in copies:
             new_copies.setdefault(c.id, []).append(c)
+    if on_read:
+        on_read(sum(map(len, read.values())))
     target.files.update(unchanged)
     gone = [p for p in remembered if p not in unchanged and p not in read]
     old_ids: set[str] = set()

@@ -48,7 +48,7 @@ from .texts import TextStore
 from .trust import sign, verify
 from .whoosh_internals import doc_count, fast_writer, not_taken_over, superseded
 from .workers import no_cycle_collection
-from .writer import cancel, merge_small_by_size, write_new_index
+from .writer import Workers, cancel, merge_small_by_size, start_workers, write_new_index
 
 __all__ = ["DEFAULT_WAIT", "STATE_FILE", "VERSION_FILE", "IndexDir", "IndexReport",
            "ensure_index", "sync", "to_document"]
@@ -198,8 +198,17 @@ def _sync_opened(ixdir: IndexDir, paths: Sequence[str | os.PathLike[str]],
     full = ix is None
     store = TextStore(ixdir.root)
     indexed = IndexedIds(ix)
+    workers: Workers | None = None
+
+    def read(records: int) -> None:
+        # A rebuild's worker processes start loading what they need while
+        # this one settles what to write (the reading's helper is done).
+        nonlocal workers
+        workers = start_workers(records, _synonym_texts())
+
     try:
-        changes = plan(paths, state, indexed, CatalogueState(gen or ixdir.root), store, reading)
+        changes = plan(paths, state, indexed, CatalogueState(gen or ixdir.root), store, reading,
+                       read if full else None)
         errors = [*changes.scan.errors, *changes.att.found.errors]
         if errors and not skip_invalid:
             raise CorpusErrors(errors)
@@ -214,7 +223,8 @@ def _sync_opened(ixdir: IndexDir, paths: Sequence[str | os.PathLike[str]],
             changes.write_states(target, index.latest_generation())
 
         if full:
-            _rebuild(ixdir, docs(changes.to_add), len(changes.to_add), progress, remember)
+            _rebuild(ixdir, docs(changes.to_add), len(changes.to_add), progress, remember,
+                     workers)
             total = len(changes.to_add)
         else:
             assert ix is not None and gen is not None
@@ -252,6 +262,8 @@ def _sync_opened(ixdir: IndexDir, paths: Sequence[str | os.PathLike[str]],
             total = doc_count(ix)
         store.prune(att.kept())
     finally:
+        if workers is not None:
+            workers.close()
         indexed.close()
         store.close()
     merged, superseded_ = changes.state.merged_counts()
@@ -291,9 +303,11 @@ def _open_for_sync(ixdir: IndexDir, rebuild: bool, notify: Notify | None
 
 def _rebuild(ixdir: IndexDir, docs: Iterator[dict[str, Any]], total: int,
              progress: Progress | None,
-             remember: Callable[[Path, whoosh_index.Index], None]) -> None:
+             remember: Callable[[Path, whoosh_index.Index], None],
+             workers: Workers | None = None) -> None:
     """Write everything into a new generation, swapped in only once complete:
-    any failure leaves the index as it was."""
+    any failure leaves the index as it was.  ``workers``: started already
+    (see :func:`thb_search.writer.start_workers`)."""
     target = ixdir.new_generation()
     try:
         (target / VERSION_FILE).write_text(SCHEMA_VERSION + "\n", encoding="utf-8")
@@ -304,7 +318,7 @@ def _rebuild(ixdir: IndexDir, docs: Iterator[dict[str, Any]], total: int,
             # The lexicon also holds the words of the synonyms, which every
             # query is checked against.
             lexicon = write_new_index(ix, docs, total, progress=progress,
-                                      texts=[e for g in synonym_lines() for e in g])
+                                      texts=_synonym_texts(), workers=workers)
         lexicon.update(lexicon_entries(pages_words))
         written = _after_commit(ix, target, lexicon)
         remember(target, ix)
@@ -313,6 +327,10 @@ def _rebuild(ixdir: IndexDir, docs: Iterator[dict[str, Any]], total: int,
         shutil.rmtree(target, ignore_errors=True)
         raise
     ixdir.swap(target)
+
+
+def _synonym_texts() -> list[str]:
+    return [e for g in synonym_lines() for e in g]
 
 
 def _seal(ix: whoosh_index.Index, gen: Path, states: Sequence[str] = (),
