@@ -15,7 +15,7 @@ from conftest import BUNDLED, TERRORISM
 from thb_search import Catalogue, sync
 from thb_search.errors import IndexCorruptError
 from thb_search.indexdir import IndexDir
-from thb_search.trust import KEY_FILE, MANIFEST, sign, verify
+from thb_search.trust import KEY_FILE, MANIFEST, files_to_sign, sign, synced_digests, verify
 
 
 class Planted:
@@ -174,3 +174,46 @@ def test_what_a_signature_vouches_for_is_on_disk_before_it(
     signature = synced.index(str(gen / (MANIFEST + ".tmp")))
     assert new <= {Path(p).name for p in synced[:signature]}
     assert str(gen) in synced[signature + 1:]
+
+
+def test_a_file_changed_after_it_was_hashed_ahead_is_hashed_again(tmp_path: Path) -> None:
+    """Hashes taken ahead (:func:`synced_digests`, which a rebuild runs in a
+    thread) are only trusted for a file seen as it was then."""
+    _, gen = built(tmp_path)
+    ahead = synced_digests(files_to_sign(gen))
+    assert set(ahead) == {p.name for p in files_to_sign(gen)}
+    version = gen / "SCHEMA_VERSION"
+    version.write_text(version.read_text("utf-8") + "\n", "utf-8")
+    sign(gen, written=ahead)
+    assert verify(gen) is None
+
+
+def test_a_rebuild_syncs_every_file_it_signs_before_the_signature(
+        tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whoosh's files, hashed and synced by a thread while the rest of a
+    rebuild is written, and the rest: all on disk before the signature, each
+    signed with its own hash."""
+    import hashlib
+    import json
+    import threading
+
+    index = tmp_path / "index"
+    synced: list[str] = []
+    lock = threading.Lock()
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        real_fsync(fd)
+        with lock:
+            synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    sync(index, [corpus_copy], rebuild=True)
+    gen = IndexDir(index).current()
+    files = json.loads((gen / MANIFEST).read_text("utf-8"))["files"]
+    assert any(name.endswith(".trm") for name in files)
+    signature = synced.index(str(gen / (MANIFEST + ".tmp")))
+    assert set(files) <= {Path(p).name for p in synced[:signature]}
+    for name, entry in files.items():
+        if entry[5:] != ["superseded"]:  # (removed once signed)
+            assert hashlib.sha256((gen / name).read_bytes()).hexdigest() == entry[0], name

@@ -45,7 +45,7 @@ from .scan import documents
 from .schema import RANK_FIELD, SCHEMA_VERSION, analysed, build_schema, to_document
 from .state import STATE_FILE, CatalogueState
 from .texts import TextStore
-from .trust import sign, verify
+from .trust import files_to_sign, sign, synced_digests, verify
 from .whoosh_internals import doc_count, fast_writer, not_taken_over, superseded
 from .workers import no_cycle_collection
 from .writer import Workers, cancel, merge_small_by_size, start_workers, write_new_index
@@ -320,8 +320,17 @@ def _rebuild(ixdir: IndexDir, docs: Iterator[dict[str, Any]], total: int,
             lexicon = write_new_index(ix, docs, total, progress=progress,
                                       texts=_synonym_texts(), workers=workers)
         lexicon.update(lexicon_entries(pages_words))
-        written = _after_commit(ix, target, lexicon)
-        remember(target, ix)
+        from concurrent.futures import ThreadPoolExecutor  # (a search does not import it)
+
+        with ThreadPoolExecutor(max_workers=1) as thread:
+            # Whoosh's files are complete: a thread hashes and syncs them (disk
+            # and C, without the interpreter's lock) while this one makes the
+            # facet arrays, the lexicon and the states, on a core the workers
+            # left (the signature took 0.3 s more of a 100k rebuild).
+            ahead = thread.submit(synced_digests, files_to_sign(target))
+            written = _after_commit(ix, target, lexicon)
+            remember(target, ix)
+            written = {**ahead.result(), **written}
         _seal(ix, target, written=written)
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)
@@ -419,13 +428,17 @@ def _after_commit(ix: whoosh_index.Index, folder: Path, words: dict[str, str],
         written = save_for(ix, folder)
     else:
         written = update_for(ix, folder, previous, before)
+    _save_lexicon(folder, words)
+    return written
+
+
+def _save_lexicon(folder: Path, words: dict[str, str]) -> None:
     if words:
         lexicon = Lexicon(folder)
         try:
             lexicon.add(words)
         finally:
             lexicon.close()
-    return written
 
 
 def ensure_index(

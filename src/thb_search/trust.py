@@ -23,7 +23,7 @@ import hmac
 import json
 import os
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,8 @@ def _entries(gen: Path) -> dict[str, os.DirEntry[str]]:
                 and ".tmp." not in e.name and e.is_file()}
 
 
-def _files(gen: Path) -> list[Path]:
+def files_to_sign(gen: Path) -> list[Path]:
+    """The generation's files a signature covers (as they are now)."""
     return [gen / name for name in sorted(_entries(gen))]
 
 
@@ -147,6 +148,18 @@ def sign(gen: Path, superseded: Iterable[str] = (),
     fsync_path(gen)  # the signature's new name, before superseded files go
 
 
+def synced_digests(paths: Sequence[Path]) -> dict[str, tuple[str, os.stat_result]]:
+    """The SHA-256 and stat of each file, once synced to disk: what
+    :func:`sign` takes as ``written`` for files complete before the rest (a
+    thread can do this meanwhile: hashing and syncing leave the
+    interpreter's lock)."""
+    out = {}
+    for path in paths:
+        fsync_path(path)
+        out[path.name] = (_sha256(path), path.stat())
+    return out
+
+
 def fsync_path(path: str | os.PathLike[str]) -> None:
     """Sync a file's contents, or a folder's names, to disk."""
     fd = os.open(path, os.O_RDONLY)
@@ -196,7 +209,7 @@ def unsigned(gen: Path) -> list[Path]:
     if data is None or not hmac.compare_digest(str(data.get("hmac", "")),
                                                _mac(data["files"])):
         return []
-    return [p for p in _files(gen) if p.name not in data["files"]]
+    return [p for p in files_to_sign(gen) if p.name not in data["files"]]
 
 
 #: Files of a generation that hold no pickle and are derived from Whoosh's
