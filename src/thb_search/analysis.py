@@ -151,6 +151,14 @@ def lexicon_entries(words: Iterable[str]) -> dict[str, str]:
     return {w: t for w in words if (t := term_for(w)) is not None}
 
 
+_TITLE_WORD = re.compile(r"[^\W_]+")
+
+
+def normalized_title(text: str) -> str:
+    """Title key (for ids, and sorting): folded, punctuation and spacing ignored."""
+    return " ".join(_TITLE_WORD.findall(fold(normalize_chars(text))))
+
+
 def normalize_chars(text: str) -> str:
     """Curly quotes to straight ones, every kind of dash to ``-``.
 

@@ -14,7 +14,7 @@ from base64 import b32encode
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from .analysis import fold, normalize_chars
+from .analysis import normalized_title
 
 _MONTHS = {
     name: number
@@ -288,14 +288,6 @@ def parse_date(text: str) -> dt.date:
         return dt.date(int(year), number, int(day))
     except ValueError:
         raise ValueError(f"unreadable date {value!r} ({DATE_HINT})") from None
-
-
-_TITLE_WORD = re.compile(r"[^\W_]+")
-
-
-def normalized_title(text: str) -> str:
-    """Title key for ids: folded, punctuation and spacing ignored."""
-    return " ".join(_TITLE_WORD.findall(fold(normalize_chars(text))))
 
 
 def derive_id(title: str, date: dt.date | None, summary: str = "") -> str:

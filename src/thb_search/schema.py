@@ -9,7 +9,7 @@ from whoosh import columns, fields, formats
 from whoosh.reading import TermNotFound
 from whoosh.system import pack_uint
 
-from .analysis import ANALYSIS_VERSION, word_tokens
+from .analysis import ANALYSIS_VERSION, normalized_title, word_tokens
 from .fields import (
     BodyPages,
     BodyPostings,
@@ -190,8 +190,6 @@ def to_document(record: Record, fp: str, body: BodyPostings | BodyPages | None =
     """The Whoosh document of a record, with its document's text (``body``,
     analysed or still to be: see :func:`analysed`) and what is shown of the
     document (``document``) when it has one."""
-    from .corpus import normalized_title  # the writer's: a search does not import it
-
     doc: dict[str, Any] = {
         "id": record.id,
         "text": text_value(record.title, record.summary, record.locations),
@@ -206,13 +204,18 @@ def to_document(record: Record, fp: str, body: BodyPostings | BodyPages | None =
         "id_sort": record.id.encode("utf-8"),
         "title": record.title,
         "summary": record.summary,
-        "date": record.date.isoformat() if record.date else "",
-        "publisher": record.publisher,
-        "url": record.url,
-        "collections": list(record.collections),
-        "fingerprint": fp,
-        "body_len": body.length if isinstance(body, BodyPostings) else 0,
     }
+    # Text fields left empty are not stored (the title and summary are).
+    if record.date:
+        doc["date"] = record.date.isoformat()
+    if record.publisher:
+        doc["publisher"] = record.publisher
+    if record.url:
+        doc["url"] = record.url
+    doc["collections"] = list(record.collections)
+    if fp:
+        doc["fingerprint"] = fp
+    doc["body_len"] = body.length if isinstance(body, BodyPostings) else 0
     if record.locations:  # stored only when given, like a document
         doc["locations"] = list(record.locations)
     if isinstance(body, BodyPostings):
@@ -221,7 +224,7 @@ def to_document(record: Record, fp: str, body: BodyPostings | BodyPages | None =
         doc["body"] = body
     if document is not None:
         doc["document"] = document
-    return {k: v for k, v in doc.items() if v != "" or k in ("title", "summary")}
+    return doc
 
 
 def analysed(doc: dict[str, Any]) -> dict[str, Any]:
