@@ -141,19 +141,10 @@ def test_hashes_handed_to_sign_are_the_files_own(tmp_path: Path, corpus_copy: Pa
     assert verify(copy) is None
 
 
-def test_what_a_signature_vouches_for_is_on_disk_before_it(
-        tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A power cut after a commit's signature must not leave a signed file
-    whose contents never reached the disk (it would look as signed, so be
-    trusted unread): every file an add wrote is synced before the signature
-    is, and the folder (the signature's new name) after it."""
-    import json
+def recorded_fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths of the files synced from now on, in order (from any thread)."""
     import threading
 
-    index = tmp_path / "index"
-    sync(index, [corpus_copy])
-    gen = IndexDir(index).current()
-    before = set(json.loads((gen / MANIFEST).read_text("utf-8"))["files"])
     synced: list[str] = []
     lock = threading.Lock()
     real_fsync = os.fsync
@@ -164,6 +155,22 @@ def test_what_a_signature_vouches_for_is_on_disk_before_it(
             synced.append(os.readlink(f"/proc/self/fd/{fd}"))
 
     monkeypatch.setattr(os, "fsync", fsync)
+    return synced
+
+
+def test_what_a_signature_vouches_for_is_on_disk_before_it(
+        tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A power cut after a commit's signature must not leave a signed file
+    whose contents never reached the disk (it would look as signed, so be
+    trusted unread): every file an add wrote is synced before the signature
+    is, and the folder (the signature's new name) after it."""
+    import json
+
+    index = tmp_path / "index"
+    sync(index, [corpus_copy])
+    gen = IndexDir(index).current()
+    before = set(json.loads((gen / MANIFEST).read_text("utf-8"))["files"])
+    synced = recorded_fsyncs(monkeypatch)
     record = {"id": "new-1", "title": "Victim identification at borders"}
     (corpus_copy / "new.jsonl").write_text(json.dumps(record) + "\n", "utf-8")
     assert sync(index, [corpus_copy]).added == 1
@@ -195,19 +202,9 @@ def test_a_rebuild_syncs_every_file_it_signs_before_the_signature(
     signed with its own hash."""
     import hashlib
     import json
-    import threading
 
     index = tmp_path / "index"
-    synced: list[str] = []
-    lock = threading.Lock()
-    real_fsync = os.fsync
-
-    def fsync(fd: int) -> None:
-        real_fsync(fd)
-        with lock:
-            synced.append(os.readlink(f"/proc/self/fd/{fd}"))
-
-    monkeypatch.setattr(os, "fsync", fsync)
+    synced = recorded_fsyncs(monkeypatch)
     sync(index, [corpus_copy], rebuild=True)
     gen = IndexDir(index).current()
     files = json.loads((gen / MANIFEST).read_text("utf-8"))["files"]
