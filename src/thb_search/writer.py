@@ -339,17 +339,13 @@ class Workers:
             q.close()
 
 
-def _procs(procs: int | None) -> int:
-    return procs or min(os.cpu_count() or 1, 4)
-
-
 def start_workers(total: int, texts: Sequence[str] = (), procs: int | None = None
                   ) -> Workers | None:
     """The worker processes :func:`write_new_index` will use for ``total``
     documents (None: it will write them in this process), started now: a
     rebuild starts them once the catalogue is read, while it settles what to
     write on one core (0.6 s at 100k records)."""
-    procs = _procs(procs)
+    procs = procs or min(os.cpu_count() or 1, 4)
     return Workers(procs, texts) if procs > 1 and total >= PARALLEL_MIN_DOCS else None
 
 
