@@ -428,17 +428,13 @@ def _after_commit(ix: whoosh_index.Index, folder: Path, words: dict[str, str],
         written = save_for(ix, folder)
     else:
         written = update_for(ix, folder, previous, before)
-    _save_lexicon(folder, words)
-    return written
-
-
-def _save_lexicon(folder: Path, words: dict[str, str]) -> None:
     if words:
         lexicon = Lexicon(folder)
         try:
             lexicon.add(words)
         finally:
             lexicon.close()
+    return written
 
 
 def ensure_index(
