@@ -135,8 +135,9 @@ def test_text_tokens_held_as_columns_are_the_postings_of_the_text_field(
     """``add_text`` (token numbers, made into postings with numpy every
     SETTLE_POSTINGS tokens) holds what the ``text`` field's own postings
     (``TextField.index``, analysed a document at a time) give: terms,
-    documents, weights (title words twice), positions and lengths; a merged
-    term's postings (``extend``) follow them."""
+    documents, weights (title words twice), positions and lengths (each
+    document's once, in order, across settles); a merged term's postings
+    (``extend``) follow them."""
     import thb_search.writer as writer
     from thb_search.fields import text_postings, text_value
     from thb_search.schema import TITLE_BOOST, build_schema
@@ -145,11 +146,19 @@ def test_text_tokens_held_as_columns_are_the_postings_of_the_text_field(
     field = build_schema()["text"]
     assert len(TEXTS) * 3 < 30  # the merged documents follow
     columns, tuples = MemoryPool(), MemoryPool()
+    lengths: list[tuple[str, list[int], list[int]]] = []
     for docnum, (title, summary, locations) in enumerate(TEXTS * 3):
         value = text_value(title, summary, [locations] if locations else [])
-        length = columns.add_text("text", *field.tokens(value), TITLE_BOOST, 1.0, docnum)
-        assert length == text_postings(title, summary, TITLE_BOOST, locations)[2]
+        columns.add_text("text", *field.tokens(value), TITLE_BOOST, 1.0, docnum)
         tuples.add_many("text", field.index(value), docnum)
+        if docnum == 7:  # (taken twice: each document's once)
+            lengths.extend(columns.text_lengths())
+    lengths.extend(columns.text_lengths())
+    assert list(columns.text_lengths()) == []
+    # Each document's length (terms, the summary mark's included), in order.
+    assert [(f, d, n) for f, docs, ns in lengths for d, n in zip(docs, ns, strict=True)] == [
+        ("text", docnum, text_postings(title, summary, TITLE_BOOST, locations)[2])
+        for docnum, (title, summary, locations) in enumerate(TEXTS * 3)]
     for pool in (columns, tuples):
         pool.extend("text", b"labor", np.array([30, 32]), np.array([1.5, 2.0]),
                     np.array([4, 8]), array("I", [3, 1, 2]).tobytes())

@@ -227,16 +227,50 @@ class TextColumns(_TokenColumns):
         self.field_boost = field_boost
         self.mark = self.table.term_id(SUMMARY_MARK)
         self.parts = array("I")  # tokens of the title, summary, locations of each document
+        # Documents' lengths (their terms: the field's length in each), worked
+        # out for all held documents at once: summed a document at a time
+        # from its tokens' numbers of terms, they took a worker 15 µs a record
+        # (see lengths()).
+        self._length_docs: list[int] = []
+        self._lengths: list[int] = []
+        self._measured = 0  # held documents whose lengths are worked out
 
     def add(self, title: list[str], summary: list[str], locations: list[str],
-            docnum: int) -> int:
-        """Add a document's tokens; returns its terms (the field's length)."""
+            docnum: int) -> None:
+        """Add a document's tokens (its length: :meth:`lengths`)."""
         numbers = self.table.numbers
-        ids = numbers(title) + numbers(summary) + numbers(locations)
-        self.tokens.extend(ids)
+        self.tokens.extend(numbers(title) + numbers(summary) + numbers(locations))
         self.docs.append(docnum)
         self.parts.extend((len(title), len(summary), len(locations)))
-        return 1 + sum(map(self.table.count.__getitem__, ids))
+
+    def lengths(self) -> tuple[list[int], list[int]]:
+        """(document numbers, lengths) of the documents added since the last
+        call, in the order they were added: a document's length is its
+        terms, the summary mark's included (what
+        :func:`thb_search.fields.text_postings` gives as its length)."""
+        self._measure()
+        taken = self._length_docs, self._lengths
+        self._length_docs, self._lengths = [], []
+        return taken
+
+    def _measure(self) -> None:
+        """Work out the lengths of the held documents not yet measured."""
+        ndocs = len(self.docs)
+        if self._measured == ndocs:
+            return
+        tokens = np.frombuffer(self.tokens, dtype=np.uint32)
+        count = np.frombuffer(self.table.count, dtype=np.uint32)[tokens]
+        per_doc = np.frombuffer(self.parts, dtype=np.uint32).reshape(ndocs, 3).sum(
+            axis=1, dtype=np.int64)
+        doc_of = np.repeat(np.arange(ndocs), per_doc)
+        terms = np.bincount(doc_of, weights=count, minlength=ndocs).astype(np.int64) + 1
+        self._length_docs.extend(self.docs[self._measured:])
+        self._lengths.extend(terms[self._measured:].tolist())
+        self._measured = ndocs
+
+    def settle(self, terms: dict[bytes, Entry]) -> tuple[int, int, int]:
+        self._measure()  # (before the documents' tokens are let go)
+        return super().settle(terms)
 
     def _items(self, tokens: np.ndarray, taken: np.ndarray) -> Items:
         ndocs = len(self.docs)
@@ -270,6 +304,7 @@ class TextColumns(_TokenColumns):
     def _clear(self) -> None:
         super()._clear()
         self.parts = array("I")
+        self._measured = 0
 
 
 class BodyColumns(_TokenColumns):

@@ -1023,12 +1023,9 @@ class FastSegmentWriter(SegmentWriter):
                 if value is None:
                     continue
                 length = 0
-                if how is _TEXT:
-                    added = pool.add_text(name, *field.tokens(value),
-                                          field.analyzer.title_boost,
-                                          field.format.field_boost, docnum)
-                    if field.scorable:
-                        length = added
+                if how is _TEXT:  # (its length later: _write_text_lengths)
+                    pool.add_text(name, *field.tokens(value), field.analyzer.title_boost,
+                                  field.format.field_boost, docnum)
                 elif how is not None:
                     if isinstance(value, BodyTokens):  # added above
                         if field.scorable:
@@ -1075,7 +1072,30 @@ class FastSegmentWriter(SegmentWriter):
         self._field_plans[names] = plan
         return plan
 
+    def _write_text_lengths(self) -> None:
+        """Write the lengths of the text fields of the documents added since
+        the last call: what ``add_field`` writes of a document's length (its
+        byte in the field's lengths column, its sum in the field's total),
+        for many documents at once; before any other document's lengths go
+        into the column (a merged segment's, or at the segment's end)."""
+        perdoc = self.perdocwriter
+        for fieldname, docs, lengths in self.pool.text_lengths():
+            if not self.schema[fieldname].scorable:
+                continue
+            column = f"_{fieldname}_len"
+            if not perdoc._has_column(column):
+                perdoc._create_column(column, LENGTHS_COLUMN)
+            add = perdoc._get_column(column).add
+            for docnum, length in zip(docs, lengths, strict=True):
+                add(docnum, length_to_byte(length))
+            perdoc._fieldlengths[fieldname] += sum(lengths)
+
+    def add_reader(self, reader: Any) -> None:
+        self._write_text_lengths()  # (the merged documents' lengths follow)
+        super().add_reader(reader)
+
     def _flush_segment(self) -> None:
+        self._write_text_lengths()
         self.perdocwriter.close()
         pdr = self.per_document_reader() if self.codec.length_stats else None
         try:

@@ -145,18 +145,27 @@ class MemoryPool:
 
     def add_text(self, fieldname: str, title: list[str], summary: list[str],
                  locations: list[str], title_boost: float, field_boost: float,
-                 docnum: int) -> int:
+                 docnum: int) -> None:
         """Add one document's ``text`` field: the tokens of its title, summary
-        and locations (:class:`thb_search.postcolumns.TextColumns`).
-        Returns its terms (the field's length in the document)."""
+        and locations (:class:`thb_search.postcolumns.TextColumns`); its
+        length (terms) comes with the others' (:meth:`text_lengths`)."""
         columns = self._columns.get(fieldname)
         if columns is None:
             columns = self._columns[fieldname] = TextColumns(title_boost, field_boost)
         assert isinstance(columns, TextColumns)
-        length = columns.add(title, summary, locations, docnum)
+        columns.add(title, summary, locations, docnum)
         if len(columns) >= SETTLE_POSTINGS:
             self._settle(columns, self._fields.setdefault(fieldname, {}))
-        return length
+
+    def text_lengths(self) -> Iterator[tuple[str, list[int], list[int]]]:
+        """(field, document numbers, lengths) of the documents whose text
+        fields were added (:meth:`add_text`) since the last call, in the
+        order they were."""
+        for fieldname, columns in self._columns.items():
+            if isinstance(columns, TextColumns):
+                docs, lengths = columns.lengths()
+                if docs:
+                    yield fieldname, docs, lengths
 
     def add_body(self, fieldname: str, body: BodyTokens, docnum: int
                  ) -> tuple[int, tuple[int, ...]]:
