@@ -200,6 +200,9 @@ def test_jsonl_aliases(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("line", "problem"), [
     ('{"title": "A",', "invalid JSON (Expecting property name enclosed in double quotes at "
                       "column 15): each line must be one JSON object"),
+    ('{"title": "A", "url": ' + "9" * 5000 + "}",
+     "a number on this line has too many digits to be read: write it as a string (in "
+     "quotes)"),
     ('["A"]', "expected a JSON object, got list: each line must be one object such as "
               '{"title": ..., "date": ...}'),
     ('{"tittle": "A"}', "unknown field 'tittle': the fields are id, title, date, type, office, "

@@ -174,6 +174,11 @@ def read_jsonl(lines: Iterable[str | LongLine], shown: str,
                 shown, number, f"invalid JSON ({exc.msg} at column {exc.colno}): each "
                 "line must be one JSON object"))
             continue
+        except ValueError:  # (Python reads no integer of more than 4,300 digits)
+            result.errors.append(CorpusFormatError(
+                shown, number, "a number on this line has too many digits to be read: "
+                "write it as a string (in quotes)"))
+            continue
         if not isinstance(obj, dict):
             result.errors.append(CorpusFormatError(
                 shown, number, f"expected a JSON object, got {type(obj).__name__}: each "
