@@ -283,6 +283,38 @@ def test_parse_date(text: str, date: dt.date) -> None:
     assert parse_date(text) == date
 
 
+@pytest.mark.parametrize("text", ["2022-02-30", "2022-1a-05", "2022-00-10", "0000-01-01"])
+def test_dates_of_the_iso_shape_that_are_no_date_say_so(text: str) -> None:
+    with pytest.raises(ValueError) as err:
+        parse_date(text)
+    assert str(err.value) == (f"unreadable date {text!r} (expected e.g. 25 February 2022 or "
+                              "2022-02-25)")
+
+
+def test_lists_of_values_are_each_records_own(tmp_path: Path) -> None:
+    """Offices and themes read alike are alike; a number is its own text
+    (5 and 5.0 are not one value), and so are lists past the thousands a
+    reader remembers."""
+    lines = [{"title": "A", "office": 5}, {"title": "B", "office": 5.0},
+             {"title": "C", "office": ["X", " X ", "Y"]}, {"title": "D", "office": "X, Y"},
+             *({"title": f"T{i}", "office": [f"O{i}"]} for i in range(5000)),
+             {"title": "E", "office": ["X", "Y"]}, {"title": "F", "office": 7}]
+    path = write(tmp_path, "a.jsonl", "".join(json.dumps(line) + "\n" for line in lines))
+    offices = {r.title: r.offices for r in read_file(path).records}
+    assert [offices[t] for t in "ABCDEF"] == [
+        ("5",), ("5.0",), ("X", "Y"), ("X", "Y"), ("X", "Y"), ("7",)]
+    assert [offices[f"T{i}"] for i in (0, 4095, 4999)] == [("O0",), ("O4095",), ("O4999",)]
+
+
+def test_a_long_line_of_numbers_and_text_is_one_record(tmp_path: Path) -> None:
+    """A line of more than a quarter of the record limit has its record's
+    size counted (values written out), and is read when within it."""
+    line = {"title": "A", "summary": "s" * 400_000, "url": 1e300, "type": 12}
+    path = write(tmp_path, "a.jsonl", json.dumps(line) + "\n")
+    (record,) = read_file(path).records
+    assert (len(record.summary), record.url, record.type) == (400_000, "1e+300", "12")
+
+
 def test_derived_ids_are_short_and_ignore_punctuation_and_case() -> None:
     a = derive_id("National Referral Mechanisms- Joining Efforts", dt.date(2022, 1, 24))
     b = derive_id("national referral mechanisms – joining efforts", dt.date(2022, 1, 24))

@@ -54,12 +54,16 @@ class FileResult:
 
 
 def add_record(result: FileResult, shown: str, line: int, values: dict[str, object],
-         explicit_id: str | None, date_line: int | None = None) -> None:
-    """Validate one record's values and append it (or its error) to ``result``."""
-    size = record_size(values)
-    if size > MAX_RECORD_BYTES:
-        result.errors.append(CorpusFormatError(shown, line, too_long("the record", size)))
-        return
+         explicit_id: str | None, date_line: int | None = None,
+         chars: int | None = None) -> None:
+    """Validate one record's values and append it (or its error) to
+    ``result``.  ``chars``: at least the characters of all its values, when
+    the caller knows it (then, if it is small enough, they are not counted)."""
+    if chars is None or 4 * chars > MAX_RECORD_BYTES:  # (at most 4 bytes a character)
+        size = record_size(values)
+        if size > MAX_RECORD_BYTES:
+            result.errors.append(CorpusFormatError(shown, line, too_long("the record", size)))
+            return
     title = clean_text(str(values.get("title") or ""))
     summary = clean_text(str(values.get("summary") or ""))
     date_value = values.get("date")
@@ -189,21 +193,26 @@ def read_jsonl(lines: Iterable[str | LongLine], shown: str,
             continue
         values: dict[str, object] = {}
         problem = None
+        text = True  # every value text (or none): none has more characters than the line
         for key, k in mapping.items():
             v = obj[key]
-            if type(v) is not str and (isinstance(v, (dict, bool)) or (  # (most are text)
-                isinstance(v, list) and (k not in LIST_KEYS
-                                         or not all(isinstance(x, str) for x in v)))):
-                problem = (f"field {key!r} must be "
-                           + ("a string or a list of strings" if k in LIST_KEYS
-                              else "a string"))
-                break
+            if type(v) is not str:  # (most are)
+                if isinstance(v, (dict, bool)) or (
+                        isinstance(v, list) and (k not in LIST_KEYS
+                                                 or not all(isinstance(x, str) for x in v))):
+                    problem = (f"field {key!r} must be "
+                               + ("a string or a list of strings" if k in LIST_KEYS
+                                  else "a string"))
+                    break
+                if v is not None and not isinstance(v, list):
+                    text = False  # a number, written out longer than it may be given
             values[k] = v
         if problem:
             result.errors.append(CorpusFormatError(shown, number, problem))
             continue
         rid = values.pop("id", None)
-        add_record(result, shown, number, values, None if rid in (None, "") else str(rid))
+        add_record(result, shown, number, values, None if rid in (None, "") else str(rid),
+                   chars=len(line) if text else None)
 
 
 def read_csv(lines: Iterable[str | LongLine], shown: str,

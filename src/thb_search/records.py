@@ -206,13 +206,32 @@ def record_keys(keys: Iterable[object]) -> dict[str, str] | str:
     return mapping
 
 
+#: Values made of a list (as a tuple) or text, remembered: a catalogue's
+#: records mostly repeat a few lists of offices and themes.
+_VALUES: dict[object, tuple[str, ...]] = {}
+_VALUES_REMEMBERED = 4096
+
+
 def as_values(value: object) -> tuple[str, ...]:
     """A list of values, or ``'A, B'``, as clean values (duplicates kept once)."""
     if value is None:
         return ()
-    if isinstance(value, (list, tuple)):
-        return unique(clean_text(str(v)) for v in value if v is not None)
-    return split_values(str(value))
+    listed = isinstance(value, (list, tuple))
+    key = tuple(value) if listed else value
+    try:
+        return _VALUES[key]
+    except (KeyError, TypeError):  # (TypeError: a list holding a list)
+        pass
+    if listed:
+        values = unique(clean_text(str(v)) for v in value if v is not None)
+    else:
+        values = split_values(str(value))
+    # Only text is remembered: 5 and 5.0 are one key, and not one value.
+    if type(value) is str or (listed and set(map(type, key)) <= {str}):
+        if len(_VALUES) >= _VALUES_REMEMBERED:
+            _VALUES.clear()
+        _VALUES[key] = values
+    return values
 
 
 def split_values(value: str) -> tuple[str, ...]:
@@ -270,6 +289,11 @@ def parse_date(text: str) -> dt.date:
     Raises ValueError with a message that says what was expected.
     """
     value = clean_text(text)
+    if len(value) == 10 and value[4] == "-" and value[7] == "-" and value.isascii():
+        try:  # (the usual form: the standard library's C reader)
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass  # (the steps below say what is wrong)
     m = _ISO.match(value)
     try:
         if m:
