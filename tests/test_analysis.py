@@ -18,6 +18,8 @@ from thb_search.analysis import (
     analyze_pieces,
     fold,
     load_nltk,
+    normalize_chars,
+    normalized_title,
     query_terms,
     word_spans,
     word_tokens,
@@ -234,3 +236,23 @@ def test_tokenising_is_never_cut_off_by_nltks_time_limit(
     monkeypatch.setattr(nltk.redos, "DEFAULT_TIMEOUT", 1e-9)
     text = "Forced labour in supply chains. " * 20_000
     assert len(list(word_spans(text))) == 100_000
+
+
+def _title_by_expression(text: str) -> str:
+    return " ".join(re.findall(r"[^\W_]+", fold(normalize_chars(text))))
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=40))
+def test_an_ascii_title_s_key_is_the_expression_s(text: str) -> None:
+    """An ASCII title's sort and id key (found by a byte table) is what the
+    expression finds in the folded title: letters and digits, lower-cased."""
+    assert normalized_title(text) == _title_by_expression(text)
+
+
+def test_title_keys_of_every_ascii_character_and_of_other_text() -> None:
+    for c in map(chr, range(128)):
+        for text in (c, f"a{c}B", c * 3, f"{c}9_x{c}"):
+            assert normalized_title(text) == _title_by_expression(text), repr(text)
+    assert normalized_title("National Referral Mechanisms- Joining_Efforts (2022)") == (
+        "national referral mechanisms joining efforts 2022")
+    assert normalized_title("Dačić’s “co-operation” – Ⅻ") == "dacic s co operation xii"
