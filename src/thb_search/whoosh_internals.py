@@ -1017,6 +1017,11 @@ class FastSegmentWriter(SegmentWriter):
             plan = self._field_plan(tuple(fields))
         pool = self.pool
         perdoc.start_doc(docnum)
+        # What W3's add_field and add_column_value do, without a call each
+        # for a document's 17 fields: its stored values, its lengths, its
+        # columns' values.
+        stored_values = perdoc._storedfields
+        column_writers = perdoc._colwriters
         try:
             for name, field, how, stored, column_type in plan:
                 value = fields[name]
@@ -1038,9 +1043,16 @@ class FastSegmentWriter(SegmentWriter):
                         if field.scorable:
                             length = sum(item[1] for item in items)
                         pool.add_many(name, items, docnum)
-                perdoc.add_field(name, field, value if stored else None, length)
+                if stored:
+                    stored_values[name] = value
+                if length:
+                    perdoc.add_field(name, field, None, length)
                 if column_type:
-                    perdoc.add_column_value(name, column_type, field.to_column_value(value))
+                    writer = column_writers.get(name)
+                    if writer is None:
+                        perdoc._create_column(name, column_type)
+                        writer = column_writers[name]
+                    writer.add(docnum, field.to_column_value(value))
         except ValueError:
             perdoc.cancel_doc()
             raise
