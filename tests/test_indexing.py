@@ -467,7 +467,7 @@ def test_a_worker_out_of_disk_space_says_the_disk_is_full(
         "the index is as it was before this command")
 
 
-def _broken_worker(jobs, results, k, texts):  # noqa: ANN001, ANN202
+def _broken_worker(jobs, results, k, texts, inboxes=()):  # noqa: ANN001, ANN202
     """A worker process that fails for a reason of its own."""
     import traceback
 
@@ -477,7 +477,7 @@ def _broken_worker(jobs, results, k, texts):  # noqa: ANN001, ANN202
         results.put((k, "error", (f"{type(exc).__name__}: {exc}", traceback.format_exc()), {}))
 
 
-def _failing_worker(jobs, results, k, texts):  # noqa: ANN001, ANN202
+def _failing_worker(jobs, results, k, texts, inboxes=()):  # noqa: ANN001, ANN202
     """A worker process that runs out of disk space."""
     import errno
     import traceback

@@ -171,6 +171,98 @@ def test_text_tokens_held_as_columns_are_the_postings_of_the_text_field(
     assert columns.nbytes == tuples.nbytes
 
 
+def test_words_another_worker_analysed_are_entered_as_they_are(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker sends the words it analysed after each batch (``_share``);
+    another takes them (``_take_shared``) and enters them neither analysed
+    again nor collected for its lexicon (the first collected them): the
+    postings are those of its own analysis."""
+    import queue
+
+    import thb_search.postcolumns as postcolumns
+    from thb_search.analysis import collecting_words
+    from thb_search.fields import text_value
+    from thb_search.postcolumns import ANALYSED, SHARED
+    from thb_search.schema import TITLE_BOOST, build_schema
+    from thb_search.writer import _share, _take_shared
+
+    field = build_schema()["text"]
+    values = [text_value(t, s, [p] if p else []) for t, s, p in TEXTS]
+    analysed: list[tuple[str, tuple[tuple[str, int], ...], int]] = []
+    own, other = MemoryPool(), MemoryPool()
+    inbox: queue.Queue[list[tuple[str, tuple[tuple[str, int], ...], int]]] = queue.Queue()
+    ANALYSED.append(analysed)
+    try:
+        with collecting_words() as words:
+            for docnum, value in enumerate(values):
+                own.add_text("text", *field.tokens(value), TITLE_BOOST, 1.0, docnum)
+        ANALYSED.remove(analysed)
+        tokens = {t for v in values for part in field.tokens(v) for t in part}
+        assert sorted(t for t, _, _ in analysed) == sorted(tokens)  # each once
+        _share(analysed, [inbox])
+        assert analysed == [] and inbox.qsize() == 1
+        _take_shared(inbox)
+        assert set(SHARED) == tokens and inbox.empty()
+
+        def analyse(token: str) -> None:
+            raise AssertionError(f"{token!r} analysed again")
+
+        monkeypatch.setattr(postcolumns, "_word_terms", analyse)
+        with collecting_words() as not_collected:
+            for docnum, value in enumerate(values):
+                other.add_text("text", *field.tokens(value), TITLE_BOOST, 1.0, docnum)
+        assert not_collected == set() and {"co", "operation", "cooperation", "moldova"} <= words
+        assert list(other.iter_postings()) == list(own.iter_postings())
+        assert list(other.text_lengths()) == list(own.text_lengths())
+    finally:
+        SHARED.clear()
+        if analysed in ANALYSED:
+            ANALYSED.remove(analysed)
+
+
+def test_a_worker_takes_the_words_sent_before_each_batch_and_sends_its_own_after() -> None:
+    import queue
+
+    from thb_search.postcolumns import SHARED
+    from thb_search.writer import _batches
+
+    analysed: list[tuple[str, tuple[tuple[str, int], ...], int]] = []
+    inbox: queue.Queue[list[tuple[str, tuple[tuple[str, int], ...], int]]] = queue.Queue()
+    out: queue.Queue[list[tuple[str, tuple[tuple[str, int], ...], int]]] = queue.Queue()
+    jobs = iter([[{"id": "a"}, {"id": "b"}], [{"id": "c"}], None])
+    inbox.put([("Zorblax", (("zorblax", 0),), 1)])
+    docs = _batches(jobs.__next__, inbox, analysed, [out])
+    try:
+        assert SHARED == {} and next(docs) == {"id": "a"}
+        assert SHARED == {"Zorblax": ((("zorblax", 0),), 1)}  # taken before the batch
+        analysed.append(("Quux", (("quux", 0),), 1))  # (analysing "a")
+        inbox.put([("Blip", (("blip", 0),), 1)])
+        assert next(docs) == {"id": "b"} and out.empty() and "Blip" not in SHARED
+        assert next(docs) == {"id": "c"}  # the first batch's words sent, the next's taken
+        assert out.get_nowait() == [("Quux", (("quux", 0),), 1)] and analysed == []
+        assert "Blip" in SHARED
+        assert list(docs) == [] and out.empty()  # (nothing analysed: nothing sent)
+    finally:
+        SHARED.clear()
+
+
+def test_words_sent_are_taken_up_to_a_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    import queue
+
+    import thb_search.writer as writer
+    from thb_search.postcolumns import SHARED
+
+    monkeypatch.setattr(writer, "MAX_SHARED", 2)
+    inbox: queue.Queue[list[tuple[str, tuple[tuple[str, int], ...], int]]] = queue.Queue()
+    for word in ("a", "b", "c"):
+        inbox.put([(word, ((word, 0),), 1)])
+    try:
+        writer._take_shared(inbox)
+        assert list(SHARED) == ["a", "b"] and inbox.qsize() == 1
+    finally:
+        SHARED.clear()
+
+
 def test_a_parallel_build_analyses_the_documents_pages_in_its_workers(
         tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The process reading the catalogue sends where each PDF's pages are

@@ -42,6 +42,7 @@ from .corpus import DOCUMENTS, display_path
 __all__ = ["DOCUMENTS", "Attachment", "Documents", "attach", "extract_into", "find_documents",
            "identify", "own_id", "own_record", "read_texts", "sha256_of"]
 from .errors import CorpusFormatError, DocumentError
+from .fields import BodyPages
 from .records import Record, clean_text
 from .texts import DocumentText, TextStore
 from .workers import die_with_parent
@@ -271,8 +272,6 @@ class Attachment:
         written (:func:`thb_search.schema.analysed`); ``record_fingerprint``:
         the record's, when known (worked out again otherwise: a hash of its
         JSON, some 10 µs)."""
-        from .fields import BodyPages
-
         if record_fingerprint is None:
             record_fingerprint = record.fingerprint()
         info = self.info(record.id)

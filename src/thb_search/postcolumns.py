@@ -22,7 +22,7 @@ from weakref import WeakMethod
 
 import numpy as np
 
-from .analysis import COLLECTORS, _word_terms
+from .analysis import COLLECTORS, Terms, _word_terms
 from .fields import FIELD_GAP, SUMMARY_MARK
 
 #: Bytes, or a memoryview of bytes: what ``array.frombytes`` takes.
@@ -115,6 +115,19 @@ class _Numbering(dict):  # type: ignore[type-arg]
         return enter(token)
 
 
+#: Words another process analysed, token -> (terms, positions taken): a
+#: parallel build's workers each send the others the words they analyse
+#: (:mod:`thb_search.writer`), and a table enters those as they are, neither
+#: analysed again nor collected (the process that analysed them collected
+#: them).  Two workers met the same words: each stemmed some 40,000 of them.
+SHARED: dict[str, tuple[Terms, int]] = {}
+#: Words shared at most (some 60 MB).
+MAX_SHARED = 262_144
+#: While a list is here, what this process analyses goes into it (to be
+#: sent to the others): (token, terms, positions taken).
+ANALYSED: list[list[tuple[str, Terms, int]]] = []
+
+
 class TokenTable:
     """The tokens a writer met, numbered, with their terms (numbered too):
     for token ``t``, items ``start[t]`` to ``start[t] + count[t]`` of
@@ -161,9 +174,15 @@ class TokenTable:
                 np.repeat(token_weight, count), np.repeat(token_doc, count))
 
     def _enter(self, token: str) -> int:
-        terms, taken, _ = _word_terms(token)
-        for collector in COLLECTORS:  # (each token once: not each document's)
-            collector.add(token)
+        shared = SHARED.get(token)
+        if shared is not None:
+            terms, taken = shared
+        else:
+            terms, taken, _ = _word_terms(token)
+            for collector in COLLECTORS:  # (each token once: not each document's)
+                collector.add(token)
+            for analysed in ANALYSED:
+                analysed.append((token, terms, taken))
         number = self.ids[token] = len(self.start)
         self.start.append(len(self.item_term))
         self.count.append(len(terms))

@@ -25,11 +25,14 @@ from whoosh import index as whoosh_index
 from whoosh.reading import SegmentReader
 from whoosh.util import fib
 
-from .analysis import collecting_words, lexicon_entries, load_nltk, words_of
+from .analysis import Terms, collecting_words, lexicon_entries, load_nltk, words_of
 from .errors import IndexingError
 from .fields import BodyPages, BodyTokens
 from .indexdir import MAIN_GUARD
 from .postcolumns import (
+    ANALYSED,
+    MAX_SHARED,
+    SHARED,
     BodyColumns,
     Buffer,
     Entry,
@@ -326,9 +329,11 @@ class Workers:
         ctx = multiprocessing.get_context("spawn")
         self.jobs = [ctx.Queue(maxsize=4) for _ in range(procs)]
         self.results = ctx.Queue()
+        # Each worker's words analysed, from the others (see _share).
+        self.inboxes = [ctx.Queue() for _ in range(procs)]
         self.processes = [ctx.Process(target=_worker, args=(
-            self.jobs[k], self.results, k, list(texts) if k == 0 else []), daemon=True)
-            for k in range(procs)]
+            self.jobs[k], self.results, k, list(texts) if k == 0 else [], self.inboxes),
+            daemon=True) for k in range(procs)]
         self.reported: set[int] = set()  # the workers that sent their outcome
         for w in self.processes:
             w.start()
@@ -342,7 +347,7 @@ class Workers:
             if w.is_alive():
                 w.terminate()
                 w.join(timeout=5)
-        for q in [*self.jobs, self.results]:
+        for q in [*self.jobs, self.results, *self.inboxes]:
             # Batches a dead worker never read must not hold this process at exit.
             q.cancel_join_thread()
             q.close()
@@ -455,14 +460,21 @@ def _put(q: Any, item: Any, workers: list[Any]) -> None:
             _check_alive(workers)
 
 
-def _worker(jobs: Any, results: Any, k: int, texts: list[str]) -> None:
+def _worker(jobs: Any, results: Any, k: int, texts: list[str],
+            inboxes: Sequence[Any] = ()) -> None:
     """A worker process: write the batches of its queue into segments of the
     index it names first; report them with the lexicon of their words and of
-    ``texts``."""
+    ``texts``.  ``inboxes``: each worker's queue of the words the others
+    analysed (this one's is ``inboxes[k]``; see :func:`_share`)."""
     die_with_parent()
     try:
         load_nltk()
         parent = multiprocessing.parent_process()
+        inbox = inboxes[k] if inboxes else None
+        others = [q for i, q in enumerate(inboxes) if i != k]
+        for q in inboxes:
+            q.cancel_join_thread()  # (words sent are a help: never waited for)
+        analysed: list[tuple[str, Terms, int]] = []
 
         def take() -> Any:
             while True:
@@ -472,10 +484,6 @@ def _worker(jobs: Any, results: Any, k: int, texts: list[str]) -> None:
                     if parent is not None and not parent.is_alive():
                         os._exit(1)  # the indexing process was killed: nothing to do
 
-        def batches() -> Iterator[dict[str, Any]]:
-            while (batch := take()) is not None:
-                yield from batch
-
         where = take()
         if where is None:  # (not needed after all)
             return
@@ -484,8 +492,10 @@ def _worker(jobs: Any, results: Any, k: int, texts: list[str]) -> None:
         # while documents are added (see no_cycle_collection), and collects
         # what a finished segment's writer left between segments.
         gc.freeze()
+        ANALYSED.append(analysed)
         with no_cycle_collection(), collecting_words() as words:
-            segments = _build_segments(ix, batches(), on_segment=gc.collect)
+            segments = _build_segments(ix, _batches(take, inbox, analysed, others),
+                                       on_segment=gc.collect)
         results.put((k, "ok", segments, lexicon_entries(words | words_of(texts))))
         results.close()
         results.join_thread()  # (the outcome sent)
@@ -496,6 +506,43 @@ def _worker(jobs: Any, results: Any, k: int, texts: list[str]) -> None:
     # The process's objects (its tables: hundreds of MB) go with it, not one
     # by one: the indexing process waited 0.16-0.19 s for that at 100k records.
     os._exit(0)
+
+
+def _batches(take: Callable[[], list[dict[str, Any]] | None], inbox: Any | None,
+             analysed: list[tuple[str, Terms, int]], others: Sequence[Any]
+             ) -> Iterator[dict[str, Any]]:
+    """The documents of the batches ``take`` gives, until None: before each
+    batch, the words the other workers sent are taken (:func:`_take_shared`);
+    after it, those this one analysed are sent (:func:`_share`)."""
+    while (batch := take()) is not None:
+        _take_shared(inbox)
+        yield from batch
+        _share(analysed, others)
+
+
+def _share(analysed: list[tuple[str, Terms, int]], others: Sequence[Any]) -> None:
+    """Send the other workers the words this one analysed since the last
+    call (after each batch), and forget them.  Those the others have not
+    met yet they then enter without analysing (a word found in a batch
+    reaches them a batch later): at 100,000 benchmark records, the two
+    workers' 155,000 analyses of words would be 88,000."""
+    if analysed and others:
+        for q in others:
+            q.put(analysed[:])
+    analysed.clear()
+
+
+def _take_shared(inbox: Any | None) -> None:
+    """Take the words the other workers sent so far into
+    :data:`~thb_search.postcolumns.SHARED` (up to its bound)."""
+    if inbox is None:
+        return
+    while len(SHARED) < MAX_SHARED:
+        try:
+            words = inbox.get_nowait()
+        except queue.Empty:
+            return
+        SHARED.update((token, (terms, taken)) for token, terms, taken in words)
 
 
 def _check_alive(workers: list[Any]) -> None:
