@@ -96,6 +96,41 @@ def test_a_rebuild_s_workers_start_once_the_catalogue_is_read_and_end_with_it(
         assert cat.search("").total == 10
 
 
+def test_a_rebuild_writes_the_files_states_while_it_indexes(
+        tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The catalogue files' states (which do not depend on the commit) are
+    written into the new generation while its documents are indexed; the
+    state then names them, and the next run reads no file again."""
+    import time
+
+    import thb_search.indexing as indexing
+    from thb_search.state import FILE_STATE_PREFIX
+
+    seen: list[list[str]] = []
+
+    def write_new_index(ix: object, *args: object, **kwargs: object) -> object:
+        folder = Path(ix.storage.folder)  # type: ignore[attr-defined]
+        for _ in range(500):  # (up to 5 s: a thread writes them)
+            states = sorted(p.name for p in folder.glob(f"{FILE_STATE_PREFIX}*.json"))
+            if len(states) == 2:
+                break
+            time.sleep(0.01)
+        seen.append(states)
+        return real(ix, *args, **kwargs)
+
+    real = indexing.write_new_index
+    monkeypatch.setattr(indexing, "write_new_index", write_new_index)
+    (corpus_copy / "more.jsonl").write_text('{"title": "One more"}\n', encoding="utf-8")
+    report = sync(tmp_path / "index", [corpus_copy], rebuild=True)
+    assert report.total == 11 and len(seen) == 1 and len(seen[0]) == 2
+    gen = IndexDir(tmp_path / "index").current()
+    assert gen is not None
+    state = json.loads((gen / "thb-state.json").read_text("utf-8"))
+    assert sorted(entry[2] for entry in state["files"].values()) == seen[0]
+    again = sync(tmp_path / "index", [corpus_copy])
+    assert (again.added, again.updated, again.unchanged, again.rebuilt) == (0, 0, 11, False)
+
+
 def lexicon_pairs(index: Path) -> dict[str, str]:
     with sqlite3.connect(IndexDir(index).current() / "lexicon.sqlite") as db:
         return dict(db.execute("SELECT word, term FROM lexicon"))

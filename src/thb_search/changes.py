@@ -109,16 +109,26 @@ class Changes:
     new_states: dict[str, list[Copy]] = field(default_factory=dict)  # file -> its copies
     superseded_states: list[str] = field(default_factory=list)
     files: int = 0
+    # The generation whose folder has the per-file states (write_file_states).
+    file_states_in: Path | None = field(default=None, init=False)
 
-    def write_states(self, gen: Path, generation: int) -> None:
-        """Write into ``gen`` the per-file states of the files read, then the
-        state naming them, as of Whoosh's commit ``generation``."""
-        self.state.gen = gen
-        self.state.generation = generation
+    def write_file_states(self, gen: Path) -> None:
+        """Write into ``gen`` the per-file states of the files read (they do
+        not depend on the commit: a rebuild writes them while it indexes)."""
         for path, copies in self.new_states.items():
             entry = self.state.files[path]
             entry.state = file_state_name(path)
             write_copies(gen / entry.state, path, copies)
+        self.file_states_in = gen
+
+    def write_states(self, gen: Path, generation: int) -> None:
+        """Write into ``gen`` the per-file states of the files read (unless
+        written there already), then the state naming them, as of Whoosh's
+        commit ``generation``."""
+        if self.file_states_in != gen:
+            self.write_file_states(gen)
+        self.state.gen = gen
+        self.state.generation = generation
         self.state.write()
 
 

@@ -224,7 +224,7 @@ def _sync_opened(ixdir: IndexDir, paths: Sequence[str | os.PathLike[str]],
 
         if full:
             _rebuild(ixdir, docs(changes.to_add), len(changes.to_add), progress, remember,
-                     workers)
+                     workers, changes.write_file_states)
             total = len(changes.to_add)
         else:
             assert ix is not None and gen is not None
@@ -304,14 +304,23 @@ def _open_for_sync(ixdir: IndexDir, rebuild: bool, notify: Notify | None
 def _rebuild(ixdir: IndexDir, docs: Iterator[dict[str, Any]], total: int,
              progress: Progress | None,
              remember: Callable[[Path, whoosh_index.Index], None],
-             workers: Workers | None = None) -> None:
+             workers: Workers | None = None,
+             ahead: Callable[[Path], None] | None = None) -> None:
     """Write everything into a new generation, swapped in only once complete:
     any failure leaves the index as it was.  ``workers``: started already
-    (see :func:`thb_search.writer.start_workers`)."""
+    (see :func:`thb_search.writer.start_workers`); ``ahead(target)``: what
+    can be written into the new generation's folder before its commit (the
+    catalogue files' states), in a thread while the documents are indexed."""
+    from concurrent.futures import ThreadPoolExecutor  # (a search does not import it)
+
     target = ixdir.new_generation()
+    thread = ThreadPoolExecutor(max_workers=1)
     try:
         (target / VERSION_FILE).write_text(SCHEMA_VERSION + "\n", encoding="utf-8")
         ix = whoosh_index.create_in(str(target), build_schema())
+        # (the states' JSON, 0.4 s at 100,000 records, was the end of a
+        # rebuild on one core; meanwhile it takes a little of the workers')
+        states = thread.submit(ahead, target) if ahead is not None else None
         # Documents' pages are analysed in this process as ``docs`` are made:
         # their words go into the lexicon with the records'.
         with collecting_words() as pages_words:
@@ -320,21 +329,23 @@ def _rebuild(ixdir: IndexDir, docs: Iterator[dict[str, Any]], total: int,
             lexicon = write_new_index(ix, docs, total, progress=progress,
                                       texts=_synonym_texts(), workers=workers)
         lexicon.update(lexicon_entries(pages_words))
-        from concurrent.futures import ThreadPoolExecutor  # (a search does not import it)
-
-        with ThreadPoolExecutor(max_workers=1) as thread:
-            # Whoosh's files are complete: a thread hashes and syncs them (disk
-            # and C, without the interpreter's lock) while this one makes the
-            # facet arrays, the lexicon and the states, on a core the workers
-            # left (the signature took 0.3 s more of a 100k rebuild).
-            ahead = thread.submit(synced_digests, files_to_sign(target))
-            written = _after_commit(ix, target, lexicon)
-            remember(target, ix)
-            written = {**ahead.result(), **written}
+        if states is not None:
+            states.result()  # (before the files are listed to be signed)
+        # Whoosh's files are complete: the thread hashes and syncs them (disk
+        # and C, without the interpreter's lock) while this one makes the
+        # facet arrays, the lexicon and the states, on a core the workers
+        # left (the signature took 0.3 s more of a 100k rebuild).
+        signed = thread.submit(synced_digests, files_to_sign(target))
+        written = _after_commit(ix, target, lexicon)
+        remember(target, ix)
+        written = {**signed.result(), **written}
         _seal(ix, target, written=written)
     except BaseException:
+        thread.shutdown(wait=True)  # (nothing is written into the folder removed)
         shutil.rmtree(target, ignore_errors=True)
         raise
+    finally:
+        thread.shutdown(wait=True)
     ixdir.swap(target)
 
 
