@@ -525,7 +525,7 @@ def _share(analysed: list[tuple[str, Terms, int]], others: Sequence[Any]) -> Non
     call (after each batch), and forget them.  Those the others have not
     met yet they then enter without analysing (a word found in a batch
     reaches them a batch later): at 100,000 benchmark records, the two
-    workers' 155,000 analyses of words would be 88,000."""
+    workers analysed 46,918 and 46,180 words instead of some 77,400 each."""
     if analysed and others:
         for q in others:
             q.put(analysed[:])
