@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -191,3 +193,47 @@ def test_arena_arrays_equal_numpys(seed: int) -> None:
         joined = arena.concatenate(parts)
         assert joined.dtype == np.int32 and joined.tolist() == np.concatenate(parts).tolist()
     assert arena.insert(np.arange(5), [3, 1], [7, 8]).tolist() == [0, 8, 1, 2, 7, 3, 4]
+
+
+def test_a_reader_after_an_add_takes_over_each_facets_runs_and_split(
+        tmp_path: Path, corpus_copy: Path) -> None:
+    """A catalogue kept open sees an add of records with known values: its
+    new arrays take over what the old ones had worked out of a facet (each
+    document's run, the split of first values and later pairs), extended
+    by the new documents: equal to what is worked out afresh, and the
+    counts exact.  An add with a value new to the facet works them out
+    again, when needed."""
+    import json
+
+    from thb_search import Catalogue, sync
+
+    def themes(cat: Catalogue) -> dict[str, int]:
+        return {c.value: c.count for c in cat.search("").facets["theme"]}
+
+    def add(name: str, *records: dict[str, object]) -> None:
+        (corpus_copy / name).write_text("".join(json.dumps(r) + "\n" for r in records))
+        sync(index, [corpus_copy])
+
+    index = tmp_path / "index"
+    sync(index, [corpus_copy])
+    with Catalogue(index) as cat:
+        assert themes(cat) == themes(cat) == {
+            "Combating trafficking in human beings": 10, "Human rights": 4, "Rule of law": 1}
+        old = cat._snapshot.arrays.facet("theme")  # type: ignore[union-attr]
+        assert old.split is not None and old.starts is not None  # (worked out, as searches do)
+        add("more.jsonl", {"title": "Two themes", "themes": ["Rule of law", "Human rights"]},
+            {"title": "One theme", "themes": ["Rule of law"]})
+        assert themes(cat) == {
+            "Combating trafficking in human beings": 10, "Human rights": 5, "Rule of law": 3}
+        new = cat._snapshot.arrays.facet("theme")  # type: ignore[union-attr]
+        assert new is not old and new.size == 12 and new._split is not None
+        fresh = _Facet(new.values, new.docs.copy(), new.ords.copy(), new.size)
+        for taken, made in zip(new._split, fresh.split, strict=True):
+            assert taken.tolist() == made.tolist()
+        assert new._starts is not None and new._starts.tolist() == fresh.starts.tolist()
+        add("new.jsonl", {"title": "A new theme", "themes": ["Gender equality"]})
+        assert themes(cat) == {"Combating trafficking in human beings": 10,
+                               "Gender equality": 1, "Human rights": 5, "Rule of law": 3}
+        newer = cat._snapshot.arrays.facet("theme")  # type: ignore[union-attr]
+        assert newer is not new and newer.size == 13
+        assert newer._split is None  # (a value new to the facet: not taken over)

@@ -81,6 +81,41 @@ class _Facet:
         if single is not None:
             self._counts_state().single = single
 
+    def inherit(self, old: _Facet) -> None:
+        """Take over what ``old`` (this facet as it was before a commit) has
+        worked out of its pairs: where each document's run starts, and the
+        split of first values and later pairs, extended by the pairs of the
+        documents the commit added.  Only when the commit added documents
+        and nothing else (no new value, no merge): else they are worked out
+        again when needed.  The two searches after an add paid for them
+        again: 3-5 ms each at 100,000 records."""
+        n = len(old.ords)
+        if ((old._split is None and old._starts is None) or self.single or old.single
+                or self.values != old.values or self.size < old.size or len(self.ords) < n):
+            return
+        docs, ords = self.docs, self.ords
+        if not (np.array_equal(docs[:n], old.docs) and np.array_equal(ords[:n], old.ords)):
+            return
+        new_docs, new_ords = docs[n:], ords[n:]
+        if len(new_docs) and int(new_docs[0]) < old.size:  # (a value of an old document)
+            return
+        if old._starts is not None:
+            starts = np.empty(self.size + 1, dtype=np.int64)
+            starts[:old.size + 1] = old._starts
+            counts = np.bincount(new_docs - old.size, minlength=self.size - old.size)
+            np.cumsum(counts, out=starts[old.size + 1:])
+            starts[old.size + 1:] += old._starts[-1]
+            self._starts = starts
+        if old._split is not None:
+            old_first, later_docs, later_ords = old._split
+            opens = np.ones(len(new_docs), dtype=bool)
+            np.not_equal(new_docs[1:], new_docs[:-1], out=opens[1:])
+            first = np.full(self.size, len(self.values), dtype=np.int32)
+            first[:old.size] = old_first
+            first[new_docs[opens]] = new_ords[opens]
+            self._split = (first, np.concatenate((later_docs, new_docs[~opens])),
+                           np.concatenate((later_ords, new_ords[~opens])))
+
     @property
     def docs(self) -> np.ndarray:
         """Each pair's document, in document order."""
@@ -545,6 +580,14 @@ class FacetIndex:
         # The full file of arrays the arrays of this one's next commit may
         # take their first parts from (see save); None: they take nothing.
         self.base: _Base | None = None
+
+    def inherit(self, old: FacetIndex) -> None:
+        """Take over what the arrays before a commit worked out of each
+        facet (see :meth:`_Facet.inherit`)."""
+        for name, facet in self._facets.items():
+            before = old._facets.get(name)
+            if before is not None:
+                facet.inherit(before)
 
     @classmethod
     def from_reader(cls, reader: Any) -> FacetIndex:

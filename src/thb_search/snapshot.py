@@ -180,6 +180,8 @@ class Snapshot:
         self._reader = reader
         open_columns(reader)  # before a later commit can remove merged-away files
         self.arrays: FacetIndex = open_for(reader, gen, reader.generation())
+        if previous is not None:
+            self.arrays.inherit(previous.arrays)
         leaves = reader.leaf_readers()
         segments = [Segment(leaf.segment().segment_id(), start, leaf.doc_count_all(),
                             leaf.doc_count_all() - leaf.doc_count())
