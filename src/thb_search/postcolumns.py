@@ -121,7 +121,8 @@ class _Numbering(dict):  # type: ignore[type-arg]
 #: analysed again nor collected (the process that analysed them collected
 #: them).  Two workers met the same words: each stemmed some 40,000 of them.
 SHARED: dict[str, tuple[Terms, int]] = {}
-#: Words shared at most (some 60 MB).
+#: Words shared at most (as many as :func:`~thb_search.analysis._word_terms`
+#: remembers; past it, a worker analyses the others' new words itself).
 MAX_SHARED = 262_144
 #: While a list is here, what this process analyses goes into it (to be
 #: sent to the others): (token, terms, positions taken).
