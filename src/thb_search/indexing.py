@@ -314,38 +314,36 @@ def _rebuild(ixdir: IndexDir, docs: Iterator[dict[str, Any]], total: int,
     from concurrent.futures import ThreadPoolExecutor  # (a search does not import it)
 
     target = ixdir.new_generation()
-    thread = ThreadPoolExecutor(max_workers=1)
     try:
-        (target / VERSION_FILE).write_text(SCHEMA_VERSION + "\n", encoding="utf-8")
-        ix = whoosh_index.create_in(str(target), build_schema())
-        # (the states' JSON, 0.4 s at 100,000 records, was the end of a
-        # rebuild on one core; meanwhile it takes a little of the workers')
-        states = thread.submit(ahead, target) if ahead is not None else None
-        # Documents' pages are analysed in this process as ``docs`` are made:
-        # their words go into the lexicon with the records'.
-        with collecting_words() as pages_words:
-            # The lexicon also holds the words of the synonyms, which every
-            # query is checked against.
-            lexicon = write_new_index(ix, docs, total, progress=progress,
-                                      texts=_synonym_texts(), workers=workers)
-        lexicon.update(lexicon_entries(pages_words))
-        if states is not None:
-            states.result()  # (before the files are listed to be signed)
-        # Whoosh's files are complete: the thread hashes and syncs them (disk
-        # and C, without the interpreter's lock) while this one makes the
-        # facet arrays, the lexicon and the states, on a core the workers
-        # left (the signature took 0.3 s more of a 100k rebuild).
-        signed = thread.submit(synced_digests, files_to_sign(target))
-        written = _after_commit(ix, target, lexicon)
-        remember(target, ix)
-        written = {**signed.result(), **written}
-        _seal(ix, target, written=written)
+        # (the thread ends before the folder is removed: it writes into it)
+        with ThreadPoolExecutor(max_workers=1) as thread:
+            (target / VERSION_FILE).write_text(SCHEMA_VERSION + "\n", encoding="utf-8")
+            ix = whoosh_index.create_in(str(target), build_schema())
+            # (the states' JSON, 0.4 s at 100,000 records, was the end of a
+            # rebuild on one core; meanwhile it takes a little of the workers')
+            states = thread.submit(ahead, target) if ahead is not None else None
+            # Documents' pages are analysed in this process as ``docs`` are made:
+            # their words go into the lexicon with the records'.
+            with collecting_words() as pages_words:
+                # The lexicon also holds the words of the synonyms, which every
+                # query is checked against.
+                lexicon = write_new_index(ix, docs, total, progress=progress,
+                                          texts=_synonym_texts(), workers=workers)
+            lexicon.update(lexicon_entries(pages_words))
+            if states is not None:
+                states.result()  # (before the files are listed to be signed)
+            # Whoosh's files are complete: the thread hashes and syncs them (disk
+            # and C, without the interpreter's lock) while this one makes the
+            # facet arrays, the lexicon and the states, on a core the workers
+            # left (the signature took 0.3 s more of a 100k rebuild).
+            signed = thread.submit(synced_digests, files_to_sign(target))
+            written = _after_commit(ix, target, lexicon)
+            remember(target, ix)
+            written = {**signed.result(), **written}
+            _seal(ix, target, written=written)
     except BaseException:
-        thread.shutdown(wait=True)  # (nothing is written into the folder removed)
         shutil.rmtree(target, ignore_errors=True)
         raise
-    finally:
-        thread.shutdown(wait=True)
     ixdir.swap(target)
 
 
