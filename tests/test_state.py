@@ -19,6 +19,7 @@ from thb_search.state import STATE_FILE, CatalogueState
 
 OFFICES = ["OSCE Secretariat", "ODIHR", "OSCE Mission to Moldova"]
 THEMES = ["Labour exploitation", "Child trafficking", "Victim assistance"]
+OFFICES_SORTED = sorted(OFFICES)
 
 #: Paths opened while :func:`opened` watches (an audit hook cannot be removed:
 #: it records only while the list is there).
@@ -253,6 +254,62 @@ def test_one_record_s_copies_are_found_in_its_file_s_state_as_reading_it_all_fin
     assert [c.line for c in state.copies_of(path, "rec-00009")] == [10, 31]
 
 
+def test_an_add_s_facets_and_keys_are_taken_from_its_documents_as_its_segment_has_them(
+        two_files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """An add's new documents give their facet values and sort keys
+    themselves (not read back from the new segment); the arrays are those
+    that reading the segment gives, values in the same order."""
+    from thb_search import facets
+
+    corpus, index = two_files
+    rows = [json.loads(line) for line in records(2000, 5).splitlines()]
+    rows[0]["office"] = ["Zürich office", "ODIHR", "Zürich office"]  # a repeat, a known value
+    rows[1]["office"], rows[1]["themes"] = ["Ärzte office"], []
+    rows[2]["office"] = ["A first office", "Zürich office"]  # before every value
+    rows[3]["type"] = "Zebra type"
+    del rows[4]["date"]  # no year
+    (corpus / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    made: list[tuple[FacetIndex, FacetIndex]] = []
+    patched = FacetIndex.patched
+
+    read_postings = facets.read_postings
+
+    def refuse(reader: object, field: str, *args: object) -> object:
+        assert field not in FACET_FIELDS.values(), "a facet of the new segment was read back"
+        return read_postings(reader, field, *args)
+
+    def both(self: FacetIndex, reader: object, added: list[dict] = ()) -> FacetIndex | None:
+        assert len(added) == 5
+        with monkeypatch.context() as m:
+            m.setattr(facets, "read_postings", refuse)
+            known = patched(self, reader, added)
+        made.append((known, patched(self, reader)))
+        return known
+
+    monkeypatch.setattr(FacetIndex, "patched", both)
+    assert sync(index, [corpus]).added == 5
+    ((known, read),) = made
+    for name in FACET_FIELDS:
+        k, r = known.facet(name), read.facet(name)
+        assert k.values == r.values, name
+        assert k.single == r.single, name
+        assert np.array_equal(k.ords, r.ords) and np.array_equal(k.docs, r.docs), name
+    # New values come after the others, in the order of the segment's terms.
+    assert known.facet("office").values == [*OFFICES_SORTED, "A first office", "Zürich office",
+                                             "Ärzte office"]
+    assert known.facet("type").values[-1] == "Zebra type"
+    for by in ("date", "title"):
+        assert np.array_equal(known.everything(by), read.everything(by)), by
+    for column in ("title_sort", "id_sort"):
+        assert np.array_equal(known.sorted_docs[column], read.sorted_docs[column]), column
+    assert np.array_equal(known.title_rank, read.title_rank)
+    assert np.array_equal(known.id_rank, read.id_rank)
+    with Catalogue(index) as catalogue:
+        counts = {c.value: c.count for c in catalogue.search("", office=["Zürich office"]).facets[
+            "office"]}
+    assert counts["Zürich office"] == 2 and counts["Ärzte office"] == 1
+
+
 def test_an_add_writes_only_the_new_documents_part_of_each_array(
         two_files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """A commit that only adds documents does not copy the old arrays into
@@ -266,8 +323,8 @@ def test_an_add_writes_only_the_new_documents_part_of_each_array(
     made: list[FacetIndex] = []
     patched = FacetIndex.patched
 
-    def keep(self: FacetIndex, reader: object) -> FacetIndex | None:
-        made.append(patched(self, reader))
+    def keep(self: FacetIndex, reader: object, added: list[dict] = ()) -> FacetIndex | None:
+        made.append(patched(self, reader, added))
         return made[-1]
 
     monkeypatch.setattr(FacetIndex, "patched", keep)

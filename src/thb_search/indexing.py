@@ -396,7 +396,7 @@ def _update(ix: whoosh_index.Index, gen: Path, known: Lexicon, docs: list[dict[s
     lexicon.update(lexicon_entries(pages_words))
     # Words the lexicon holds already need not be written again.
     lexicon = {w: t for w, t in lexicon.items() if not known.holds(w, t)}
-    return _after_commit(ix, gen, lexicon, previous, before)
+    return _after_commit(ix, gen, lexicon, previous, before, docs)
 
 
 def _close_leaves(reader: Any | None) -> None:
@@ -428,15 +428,18 @@ def _write(ix: whoosh_index.Index, docs: list[dict[str, Any]], delete_ids: list[
 
 
 def _after_commit(ix: whoosh_index.Index, folder: Path, words: dict[str, str],
-                  previous: int | None = None, before: Any | None = None) -> Written:
+                  previous: int | None = None, before: Any | None = None,
+                  added: Sequence[dict[str, Any]] = ()) -> Written:
     """Save what searches load fast: facet arrays (patched from those of the
     ``previous`` commit when there is one) and the lexicon (``words``: those
     of the documents; a new index's also those of the synonyms, which its
-    writer analysed).  Returns the hashes of the arrays written."""
+    writer analysed).  ``added``: the documents the commit added (see
+    :meth:`thb_search.facets.FacetIndex.patched`).  Returns the hashes of
+    the arrays written."""
     if previous is None:
         written = save_for(ix, folder)
     else:
-        written = update_for(ix, folder, previous, before)
+        written = update_for(ix, folder, previous, before, added)
     if words:
         lexicon = Lexicon(folder)
         try:
