@@ -3,6 +3,7 @@ own readers, through either of its writers, merged or compressed."""
 
 from __future__ import annotations
 
+import mmap
 import pickle
 import struct
 import threading
@@ -29,6 +30,7 @@ from thb_search.whoosh_internals import (
     DICTIONARY_BYTES,
     DICTIONARY_DOCS,
     STORED_FIELDS,
+    ColumnBytes,
     ThbCodec,
     fast_writer,
     read_keys,
@@ -153,8 +155,46 @@ def test_columns_read_whole_are_what_whoosh_s_readers_give_a_value_at_a_time(
         assert [n for n in read_numbers(r, "body_len").tolist() if n] == [69_003]
         for field in ("title_sort", "id_sort"):
             assert read_keys(r, field) == list(r.column_reader(field))
+            with ColumnBytes(r, field) as keys:
+                assert [keys[d] for d in range(r.doc_count_all())] == read_keys(r, field)
         assert read_lengths(r, "text").tolist() == [
             r.doc_field_length(d, "text") for d in range(r.doc_count_all())]
+
+
+@pytest.mark.parametrize("cutoff", [0, 2 ** 15])  # offsets stored; summed from the lengths
+def test_a_bytes_column_read_from_its_mapping_gives_whoosh_s_values(
+        tmp_path: Path, cutoff: int) -> None:
+    """Values empty, long and of any bytes (each document has one, as each
+    has a sort key); lengths and offsets wider than a byte."""
+    from whoosh import columns
+    from whoosh.filedb.filestore import FileStorage
+
+    from thb_search.whoosh_internals import _MappedBytes
+
+    values = {d: b"" for d in range(12)}
+    values.update({1: "été".encode(), 2: bytes(range(256)) * 3, 5: b"x", 9: b"\x00" * 70_000})
+    column = columns.VarBytesColumn(write_offsets_cutoff=cutoff)
+    storage = FileStorage(str(tmp_path))
+    out = storage.create_file("c.col")
+    writer = column.writer(out)
+    for doc, value in values.items():
+        writer.add(doc, value)
+    writer.finish(12)
+    out.close()
+    colfile = storage.open_file("c.col")
+    whoosh_reader = column.reader(colfile, 0, storage.file_length("c.col"), 12)
+    assert whoosh_reader.had_stored_offsets == (cutoff == 0)
+    expected = list(whoosh_reader)
+    colfile.close()
+    with open(tmp_path / "c.col", "rb") as handle:
+        mapped = _MappedBytes(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ), 0, 12)
+    try:
+        assert [mapped[d] for d in range(12)] == expected == list(values.values())
+        for outside in (12, -1):
+            with pytest.raises(IndexError):
+                mapped[outside]
+    finally:
+        mapped.close()
 
 
 def _merged(folder: Path) -> Any:

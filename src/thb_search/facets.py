@@ -44,7 +44,14 @@ import numpy as np
 from .fields import SUMMARY_MARK
 from .results import FacetCount
 from .schema import FACET_FIELDS, POS_BITS, POS_MASK, RANK_FIELD
-from .whoosh_internals import read_keys, read_lengths, read_numbers, read_postings, reopened
+from .whoosh_internals import (
+    ColumnBytes,
+    read_keys,
+    read_lengths,
+    read_numbers,
+    read_postings,
+    reopened,
+)
 
 __all__ = ["FacetCount", "FacetIndex", "facets_file", "open_for", "save_for", "update_for"]
 
@@ -694,26 +701,27 @@ class FacetIndex:
                 live[offset + gone] = False
         ranks, sorted_docs = {}, {}
         for column, old_rank in (("title_sort", self.title_rank), ("id_sort", self.id_rank)):
-            keys = reader.column_reader(column)
             in_order = moved.docs(self.sorted_docs[column])[0]
             new = ([(fresh[0][1] + i, doc.get(column, b"")) for i, doc in enumerate(known)]
                    if known is not None else
                    [(offset + i, key) for segment, offset, _ in fresh
                     for i, key in enumerate(segment.column_reader(column))])
+            with ColumnBytes(reader, column) as keys:
+                if appended:
+                    found = _placed(keys, old_rank, in_order, new)
+                else:
+                    old_rank = moved.carry(_plain(old_rank))
+                    found = _place(keys, old_rank, in_order, new, moved.arena)
+            if found is None:
+                return None
             if appended:
-                found = _placed(keys, old_rank, in_order, new)
-                if found is None:
-                    return None
                 assigned, places = found
                 ranks[column] = _Joined([old_rank, np.array(
                     [assigned[doc] for doc in range(self.size, size)], dtype=old_rank.dtype)])
                 sorted_docs[column] = _inserted(in_order, [p for p, _ in places],
                                                 [d for _, d in places])
-                continue
-            placed = _place(keys, moved.carry(_plain(old_rank)), in_order, new, moved.arena)
-            if placed is None:
-                return None
-            ranks[column], sorted_docs[column] = placed
+            else:
+                ranks[column], sorted_docs[column] = found
         facets = {name: self._facets[name].patched(moved, fresh, field, size, known)
                   for name, field in FACET_FIELDS.items()}
         index = FacetIndex(live, datenum, ranks["title_sort"], ranks["id_sort"], lengths, facets,
