@@ -532,3 +532,39 @@ def test_term_hash_and_length_bytes_are_whooshs_and_the_lengths_kept_are_bounded
     for n in range(4096, 300_000, 7):
         whoosh_internals.length_to_byte(n)
     assert max(n for n in whoosh_internals._LENGTH_BYTES if n is not None) < 4096
+
+
+@pytest.mark.parametrize("count", [0, 3, 5_000])  # empty buckets; collisions in every bucket
+def test_a_terms_table_is_written_as_whoosh_writes_it(count: int) -> None:
+    from whoosh.filedb.filetables import OrderedHashReader, OrderedHashWriter
+
+    files = []
+    for table_class in (OrderedHashWriter, whoosh_internals._TermsTableWriter):
+        storage = RamStorage()
+        table = table_class(storage.create_file("t"))
+        for n in range(count):
+            table.add(b"\x00\x01term%06d" % n, b"info of %d" % n)
+        table.close()
+        files.append(storage.open_file("t").read())
+    assert files[0] == files[1]
+    storage = RamStorage()
+    with storage.create_file("t") as out:
+        out.write(files[1])
+    reader = OrderedHashReader(storage.open_file("t"), len(files[1]))
+    assert [reader[b"\x00\x01term%06d" % n] for n in range(count)] == [
+        b"info of %d" % n for n in range(count)]
+
+
+def test_segments_terms_tables_are_written_by_the_one_piece_writer(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    written = []
+    write = whoosh_internals._TermsTableWriter._write_hashes
+
+    def counting(table: Any) -> None:
+        written.append(sum(len(entries) for entries in table.buckets))
+        write(table)
+
+    monkeypatch.setattr(whoosh_internals._TermsTableWriter, "_write_hashes", counting)
+    ix = build(tmp_path / "ix", "fast", docs=DOCS[:10])
+    with ix.reader() as reader:
+        assert written == [len(list(reader.all_terms()))]

