@@ -1117,9 +1117,12 @@ def _save_arrays(path: Path, arrays: dict[str, Any], meta: dict[str, Any],
     file (``taken`` None) leaves room after each array a later file may
     take (a hole: it takes no disk).
     Returns the file's SHA-256, which its signature needs: computed from
-    the arrays in memory by a thread while they are written (hashlib and
-    the writes release the GIL), not by reading the file again (at 100k
-    records, 6 MB: some 8 ms of SHA-256 here, besides the reading)."""
+    the arrays in memory (by a thread while they are written when they are
+    many: hashlib and the writes release the GIL), not by reading the file
+    again (at 100k records, 6 MB: some 8 ms of SHA-256 here, besides the
+    reading).  The file is not synced to disk here: the signature that
+    vouches for it syncs it first (:func:`thb_search.trust.sign`), with the
+    commit's other files (an add's own fsync took 0.7 ms)."""
     places: dict[str, list[Any]] = {}
     offset = 0
     parts: list[Any] = []  # bytes to write, or how many zero bytes to leave
@@ -1163,8 +1166,12 @@ def _save_arrays(path: Path, arrays: dict[str, Any], meta: dict[str, Any],
             else:
                 digest.update(part)
 
-    hasher = threading.Thread(target=hash_parts, name="thb-hash-arrays")
-    hasher.start()
+    hasher = None
+    if offset > _HASHED_IN_TURN:
+        hasher = threading.Thread(target=hash_parts, name="thb-hash-arrays")
+        hasher.start()
+    else:  # (a commit's few new documents: a thread takes longer to start)
+        hash_parts()
     tmp = path.with_name(path.name + ".tmp")
     try:
         with open(tmp, "wb") as f:
@@ -1174,12 +1181,16 @@ def _save_arrays(path: Path, arrays: dict[str, Any], meta: dict[str, Any],
                 else:
                     f.write(part)
             f.truncate()  # (to its end: a room last is a hole too)
-            f.flush()
-            os.fsync(f.fileno())
     finally:
-        hasher.join()
+        if hasher is not None:
+            hasher.join()
     tmp.replace(path)
     return digest.hexdigest()
+
+
+#: Arrays' bytes :func:`_save_arrays` hashes itself before writing them, rather
+#: than by a thread while it writes them.
+_HASHED_IN_TURN = 1 << 20
 
 
 def _mapped(path: Path, *, private: bool = False) -> tuple[mmap.mmap, dict[str, Any], int]:
