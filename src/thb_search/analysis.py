@@ -25,10 +25,11 @@ import unicodedata
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence, Set
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
+
+from .dataclass import dataclass
 
 #: Bump when the tokens produced for some text change: indexes built with
 #: another version are rebuilt automatically.

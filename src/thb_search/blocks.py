@@ -35,11 +35,12 @@ from __future__ import annotations
 import sys
 from array import array
 from collections.abc import Sequence
-from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any, NamedTuple
 
 import numpy as np
+
+from .dataclass import dataclass
 
 #: The value kind of positional fields: each value is the raw uint32 positions
 #: of one posting (:class:`thb_search.schema.PositionArray`).

@@ -36,11 +36,11 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
 import numpy as np
 
+from .dataclass import dataclass
 from .fields import SUMMARY_MARK
 from .plan import And, Facet, Node, Not, Or, Phrase, Scope, Terms
 from .ranking import bm25, idf, length_norm, saturate

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from whoosh.analysis import Analyzer, Token
@@ -26,6 +25,7 @@ from .analysis import (
     look_up_words,
     word_tokens,
 )
+from .dataclass import dataclass
 
 #: Separates title, summary and locations in the value of the combined
 #: ``text`` field.

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
+
+from .dataclass import dataclass
 
 CORPUS_ENV = "THB_SEARCH_CORPUS"
 INDEX_ENV = "THB_SEARCH_INDEX"

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Protocol
 
 from . import query as syntax
 from .analysis import fold, normalize_chars, query_terms, split_word, term_for
+from .dataclass import dataclass
 from .ranking import PAIR_WEIGHT
 
 #: Where a word or phrase must occur: anywhere (None), "title" or "summary".

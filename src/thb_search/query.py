@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 
 from .analysis import analyze, fold, normalize_chars, synonym_lines
+from .dataclass import dataclass
 from .errors import QuerySyntaxError
 
 TEXT_FIELDS = {"title": "title", "summary": "summary", "body": "body"}

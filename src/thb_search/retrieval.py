@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 
 import numpy as np
 
 from .analysis import analyze
+from .dataclass import dataclass
 from .engine import ALL_FIELDS, Memo
 from .errors import InvalidFilterError, RecordNotFoundError
 from .filters import apply, facet_counts, filter_masks, resolve_value

@@ -19,13 +19,13 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from whoosh.index import EmptyIndexError
 
 from .analysis import add_term_source, remove_term_source
+from .dataclass import dataclass
 from .engine import Engine, Segment
 from .errors import IndexCorruptError, IndexOutdatedError, RecordNotFoundError
 from .facets import FacetIndex, facets_file, open_for

@@ -13,8 +13,9 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
+
+from .dataclass import dataclass
 
 FILE = "texts.sqlite"
 
