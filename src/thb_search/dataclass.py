@@ -51,15 +51,15 @@ def _make(cls: type[T], frozen: bool) -> type[T]:
     cls = dataclasses.dataclass(cls, frozen=frozen, repr=False, eq=False)
     fields = dataclasses.fields(cls)
     if not has_repr:
-        _set(cls, "__repr__", _repr_fn(cls, tuple(f.name for f in fields if f.repr)))
+        _set(cls, "__repr__", _repr_fn(tuple(f.name for f in fields if f.repr)))
     if not has_eq:
-        _set(cls, "__eq__", _eq_fn(cls, _key(tuple(f.name for f in fields if f.compare))))
+        _set(cls, "__eq__", _eq_fn(_key(tuple(f.name for f in fields if f.compare))))
     # ``dataclasses``' table for eq=True: a frozen class gets a hash of its
     # fields, another is unhashable; a ``__hash__`` of the class body stays.
     if not explicit_hash:
         if frozen:
             hashed = tuple(f.name for f in fields if (f.compare if f.hash is None else f.hash))
-            _set(cls, "__hash__", _hash_fn(cls, _key(hashed)))
+            _set(cls, "__hash__", _hash_fn(_key(hashed)))
         else:
             cls.__hash__ = None  # type: ignore[assignment]
     return cls
@@ -82,7 +82,7 @@ def _key(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
     return attrgetter(*names)
 
 
-def _repr_fn(cls: type, names: tuple[str, ...]) -> Callable[[Any], str]:
+def _repr_fn(names: tuple[str, ...]) -> Callable[[Any], str]:
     @recursive_repr()
     def __repr__(self: Any) -> str:
         return (f"{self.__class__.__qualname__}("
@@ -90,7 +90,7 @@ def _repr_fn(cls: type, names: tuple[str, ...]) -> Callable[[Any], str]:
     return __repr__
 
 
-def _eq_fn(cls: type, key: Callable[[Any], tuple[Any, ...]]) -> Callable[[Any, Any], Any]:
+def _eq_fn(key: Callable[[Any], tuple[Any, ...]]) -> Callable[[Any, Any], Any]:
     def __eq__(self: Any, other: Any) -> Any:
         if other.__class__ is self.__class__:
             return key(self) == key(other)
@@ -98,7 +98,7 @@ def _eq_fn(cls: type, key: Callable[[Any], tuple[Any, ...]]) -> Callable[[Any, A
     return __eq__
 
 
-def _hash_fn(cls: type, key: Callable[[Any], tuple[Any, ...]]) -> Callable[[Any], int]:
+def _hash_fn(key: Callable[[Any], tuple[Any, ...]]) -> Callable[[Any], int]:
     def __hash__(self: Any) -> int:
         return hash(key(self))
     return __hash__

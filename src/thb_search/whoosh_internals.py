@@ -56,6 +56,7 @@ from whoosh.codec.whoosh3 import (
     W3TermInfo,
 )
 from whoosh.filedb.filetables import OrderedHashWriter, md5_hash
+from whoosh.filedb.filetables import _pointer as _HASH_SLOT  # a hash table slot: hash, position
 from whoosh.reading import CorruptIndexError
 from whoosh.util.numeric import byte_to_length
 from whoosh.util.numeric import length_to_byte as _length_to_byte
@@ -171,14 +172,13 @@ class _TermsTableWriter(OrderedHashWriter):
                 table[slot] = entry
             # (an empty slot is (0, 0): no key starts at 0, the header's place)
             flat = [n for entry in table for n in (entry or _EMPTY_SLOT)]
-            parts.append(struct.pack("!" + "Iq" * numslots, *flat))
-            pos += numslots * _HASH_SLOT_SIZE
+            parts.append(struct.pack(_HASH_SLOT.format[0] + _HASH_SLOT.format[1:] * numslots,
+                                     *flat))
+            pos += numslots * _HASH_SLOT.size
         self.dbfile.write(b"".join(parts))
 
 
 _EMPTY_SLOT = (0, 0)
-#: A hash table slot's bytes (Whoosh's ``filetables._pointer``: hash, position).
-_HASH_SLOT_SIZE = struct.calcsize("!Iq")
 
 
 #: Field lengths' bytes (Whoosh's ``length_to_byte``, a bisection) met so
