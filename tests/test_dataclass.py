@@ -62,7 +62,20 @@ def _classes(decorate: Any) -> dict[str, type]:
         label: str
         child: Any = None
 
-    return {c.__name__: c for c in (Point, Selective, Own, OwnHash, Empty, Mutable, Node)}
+    @decorate(frozen=True)
+    class Derived:
+        base: int
+        seen: tuple[int, ...] = dataclasses.field(default_factory=tuple)
+        doubled: int = dataclasses.field(init=False, default=0)
+        made: list[int] = dataclasses.field(init=False, default_factory=list, compare=False)
+        unset: int = dataclasses.field(init=False)
+
+        def __post_init__(self) -> None:
+            object.__setattr__(self, "doubled", self.base * 2)
+            object.__setattr__(self, "unset", len(self.seen))
+
+    return {c.__name__: c for c in (Point, Selective, Own, OwnHash, Empty, Mutable, Node,
+                                    Derived)}
 
 
 def _std(cls: Any = None, /, *, frozen: bool = False) -> Any:
@@ -93,6 +106,7 @@ CASES = [
     ("Own", (3,), {}), ("OwnHash", (3,), {}), ("Empty", (), {}),
     ("Mutable", (), {}), ("Mutable", ([1, 2],), {"name": "n"}),
     ("Node", ("a",), {}), ("Node", ("a", "b"), {}),
+    ("Derived", (4,), {}), ("Derived", (4, (1, 2)), {}), ("Derived", (), {"base": 5, "seen": (3,)}),
 ]
 
 
@@ -123,6 +137,68 @@ def test_made_classes_behave_as_the_standard_library_s(name: str, args: tuple,
                 assert hash(own) == hash(std)  # (the same tuple of the same values)
     assert (own == std) is False  # (another class: NotImplemented both ways)
     assert own.__eq__(object()) is NotImplemented or name == "Own"
+
+
+@pytest.mark.parametrize("name", sorted(STD))
+def test_constructors_take_and_refuse_the_standard_library_s_arguments(name: str) -> None:
+    import inspect
+
+    std, own = STD[name], OURS[name]
+    calls: list[tuple[tuple, dict]] = [((), {}), ((1, 2, 3, 4, 5, 6), {}), ((1,), {"nope": 1}),
+                                       ((1,), {"x": 1, "base": 1, "label": 1, "value": 1})]
+    for args, kwargs in calls:
+        try:
+            std(*args, **kwargs)
+        except TypeError as exc:
+            with pytest.raises(TypeError) as raised:
+                own(*args, **kwargs)
+            assert str(raised.value).replace("Ours", "") == str(exc).replace(
+                "_classes.<locals>.", ""), (args, kwargs)
+        else:
+            own(*args, **kwargs)
+    assert str(inspect.signature(own)) == str(inspect.signature(std))
+    assert own.__init__.__qualname__ == f"{own.__qualname__}.__init__"
+    assert own.__init__.__annotations__ == std.__init__.__annotations__
+    assert own.__dataclass_params__.init is True
+    assert own.__dataclass_params__.frozen is std.__dataclass_params__.frozen
+
+
+def test_init_false_fields_and_post_init_as_the_standard_library_s() -> None:
+    std, own = _both("Derived", 3, (7,))
+    assert (own.doubled, own.made, own.unset) == (std.doubled, std.made, std.unset) == (6, [], 1)
+    assert OURS["Derived"](1).made is not OURS["Derived"](1).made  # (a list each)
+
+
+def test_what_it_does_not_make_is_refused_or_left_to_the_standard_library() -> None:
+    with pytest.raises(TypeError, match="non-default argument 'b' follows default argument"):
+        @ours.dataclass(frozen=True)
+        class Misordered:
+            a: int = 0
+            b: int
+
+    with pytest.raises(TypeError, match="Keyed: thb_search.dataclass makes no InitVar or "
+                                        "keyword-only fields; use dataclasses.dataclass"):
+        @ours.dataclass(frozen=True)
+        class Keyed:
+            a: int = dataclasses.field(kw_only=True)
+
+    with pytest.raises(TypeError, match="Initial: thb_search.dataclass makes no InitVar"):
+        @ours.dataclass
+        class Initial:
+            a: dataclasses.InitVar[int]
+
+    # A dataclass base: the standard library makes the subclass (with its checks).
+    @ours.dataclass(frozen=True)
+    class Sub(OURS["Point"]):
+        z: int = 9
+
+    assert repr(Sub(1, 2)).endswith(".<locals>.Sub(x=1, y=2, tags=(), z=9)")
+    with pytest.raises(dataclasses.FrozenInstanceError, match="cannot assign to field 'z'"):
+        Sub(1).z = 3
+    with pytest.raises(TypeError, match="cannot inherit non-frozen dataclass from a frozen one"):
+        @ours.dataclass
+        class Thawed(OURS["Point"]):
+            z: int = 9
 
 
 def _other(value: Any) -> Any:
@@ -172,8 +248,7 @@ def test_made_objects_pickle_and_match() -> None:
 
 def test_the_modules_a_search_imports_make_their_dataclasses_with_it() -> None:
     """Every dataclass of the modules a query imports is made here (so that
-    start-up compiles three methods a frozen class, not six); its methods
-    are ours, with the standard library's constructor."""
+    start-up compiles at most a constructor a class, not six methods)."""
     import importlib
 
     for module in ("plan", "query", "results", "engine", "fields", "retrieval", "analysis",
