@@ -568,3 +568,33 @@ def test_segments_terms_tables_are_written_by_the_one_piece_writer(
     ix = build(tmp_path / "ix", "fast", docs=DOCS[:10])
     with ix.reader() as reader:
         assert written == [len(list(reader.all_terms()))]
+
+
+def test_deleting_by_term_deletes_what_whoosh_s_term_query_deletes(tmp_path: Path) -> None:
+    """An update deletes the record's old document by its id, read from the
+    segments' postings: the same documents and count as Whoosh's way (a
+    ``Term`` query through a searcher), a document deleted before not again."""
+    rid = DOCS[5]["id"]
+    seen = []
+    for how in ("whoosh", "ours"):
+        folder = tmp_path / how
+        folder.mkdir()
+        ix = whoosh_index.create_in(str(folder), build_schema())
+        for start in range(0, len(DOCS), 100):
+            writer = fast_writer(ix)
+            for doc in DOCS[start:start + 100]:
+                writer.add_document(**doc)
+            writer.commit(merge=False)
+        writer = fast_writer(ix)
+        writer.delete_document(105)  # (a copy of DOCS[5], in the second segment)
+        writer.commit(merge=False)
+        writer = fast_writer(ix)
+        delete = (writer.delete_by_term if how == "ours"
+                  else super(type(writer), writer).delete_by_term)  # (Whoosh's own)
+        counts = (delete("id", rid), delete("id", "no-such-record"))
+        writer.commit(merge=False)
+        with ix.reader() as reader:
+            deleted = [d for d in range(reader.doc_count_all()) if reader.is_deleted(d)]
+        seen.append((counts, deleted))
+    assert seen[0] == seen[1]
+    assert seen[1] == ((29, 0), list(range(5, 300, 10)))

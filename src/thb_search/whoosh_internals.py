@@ -57,7 +57,7 @@ from whoosh.codec.whoosh3 import (
 )
 from whoosh.filedb.filetables import OrderedHashWriter, md5_hash
 from whoosh.filedb.filetables import _pointer as _HASH_SLOT  # a hash table slot: hash, position
-from whoosh.reading import CorruptIndexError
+from whoosh.reading import CorruptIndexError, TermNotFound
 from whoosh.util.numeric import byte_to_length
 from whoosh.util.numeric import length_to_byte as _length_to_byte
 from whoosh.writing import SegmentWriter
@@ -1148,6 +1148,29 @@ class FastSegmentWriter(SegmentWriter):
         super().__init__(ix, codec=CODEC, compound=False, **kwargs)
         self.pool = MemoryPool()
         self._field_plans: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+
+    def delete_by_term(self, fieldname: str, text: str, searcher: Any = None) -> int:
+        """Whoosh's ``delete_by_term``: delete the committed documents holding
+        this term, as many as it returns; read from the segments' postings
+        rather than through a ``whoosh.query.Term`` and a searcher, whose
+        modules (morph_en's regular expressions) an update would import
+        (10-11 ms of a process's first update)."""
+        if searcher is not None:
+            return super().delete_by_term(fieldname, text, searcher)
+        reader = self.reader()
+        try:
+            count = 0
+            for leaf, offset in reader.leaf_readers():
+                try:
+                    docnums = list(leaf.postings(fieldname, text).all_ids())  # (not deleted ones)
+                except TermNotFound:
+                    continue
+                for docnum in docnums:
+                    self.delete_document(docnum + offset)
+                count += len(docnums)
+            return count
+        finally:
+            reader.close()
 
     def add_document(self, **fields: Any) -> None:
         """Whoosh's ``add_document`` for this project's schema, minus what it
