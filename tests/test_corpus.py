@@ -435,6 +435,57 @@ def test_reading_only_some_lines_gives_those_records_and_parses_no_other_json_li
         'as {"title": ..., "date": ...}']
 
 
+@given(st.binary(max_size=40).map(lambda b: bytes(b"a\r\n"[x % 3] for x in b)),
+       st.sampled_from([1, 2, 3, 7, 1 << 20]))
+def test_the_offset_of_a_line_is_where_the_line_reader_starts_it(data: bytes,
+                                                                  chunk: int) -> None:
+    """Going straight to a line (a megabyte of line ends counted at a time)
+    lands where the line reader's line begins, whatever the line ends
+    (``\\n``, ``\\r\\n``, a lone ``\\r``) and wherever a chunk ends."""
+    import io
+
+    from thb_search.corpus import _line_offset, _raw_lines
+
+    lines = list(_raw_lines(io.BytesIO(data)))
+    starts = [sum(len(x) for x in lines[:k]) for k in range(len(lines))]  # type: ignore[arg-type]
+    ends = data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+    for number in range(1, len(lines) + 3):
+        got = _line_offset(io.BytesIO(data), number, chunk)
+        if number <= len(lines):
+            assert got == starts[number - 1], (data, number)
+        else:  # past the last line: after a final line end the next starts at the end
+            assert got == (len(data) if number == ends + 1 else None), (data, number)
+
+
+@given(st.lists(st.tuples(st.sampled_from(["record", "blank", "broken"]),
+                          st.sampled_from(["\n", "\r\n", "\r"])), min_size=1, max_size=25),
+       st.booleans(), st.data())
+def test_reading_only_some_lines_gives_what_reading_all_gives_there(
+        rows: list[tuple[str, str]], final_end: bool, data: st.DataObject) -> None:
+    import tempfile
+
+    from thb_search.corpus import iter_file
+    from thb_search.records import Record
+
+    text = "".join(
+        (json.dumps({"id": f"r{i}", "title": f"Title {i}", "date": "2020-01-01"})
+         if kind == "record" else "" if kind == "blank" else "{not json") + end
+        for i, (kind, end) in enumerate(rows))
+    if not final_end:
+        text = text.rstrip("\r\n")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "a.jsonl"
+        path.write_bytes(text.encode("utf-8"))
+        everything = list(iter_file(path))
+        lines = data.draw(st.sets(st.integers(1, len(rows) + 2), min_size=1))
+        got = list(iter_file(path, only=lines))
+    # The records, and the errors, of those lines (no other line parsed).
+    assert [str(x) for x in got] == [str(x) for x in everything
+                                     if getattr(x, "line", None) in lines]
+    assert [x for x in got if isinstance(x, Record)] == [
+        x for x in everything if isinstance(x, Record) and x.line in lines]
+
+
 @pytest.mark.parametrize("name", ["listing.txt", "a.csv"])
 def test_reading_only_some_lines_of_a_listing_or_csv_stops_after_the_last(
         tmp_path: Path, name: str) -> None:
