@@ -112,9 +112,8 @@ def test_records_postings_take_a_quarter_of_w3s(tmp_path: Path) -> None:
     assert size(tmp_path / "ours") * 4 < size(tmp_path / "w3")
 
 
-def test_merged_segments_keep_the_postings(tmp_path: Path) -> None:
-    one = build(tmp_path / "one", "fast")
-    folder = tmp_path / "parts"
+def in_three_segments(folder: Path) -> Any:
+    """An index of ``DOCS`` in three segments of 100 (each committed alone)."""
     folder.mkdir()
     ix = whoosh_index.create_in(str(folder), build_schema())
     for start in range(0, len(DOCS), 100):
@@ -123,6 +122,13 @@ def test_merged_segments_keep_the_postings(tmp_path: Path) -> None:
             writer.add_document(**doc)
         writer.commit(merge=False)
     assert len(ix._segments()) == 3
+    return ix
+
+
+def test_merged_segments_keep_the_postings(tmp_path: Path) -> None:
+    one = build(tmp_path / "one", "fast")
+    folder = tmp_path / "parts"
+    ix = in_three_segments(folder)
     writer = fast_writer(ix)
     writer.commit(optimize=True)  # Whoosh merges them through the codec's matchers
     ix = whoosh_index.open_dir(str(folder))
@@ -577,14 +583,7 @@ def test_deleting_by_term_deletes_what_whoosh_s_term_query_deletes(tmp_path: Pat
     rid = DOCS[5]["id"]
     seen = []
     for how in ("whoosh", "ours"):
-        folder = tmp_path / how
-        folder.mkdir()
-        ix = whoosh_index.create_in(str(folder), build_schema())
-        for start in range(0, len(DOCS), 100):
-            writer = fast_writer(ix)
-            for doc in DOCS[start:start + 100]:
-                writer.add_document(**doc)
-            writer.commit(merge=False)
+        ix = in_three_segments(tmp_path / how)
         writer = fast_writer(ix)
         writer.delete_document(105)  # (a copy of DOCS[5], in the second segment)
         writer.commit(merge=False)
