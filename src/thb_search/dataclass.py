@@ -10,7 +10,9 @@ make that way.  Here the standard library only collects the fields; then
   frozen class's ``__setattr__`` and ``__delattr__`` are closures, none of
   them compiled;
 * ``__init__`` is the standard library's source for it, compiled when the
-  class makes its first object (a query makes objects of 27 of the 41).
+  class makes its first object (a query makes objects of 27 of the 41);
+  until then the class's ``__init__`` is a stand-in taking any arguments,
+  and ``inspect.signature`` says so.
 
 Making the 41 classes went 12.3-13.5 → 2.3-3.1 ms (16.6-17.1 with only the
 first point, on a slower machine), and a query process on the bundled
