@@ -1,15 +1,31 @@
-"""thb-search through its library API: ``sync`` to index, ``Catalogue.search`` to query."""
+"""thb-search through its library API: ``sync`` to index, ``Catalogue.search`` to query.
+
+Its processes run as the ``thb-search`` command runs (``cli.main``): with
+``OPENBLAS_NUM_THREADS=1`` unless set, so that numpy's import starts no
+OpenBLAS thread pool (thb-search does no linear algebra).  That pool's
+threads take some 50 ms of CPU on the other core as a process starts
+(numpy's import: 114-126 ms of CPU, 66-78 with the variable set), and a
+search running beside it in another process waits for the core: searches
+every 10 ms while a process importing numpy and thb-search's writer started
+every 0.3 s took over 3 times their median 17 and 22 times in about 1,000,
+2 and 5 times with the variable set (2026-12-05, two runs).  Until that
+day the benchmark's thb-search processes started the pool, which the
+command never did.
+"""
 
 from __future__ import annotations
 
 import os
-import shutil
-from pathlib import Path
-from typing import Any
 
-from thb_search import Catalogue, sync
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy's import (see above)
 
-from .base import FACETS, Engine, Query, Result, Searcher
+import shutil  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+from thb_search import Catalogue, sync  # noqa: E402
+
+from .base import FACETS, Engine, Query, Result, Searcher  # noqa: E402
 
 
 class ThbSearcher(Searcher):
