@@ -11,7 +11,14 @@ import pytest
 from click.testing import CliRunner
 
 import pdfs
-from conftest import NRM_HANDBOOK, SUPPLY_CHAINS, TERRORISM
+from conftest import (
+    GENDER_BRIEF,
+    JUSTICE_BIH,
+    NRM_HANDBOOK,
+    SUPPLY_CHAINS,
+    TERRORISM,
+    THREE_ACTION_AREAS,
+)
 from thb_search import Catalogue, add_files, sync
 from thb_search.cli import cli
 from thb_search.errors import CorpusErrors, ParameterError
@@ -193,6 +200,38 @@ def test_an_unreadable_pdf_in_the_catalogue_stops_the_run(tmp_path: Path,
     assert [str(e).split(":")[0] for e in report.skipped] == [str(folder / "cut.pdf")]
     with Catalogue(index) as cat:  # the record itself stays, without a document
         assert "document" not in cat.get(TERRORISM).to_dict()
+
+
+def test_several_pdfs_are_read_by_worker_processes_and_land_on_their_pages(
+        tmp_path: Path, corpus_copy: Path) -> None:
+    """A run with several PDFs to read reads them in worker processes
+    (``documents.PARALLEL_MIN`` and more): each one's text lands in its
+    record, on its page; one that cannot be read is named, and with
+    ``skip_invalid`` the others are indexed."""
+    from thb_search import documents
+
+    index = tmp_path / "index"
+    sync(index, [corpus_copy])
+    owners = [TERRORISM, NRM_HANDBOOK, SUPPLY_CHAINS, THREE_ACTION_AREAS, GENDER_BRIEF]
+    assert len(owners) > documents.PARALLEL_MIN
+    for k, rid in enumerate(owners):
+        folder = corpus_copy / "documents" / rid
+        folder.mkdir(parents=True)
+        forty_pages(folder / f"doc-{k}.pdf", phrase_page=3 + k, seed=20 + k)
+    cut = corpus_copy / "documents" / JUSTICE_BIH / "cut.pdf"
+    cut.parent.mkdir()
+    pdfs.truncated_pdf(cut, pdfs.sample_pdf(tmp_path / "good.pdf"))
+    with pytest.raises(CorpusErrors) as err:
+        sync(index, [corpus_copy])
+    assert str(err.value).startswith(f"{cut}: ")
+    report = sync(index, [corpus_copy], skip_invalid=True)
+    assert [str(e).split(":")[0] for e in report.skipped] == [str(cut)]
+    # (read by the run that stopped: the text store keeps what it read)
+    assert (report.documents, report.documents_read) == (5, 0)
+    with Catalogue(index) as cat:
+        hits = cat.search("debt bondage domestic work", limit=10).hits
+        assert sorted((h.id, h.pages, h.snippet_page) for h in hits) == sorted(
+            (rid, (3 + k,), 3 + k) for k, rid in enumerate(owners))
 
 
 def test_a_scan_is_indexed_with_its_record_and_a_warning(tmp_path: Path,

@@ -10,7 +10,26 @@ from typing import Any
 
 
 class ThbSearchError(Exception):
-    """Base class of every foreseeable thb-search failure."""
+    """Base class of every foreseeable thb-search failure.
+
+    Pickled with its message and attributes, not by calling its class again
+    (which Python's own pickling of an exception does, with its message
+    only): a worker process reading PDFs or a part of a catalogue sends its
+    errors, and an error that did not come back whole broke the whole run
+    (``DocumentError``: ``BrokenProcessPool`` in place of the file's
+    problem)."""
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return _rebuilt, (type(self), self.args, dict(self.__dict__))
+
+
+def _rebuilt(cls: type[ThbSearchError], args: tuple[Any, ...],
+             state: dict[str, Any]) -> ThbSearchError:
+    """An error as it was pickled: its message and attributes, no ``__init__``."""
+    err = cls.__new__(cls, *args)
+    err.args = args
+    err.__dict__.update(state)
+    return err
 
 
 class CorpusFormatError(ThbSearchError):
@@ -26,10 +45,6 @@ class CorpusFormatError(ThbSearchError):
         self.problem = problem
         where = f"{self.path}:{line}" if line else self.path
         super().__init__(f"{where}: {problem}")
-
-    def __reduce__(self) -> tuple[Any, tuple[str, int | None, str]]:
-        """Pickled as made (a process reading part of a file sends its errors)."""
-        return CorpusFormatError, (self.path, self.line, self.problem)
 
 
 class CorpusErrors(ThbSearchError):
