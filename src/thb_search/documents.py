@@ -45,7 +45,7 @@ from .errors import CorpusFormatError, DocumentError
 from .fields import BodyPages
 from .records import Record, clean_text
 from .texts import DocumentText, TextStore
-from .workers import die_with_parent
+from .workers import die_with_parent, pages_to_file
 
 #: Documents read in this process below this many (worker processes above).
 PARALLEL_MIN = 4
@@ -158,8 +158,8 @@ def read_texts(paths: Sequence[Path], found: Documents, store: TextStore,
             concurrent.futures.ProcessPoolExecutor(
                 max_workers=min(os.cpu_count() or 1, 4), initializer=die_with_parent,
                 mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(_extract_to_file, str(path), str(Path(tmp) / sha)): (sha, path)
-                   for sha, path in todo.items()}
+        futures = {pool.submit(pages_to_file, display_path(path), str(Path(tmp) / sha)):
+                   (sha, path) for sha, path in todo.items()}
         for future in concurrent.futures.as_completed(futures):
             sha, path = futures[future]
             try:
@@ -180,18 +180,6 @@ def extract_into(path: Path, sha: str, store: TextStore) -> DocumentText:
     with open_pdf(display_path(path)) as pdf:
         created = pdf.created.date().isoformat() if pdf.created else None
         return store.put(sha, pdf.pages(), pdf.title or "", created)
-
-
-def _extract_to_file(path: str, target: str) -> tuple[str, str | None]:
-    """In a worker process: a PDF's pages into a file, separated by form feeds."""
-    from .pdftext import open_pdf
-
-    with open_pdf(display_path(Path(path))) as pdf, \
-            open(target, "w", encoding="utf-8") as out:
-        for n, text in enumerate(pdf.pages()):
-            out.write(("\f" if n else "") + text.replace("\f", " "))
-        created = pdf.created.date().isoformat() if pdf.created else None
-        return pdf.title or "", created
 
 
 def _read_pages_file(path: Path) -> Iterator[str]:
