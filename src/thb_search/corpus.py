@@ -188,22 +188,19 @@ def _items(path: Path, only: Collection[int] | None = None, start: int = 0,
                 raise _TooLarge(size)
             if start:
                 handle.seek(start)
+            last = None if only is None else max(only, default=0)
+            wanted = 1 if only is None else min(only, default=1)
+            if kind == "jsonl" and start == 0 and end is None and wanted > 1:
+                # (a record a line) Straight to the first line wanted: its
+                # line ends counted a megabyte at a time, no line before it
+                # split or decoded.
+                offset = _line_offset(handle, wanted)
+                handle.seek(size if offset is None else offset)
+                first = wanted
             lines: Iterable[str | LongLine] = _decoded_lines(
                 handle if end is None else _Range(handle, end - start), first)
-            last = None
-            if only is not None:
-                last = max(only, default=0)
-                if kind == "jsonl":  # a record a line
-                    wanted = min(only, default=1)
-                    if start == 0 and end is None and wanted > 1:
-                        # Straight to the first line wanted: its line ends
-                        # counted a megabyte at a time, no line before it
-                        # split or decoded.
-                        offset = _line_offset(handle, wanted)
-                        handle.seek(size if offset is None else offset)
-                        first = wanted
-                        lines = _decoded_lines(handle, first)
-                    lines = _only(lines, only, last, first)
+            if only is not None and kind == "jsonl":
+                lines = _only(lines, only, last, first)
             for _ in (reader(lines, shown, buffer) if first == 1
                       else read_jsonl(lines, shown, buffer, first)):
                 done = last is not None and any(r.line >= last for r in buffer.records)

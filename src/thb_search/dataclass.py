@@ -70,13 +70,13 @@ def _make(cls: type[T], frozen: bool) -> type[T]:
     cls = dataclasses.dataclass(cls, init=not plain, frozen=frozen and not plain,
                                 repr=False, eq=False)
     fields = dataclasses.fields(cls)
-    if plain and "__init__" not in own:
-        _set(cls, "__init__", _init_fn(cls, fields, frozen))
-    if plain and frozen:
-        names = frozenset(f.name for f in fields)
-        _set(cls, "__setattr__", _setattr_fn(cls, names))
-        _set(cls, "__delattr__", _delattr_fn(cls, names))
     if plain:
+        if "__init__" not in own:
+            _set(cls, "__init__", _init_fn(cls, fields, frozen))
+        if frozen:
+            names = frozenset(f.name for f in fields)
+            _set(cls, "__setattr__", _setattr_fn(cls, names))
+            _set(cls, "__delattr__", _delattr_fn(cls, names))
         params = cls.__dataclass_params__  # (this class's own: as the standard library's says)
         params.init, params.frozen = True, frozen
     if not has_repr:

@@ -178,8 +178,7 @@ def extract_into(path: Path, sha: str, store: TextStore) -> DocumentText:
     from .pdftext import open_pdf
 
     with open_pdf(display_path(path)) as pdf:
-        created = pdf.created.date().isoformat() if pdf.created else None
-        return store.put(sha, pdf.pages(), pdf.title or "", created)
+        return store.put(sha, pdf.pages(), pdf.title or "", pdf.created_day)
 
 
 def _read_pages_file(path: Path) -> Iterator[str]:

@@ -238,6 +238,11 @@ class PdfText:
         self._buffer: Any = None
         self._pages_read = 0
 
+    @property
+    def created_day(self) -> str | None:
+        """The creation date as ``YYYY-MM-DD`` (what the text store keeps), or None."""
+        return self.created.date().isoformat() if self.created else None
+
     # -- reading ----------------------------------------------------------
 
     def raw_page(self, index: int) -> str:

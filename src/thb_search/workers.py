@@ -59,5 +59,4 @@ def pages_to_file(path: str, target: str) -> tuple[str, str | None]:
     with open_pdf(path) as pdf, open(target, "w", encoding="utf-8") as out:
         for n, text in enumerate(pdf.pages()):
             out.write(("\f" if n else "") + text.replace("\f", " "))
-        created = pdf.created.date().isoformat() if pdf.created else None
-        return pdf.title or "", created
+        return pdf.title or "", pdf.created_day
