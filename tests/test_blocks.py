@@ -362,3 +362,96 @@ def test_a_term_encode_blocks_cannot_take_is_left_to_encode() -> None:
                                 [0, 2], None) is None
     assert blocks.encode_blocks(docs, ones, array("I", [4, 3, 5]), values, [0, 2],
                                 None) is None
+
+
+WHOLE_WEIGHTS = st.one_of(
+    st.sampled_from([1.0, 2.0, 0.0, 255.0, 256.0, 65535.0, 65536.0, float(2**24)]),
+    st.integers(0, 2**24).map(float))
+#: A posting's positions: narrow, wide and close (gaps of 8 or 16 bits), wide
+#: and far apart or out of order (32 bits).
+POSITION_LISTS = st.one_of(
+    st.lists(st.integers(0, 300), min_size=1, max_size=5),
+    st.lists(st.integers(0, 70_000), min_size=1, max_size=5),
+    st.tuples(st.integers(65_536, 2**31), st.lists(st.integers(0, 300), max_size=4)).map(
+        lambda t: [t[0] + sum(t[1][:i]) for i in range(len(t[1]) + 1)]),
+    st.tuples(st.integers(65_536, 2**31), st.lists(st.integers(200, 70_000), max_size=3)).map(
+        lambda t: [t[0] + sum(t[1][:i]) for i in range(len(t[1]) + 1)]),
+    st.just([7]), st.just([2**32 - 1]))
+TERMS = st.lists(
+    st.tuples(st.integers(0, 2**31),
+              st.lists(st.tuples(st.one_of(st.integers(1, 300),
+                                           st.sampled_from([255, 256, 65535, 65536])),
+                                 st.one_of(st.just(1.0), WHOLE_WEIGHTS), POSITION_LISTS),
+                       min_size=1, max_size=6)),
+    min_size=1, max_size=10)
+
+
+@settings(max_examples=500, deadline=None)
+@given(TERMS, st.integers(0, 30), st.booleans())
+def test_terms_encoded_at_once_are_encodes_blocks(
+        terms: list[tuple[int, list[tuple[int, float, list[int]]]]], room: int,
+        same_weight: bool) -> None:
+    """Many terms of one block each, encoded at once (an add's), give each
+    term encode's bytes, after ``room`` bytes left for the caller, with its
+    largest weight and the sum of its weights."""
+    ids: list[int] = []
+    weights: list[float] = []
+    counts: list[int] = []
+    positions: list[int] = []
+    bounds = [0]
+    for first, postings in terms:
+        doc = first
+        for gap, weight, where in postings:
+            doc = min(doc + gap, 2**32 - 1) if ids[bounds[-1]:] else doc
+            if ids[bounds[-1]:] and doc <= ids[-1]:
+                break
+            ids.append(doc)
+            weights.append(3.0 if same_weight else weight)
+            counts.append(len(where))
+            positions.extend(where)
+        bounds.append(len(ids))
+    encoded = blocks.encode_terms(np.array(bounds), np.array(ids, dtype=np.uint32),
+                                  np.array(weights, dtype=np.float32), np.array(counts),
+                                  np.array(positions, dtype=np.uint32), room)
+    assert encoded is not None
+    at = 0
+    for k in range(len(bounds) - 1):
+        a, b = bounds[k], bounds[k + 1]
+        values = [pos(*positions[at + sum(counts[a:i]):at + sum(counts[a:i + 1])])
+                  for i in range(a, b)]
+        at += sum(counts[a:b])
+        expected = blocks.encode(ids[a:b], weights[a:b], values, POSITIONS)
+        block = encoded.data[encoded.starts[k]:encoded.starts[k + 1]].tobytes()
+        assert block[room:] == expected
+        assert encoded.top_weights[k] == max(weights[a:b])
+        assert encoded.total_weights[k] == sum(weights[a:b])
+
+
+def test_exact_bytes_of_terms_encoded_at_once() -> None:
+    encoded = blocks.encode_terms(
+        np.array([0, 1, 3]), np.array([4, 10, 300]), np.array([1.0, 2.0, 3.0]),
+        np.array([1, 1, 2]), np.array([7, 1, 70_000, 70_010]), 2)
+    assert encoded is not None
+    assert encoded.data.tobytes() == (
+        b"\0\0" + b"\x00\x03\x07\x00"  # weight 1.0, one 16-bit position
+        + b"\0\0" + bytes([0x01 | 2 << 2, 0x03 | (1 | 1 << 1 | 1 << 3) << 2])  # 16-bit gap, u8
+        + bytes([34, 1]) + bytes([2, 3]) + bytes([1, 2])  # gap 290, weights, counts
+        + pos(1, 70_000) + bytes([10]))  # first positions, then the gap after one
+    assert encoded.starts.tolist() == [0, 6, 25]
+    assert encoded.top_weights.tolist() == [1.0, 3.0]
+    assert encoded.total_weights.tolist() == [1.0, 5.0]
+
+
+def test_terms_encode_terms_cannot_take_are_left_to_encode() -> None:
+    def encode(bounds: list[int], ids: list[int], weights: list[float],
+               counts: list[int]) -> blocks.EncodedTerms | None:
+        return blocks.encode_terms(np.array(bounds), np.array(ids), np.array(weights),
+                                   np.array(counts), np.arange(sum(counts)), 0)
+
+    assert encode([0, 2, 3], [1, 2, 1], [1.0, 1.0, 1.0], [1, 1, 1]) is not None
+    assert encode([0, 2, 3], [2, 2, 1], [1.0, 1.0, 1.0], [1, 1, 1]) is None  # not increasing
+    assert encode([0, 0, 3], [1, 2, 3], [1.0, 1.0, 1.0], [1, 1, 1]) is None  # a term without
+    for weight in (0.5, -1.0, float("nan"), float("inf"), float(2**24 + 2)):
+        assert encode([0, 3], [1, 2, 3], [1.0, weight, 1.0], [1, 1, 1]) is None
+    assert encode([0, 3], [1, 2, 3], [1.0, 1.0, 1.0], [1, 0, 2]) is None  # no positions
+    assert encode([0, 2], [1, 2, 3], [1.0, 1.0, 1.0], [1, 1, 1]) is None  # postings left over

@@ -23,7 +23,7 @@ from whoosh.writing import SegmentWriter
 from conftest import BUNDLED
 from thb_search import blocks, whoosh_internals
 from thb_search.corpus import read_records
-from thb_search.fields import body_postings
+from thb_search.fields import body_postings, body_tokens
 from thb_search.schema import BODY_POS_BITS, POS_BITS, build_schema, to_document
 from thb_search.whoosh_internals import (
     CODEC,
@@ -465,6 +465,76 @@ def test_terms_are_written_as_whoosh_writes_them(
     for ext in ("pst", "trm"):
         assert _files(tmp_path / "one-step", ext) == _files(tmp_path / "whoosh", ext), ext
     assert len(_files(tmp_path / "whoosh", "trm")) > 10_000
+
+
+#: A document's words whose body positions take each of the blocks' layouts:
+#: 16 bits (``alpha``'s first), wide and close (``filler``: 8-bit gaps;
+#: ``beta``: 16-bit), wide and far apart (``alpha``: 32 bits), one wide one
+#: (``delta``).
+WIDE_PAGES = [" ".join(["alpha"] + ["filler"] * 69_000 + ["beta"] + ["filler"] * 1_000
+                       + ["beta", "alpha", "delta"]), "beta gamma"]
+
+
+@pytest.mark.parametrize("settle_every", [500_000, 2_000])
+def test_an_adds_terms_written_at_once_are_written_as_whoosh_writes_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settle_every: int) -> None:
+    """A segment of a few documents (an add's) writes each positional
+    field's terms at once (_TermWriter.write_settled), its postings sorted
+    apart as they came (every ``settle_every``) and joined; its postings and
+    terms files are, byte for byte, those Whoosh's field writer writes a
+    term at a time (start_term, the blocks' postings, finish_term)."""
+    import thb_search.writer as writer
+
+    monkeypatch.setattr(writer, "SETTLE_POSTINGS", settle_every)
+    parts = []
+    joined = writer.joined
+
+    def counting_parts(settled: Any) -> Any:
+        parts.append(len(settled))
+        return joined(settled)
+
+    monkeypatch.setattr(writer, "joined", counting_parts)
+    records = [doc for doc in DOCS[:12] if "body" not in doc][:4]
+    first, second = list(read_records([BUNDLED]))[:2]
+    with_bodies = [to_document(first, first.fingerprint(), body_postings(PAGES)),
+                   to_document(second, second.fingerprint(), body_postings(WIDE_PAGES))]
+    # (as a sync adds them: their words, which the writer numbers into columns)
+    docs = [*records, *({**doc, "body": body_tokens(pages)}
+                        for doc, pages in zip(with_bodies, (PAGES, WIDE_PAGES), strict=True))]
+    at_once = []
+    write_settled = whoosh_internals._TermWriter.write_settled
+
+    def counting(terms: Any, settled: Any, lengths: Any) -> bool:
+        done = write_settled(terms, settled, lengths)
+        at_once.append((terms._fw._fieldname, len(settled.names), done))
+        return done
+
+    monkeypatch.setattr(whoosh_internals._TermWriter, "write_settled", counting)
+    build(tmp_path / "at-once", "fast", docs=docs)
+    # (body: traffick, victim0 ... victim6, shelter; alpha, filler, beta, gamma, delta)
+    assert [(field, done) for field, _, done in at_once] == [("body", True), ("text", True)]
+    assert at_once[0][1] == 14 and at_once[1][1] > 100
+    # (settling every 2,000 words, each body, of 23,000 and 71,000 words, is
+    # sorted apart once it is added; the text's 300 words when written)
+    assert parts == ([1, 1] if settle_every == 500_000 else [2, 1])
+
+    def through_whoosh(terms: Any, tbytes: bytes, *lists: Any) -> None:
+        fw = terms._fw
+        fw.start_term(tbytes)
+        whoosh_internals._add_block_postings(fw._postwriter, *lists)
+        fw.finish_term()
+
+    monkeypatch.setattr(whoosh_internals._TermWriter, "write_settled", lambda *_: False)
+    monkeypatch.setattr(whoosh_internals._TermWriter, "write", through_whoosh)
+    build(tmp_path / "whoosh", "fast", docs=docs)
+    for ext in ("pst", "trm"):
+        assert _files(tmp_path / "at-once", ext) == _files(tmp_path / "whoosh", ext), ext
+    ix = whoosh_index.open_dir(str(tmp_path / "at-once"))
+    with ix.searcher() as searcher:
+        m = searcher.reader().postings("body", b"filler")
+        assert [len(p) for _, p in m.items_as("positions")] == [70_000]
+    assert contents(ix) == contents(build(tmp_path / "w3", "whoosh", W3Codec(),
+                                          [*records, *with_bodies]))
 
 
 def test_a_commits_reader_takes_over_the_segments_left_as_they_were(tmp_path: Path) -> None:

@@ -285,6 +285,148 @@ def encode_blocks(docs: array, weights: array, lengths: array, values: Any,
                       ids[np.asarray(ends) - 1].tolist(), top.tolist(), min_lengths, max_lengths)
 
 
+class EncodedTerms(NamedTuple):
+    """Terms' blocks encoded at once (:func:`encode_terms`): block ``k``
+    takes ``data[starts[k]:starts[k + 1]]``, the ``room`` bytes asked for
+    (the caller's header) then :func:`encode`'s bytes; each block's largest
+    weight and the sum of its weights (float64, exact)."""
+
+    data: np.ndarray  # uint8
+    starts: np.ndarray  # int64, one more than the blocks
+    top_weights: np.ndarray  # float32
+    total_weights: np.ndarray  # float64
+
+
+#: Weights :func:`encode_terms` takes: whole numbers up to this (a block's
+#: sum is then exact, whatever the order it is summed in).
+WHOLE_WEIGHTS_MAX = 1 << 24
+
+
+def encode_terms(bounds: np.ndarray, ids: np.ndarray, weights: np.ndarray, counts: np.ndarray,
+                 positions: np.ndarray, room: int) -> EncodedTerms | None:
+    """:func:`encode`'s bytes of many terms' :data:`POSITIONS` postings, one
+    block a term, with numpy over all of them rather than a Python step a
+    term: term ``k`` has postings ``bounds[k]`` to ``bounds[k + 1]`` of
+    ``ids`` (document numbers, increasing within a term), ``weights``
+    (float32) and ``counts`` (positions of each posting), and its positions
+    are the next ones of ``positions``, one posting's after another.  An
+    add's document of 100 pages has some 10,000 terms, each of one posting.
+
+    None (the caller encodes a term at a time) when a term has no postings,
+    its document numbers do not increase, a weight is not a whole number from
+    0 to :data:`WHOLE_WEIGHTS_MAX` or a posting has no positions."""
+    nterms = len(bounds) - 1
+    bounds = np.asarray(bounds, dtype=np.int64)
+    n = np.diff(bounds)
+    npost = len(ids)
+    counts = np.asarray(counts, dtype=np.int64)
+    if (not nterms or (n <= 0).any() or bounds[0] != 0 or bounds[-1] != npost
+            or len(weights) != npost or len(counts) != npost or (counts <= 0).any()
+            or int(counts.sum()) != len(positions)):
+        return None
+    w = np.asarray(weights, dtype=_F32)
+    wide_w = w.astype(np.float64)
+    if not (np.isfinite(wide_w).all() and (wide_w >= 0).all()
+            and (wide_w == np.floor(wide_w)).all() and (wide_w <= WHOLE_WEIGHTS_MAX).all()):
+        return None
+    ids = np.asarray(ids, dtype=np.int64)
+    first = bounds[:-1]
+    rank = np.arange(npost) - np.repeat(first, n)  # each posting's, within its term
+    inner = rank > 0
+    gaps = np.diff(ids, prepend=0)
+    if (gaps[inner] <= 0).any():
+        return None
+    sizes = np.array(_SIZES, dtype=np.int64)
+    # Document numbers: the gaps, at the narrowest width each block's fit.
+    idw = _widths(np.maximum.reduceat(np.where(inner, gaps, 0), first))
+    gap_bytes = (n - 1) * sizes[idw]
+    # Weights: encode's choice, the smallest option, the first of equal ones
+    # (all 1.0; one float32 for all; uint8 or uint16 each; float32 each).
+    top = np.maximum.reduceat(w, first)
+    ones = np.add.reduceat((w == 1.0).astype(np.int64), first) == n
+    same = np.add.reduceat((w == np.repeat(w[first], n)).astype(np.int64), first) == n
+    int_size = np.where(top < 0x100, n, np.where(top < 0x10000, 2 * n, 8 * n))
+    wcode = np.where(ones, _W_ONE, np.where(
+        same & (int_size >= 4), _W_SAME, np.where(
+            int_size <= 4 * n, np.where(top < 0x100, _W_U8, _W_U16), _W_F32)))
+    wsize = np.select([wcode == _W_ONE, wcode == _W_SAME, wcode == _W_U8, wcode == _W_U16],
+                      [0, 4, n, 2 * n], 4 * n)
+    # Counts: none when every posting has one position.
+    many = np.add.reduceat((counts != 1).astype(np.int64), first) > 0
+    ccode = np.where(many, 1 + _widths(np.maximum.reduceat(counts, first)), 0)
+    csize = np.where(many, n * sizes[np.maximum(ccode - 1, 0)], 0)
+    # Positions: uint16 when the block's largest fits; else each posting's
+    # first as uint32 and the gaps after it as uint8 or uint16 when they fit
+    # (and increase), else uint32.
+    pos = np.asarray(positions, dtype=np.int64)
+    pstart = np.cumsum(counts) - counts  # each posting's first position
+    tq = pstart[first]  # each term's
+    q = np.add.reduceat(counts, first)  # positions of each term
+    narrow = np.maximum.reduceat(pos, tq) < 0x10000
+    head = np.zeros(len(pos), dtype=bool)
+    head[pstart] = True
+    pgaps = np.diff(pos, prepend=0)
+    rest_low = np.minimum.reduceat(np.where(head, 0, pgaps), tq)
+    rest_top = np.maximum.reduceat(np.where(head, 0, pgaps), tq)
+    as_gaps = ~narrow & many & (rest_low >= 0) & (rest_top < 0x10000)
+    gcode = _widths(rest_top)
+    psize = np.where(narrow, 2 * q, np.where(as_gaps, 4 * n + (q - n) * sizes[gcode], 4 * q))
+    flags = np.where(narrow, ccode << 1,
+                     np.where(as_gaps, 1 | ccode << 1 | 1 << 3 | gcode << 4, 1 | ccode << 1))
+    # Where each part of each block goes.
+    length = room + 2 + gap_bytes + wsize + csize + psize
+    starts = np.concatenate(([0], np.cumsum(length)))
+    out = np.zeros(int(starts[-1]), dtype=np.uint8)
+    base = starts[:-1] + room
+    out[base] = idw | wcode << 2
+    out[base + 1] = _V_POSITIONS | flags << 2
+    term_of = np.repeat(np.arange(nterms), n)  # each posting's
+    at = base + 2  # the document gaps
+    for code in (0, 1, 2):
+        pick = inner & (idw[term_of] == code)
+        _put(out, at[term_of[pick]] + (rank[pick] - 1) * _SIZES[code], gaps[pick], _UINT[code])
+    at = at + gap_bytes  # the weights
+    same_only = np.flatnonzero(wcode == _W_SAME)
+    _put(out, at[same_only], w[first[same_only]], _F32)
+    for code, dtype in ((_W_U8, _UINT[0]), (_W_U16, _UINT[1]), (_W_F32, _F32)):
+        pick = wcode[term_of] == code
+        _put(out, at[term_of[pick]] + rank[pick] * dtype.itemsize, w[pick], dtype)
+    at = at + wsize  # the counts
+    for code in (1, 2, 3):
+        pick = ccode[term_of] == code
+        _put(out, at[term_of[pick]] + rank[pick] * _SIZES[code - 1], counts[pick],
+             _UINT[code - 1])
+    at = at + csize  # the positions
+    posting_of = np.repeat(np.arange(npost), counts)  # each position's
+    qterm = term_of[posting_of]
+    qrank = np.arange(len(pos)) - tq[qterm]  # within its term
+    for pick, size in ((narrow[qterm], 2), (~narrow[qterm] & ~as_gaps[qterm], 4)):
+        _put(out, at[qterm[pick]] + qrank[pick] * size, pos[pick], _UINT[size >> 1])
+    gapped = as_gaps[qterm]
+    pick = gapped & head  # each posting's first position
+    _put(out, at[qterm[pick]] + rank[posting_of[pick]] * 4, pos[pick], _U32)
+    for code in (0, 1):
+        pick = gapped & ~head & (gcode[qterm] == code)
+        term = qterm[pick]
+        # (the positions before it in its term, less its posting's and the
+        # earlier postings' first ones)
+        rest_rank = qrank[pick] - rank[posting_of[pick]] - 1
+        _put(out, at[term] + 4 * n[term] + rest_rank * _SIZES[code], pgaps[pick], _UINT[code])
+    return EncodedTerms(out, starts, top, np.add.reduceat(wide_w, first))
+
+
+def _widths(top: np.ndarray) -> np.ndarray:
+    """:func:`_width` of each of ``top``."""
+    return np.where(top < 0x100, 0, np.where(top < 0x10000, 1, 2))
+
+
+def _put(out: np.ndarray, at: np.ndarray, values: np.ndarray, dtype: np.dtype) -> None:
+    """Each of ``values`` as ``dtype`` into ``out`` (bytes) from its place in ``at``."""
+    if len(at):
+        raw = np.ascontiguousarray(values).astype(dtype).view(np.uint8).reshape(len(at), -1)
+        out[at[:, None] + np.arange(dtype.itemsize)] = raw
+
+
 def encode_one(weight: float, value: Any, kind: int | str, length: Sequence[int]) -> bytes:
     """:func:`encode`'s bytes of a one-posting block (a term in one
     document: most of the terms an add writes), without its steps for

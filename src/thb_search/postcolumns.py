@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 from weakref import WeakMethod
 
 import numpy as np
@@ -51,50 +52,91 @@ def append(terms: dict[bytes, Entry], tbytes: bytes, docs: Buffer, weights: Buff
     held_values += values
 
 
-def _append_sorted(terms: dict[bytes, Entry], names: Sequence[str], ids: np.ndarray,
-                   docs: np.ndarray, weights: np.ndarray, counts: np.ndarray,
-                   positions: np.ndarray) -> int:
-    """Append postings sorted by term number (``ids``, then in document
-    order) to ``terms``: the term of number ``i`` is ``names[i]``; each
-    posting has ``counts`` of the ``positions``.  Returns the terms new to
-    ``terms``."""
-    size = len(terms)
-    counts = counts.astype(np.int64)  # (int64 and uint64 together make floats)
-    present = np.flatnonzero(np.bincount(ids, minlength=len(names)))
-    bounds = np.searchsorted(ids, np.append(present, len(names))).tolist()
-    value_bounds = np.concatenate(([0], np.cumsum(counts)))[bounds] * 4
-    docs_ = memoryview(docs.astype(np.uint32).tobytes())
-    weights_ = memoryview(weights.astype(np.float32).tobytes())
-    lengths = memoryview((counts * 4).astype(np.uint32).tobytes())
-    values = memoryview(positions.astype(np.uint32).tobytes())
-    value_bounds = value_bounds.tolist()
-    for k, number in enumerate(present.tolist()):
-        a, b = bounds[k] * 4, bounds[k + 1] * 4
-        append(terms, names[number].encode("utf-8"), docs_[a:b], weights_[a:b], lengths[a:b],
-               values[value_bounds[k]:value_bounds[k + 1]])
-    return len(terms) - size
+class Settled(NamedTuple):
+    """A field's postings sorted into terms as columns: term ``k`` is
+    ``names[k]`` and has postings ``bounds[k]`` to ``bounds[k + 1]`` of
+    ``docs``, ``weights`` and ``counts``, in document order; each posting's
+    ``counts`` positions are the next ones of ``positions``.  The terms are
+    in increasing order when :meth:`_TokenColumns.settle_apart` gave them
+    (as a segment writes them)."""
+
+    names: list[bytes]
+    bounds: np.ndarray  # int64, one more than the terms
+    docs: np.ndarray  # uint32
+    weights: np.ndarray  # float32
+    counts: np.ndarray  # int64
+    positions: np.ndarray  # uint32
+
+    def append_to(self, terms: dict[bytes, Entry]) -> int:
+        """Append the postings to ``terms`` (term -> entry, as a pool holds
+        them); returns the terms new to it."""
+        size = len(terms)
+        bounds = self.bounds.tolist()
+        value_bounds = (np.concatenate(([0], np.cumsum(self.counts)))[self.bounds] * 4).tolist()
+        docs = memoryview(self.docs.astype(np.uint32).tobytes())
+        weights = memoryview(self.weights.astype(np.float32).tobytes())
+        lengths = memoryview((self.counts * 4).astype(np.uint32).tobytes())
+        values = memoryview(self.positions.astype(np.uint32).tobytes())
+        for k, tbytes in enumerate(self.names):
+            a, b = bounds[k] * 4, bounds[k + 1] * 4
+            append(terms, tbytes, docs[a:b], weights[a:b], lengths[a:b],
+                   values[value_bounds[k]:value_bounds[k + 1]])
+        return len(terms) - size
 
 
-def _settle_items(terms: dict[bytes, Entry], names: Sequence[str], item_term: np.ndarray,
-                  item_pos: np.ndarray, item_weight: np.ndarray, item_doc: np.ndarray,
-                  docnums: np.ndarray) -> tuple[int, int, int]:
+def joined(parts: Sequence[Settled]) -> Settled:
+    """One :class:`Settled` of ``parts`` (each in increasing term order, of
+    documents after the one before's), in increasing term order."""
+    if len(parts) == 1:
+        return parts[0]
+    names = sorted(set().union(*(part.names for part in parts)))
+    place = {name: k for k, name in enumerate(names)}
+    key = np.concatenate([np.repeat(np.array([place[name] for name in part.names], np.int64),
+                                    np.diff(part.bounds)) for part in parts])
+    order = np.argsort(key, kind="stable")  # (a term's postings stay in document order)
+    counts = np.concatenate([part.counts for part in parts])
+    first = np.cumsum(counts) - counts
+    moved = counts[order]
+    # each posting's positions, the moved postings' one after another
+    at = np.repeat(first[order] - (np.cumsum(moved) - moved), moved) + np.arange(moved.sum())
+    return Settled(names, np.searchsorted(key[order], np.arange(len(names) + 1)).astype(np.int64),
+                   np.concatenate([part.docs for part in parts])[order],
+                   np.concatenate([part.weights for part in parts])[order], moved,
+                   np.concatenate([part.positions for part in parts])[at])
+
+
+def _settle_items(names: Sequence[str], item_term: np.ndarray, item_pos: np.ndarray,
+                  item_weight: np.ndarray, item_doc: np.ndarray, docnums: np.ndarray,
+                  in_order: bool) -> Settled:
     """Group items (a term at a position, with a weight, in a document: in
-    document order, then analysis order) into postings and append them to
-    ``terms``: a posting's weight is its items' sum, its positions theirs in
-    order.  ``docnums``: the documents' numbers.  Returns (postings,
-    positions, terms new to ``terms``)."""
-    if not len(item_term):  # (documents without a word: scans)
-        return 0, 0, 0
-    order = np.argsort(item_term, kind="stable")
-    item_term, item_doc = item_term[order], item_doc[order]
-    item_pos, item_weight = item_pos[order], item_weight[order]
+    document order, then analysis order) into postings, by term: a
+    posting's weight is its items' sum, its positions theirs in order.
+    ``names``: the terms' names by number; ``docnums``: the documents'
+    numbers.  The terms come in increasing order if ``in_order``, else by
+    number (a sort of their names saved: a pool's dictionary takes them)."""
+    present = np.flatnonzero(np.bincount(item_term, minlength=len(names)))
+    encoded = [names[number].encode("utf-8") for number in present.tolist()]
+    key = item_term.astype(np.int64)  # what the items are sorted by
+    if in_order:
+        order = sorted(range(len(encoded)), key=encoded.__getitem__)
+        encoded = [encoded[i] for i in order]
+        rank = np.zeros(len(names), dtype=np.int64)  # each present term's place among them
+        rank[present[order]] = np.arange(len(order))
+        key = rank[key]
+        firsts = np.arange(len(encoded) + 1)  # each term's key (and one past the last)
+    else:
+        firsts = np.append(present, len(names))
+    by_term = np.argsort(key, kind="stable")
+    key, item_doc = key[by_term], item_doc[by_term]
+    item_pos, item_weight = item_pos[by_term], item_weight[by_term]
     starts = np.flatnonzero(np.concatenate((
-        [True], (item_term[1:] != item_term[:-1]) | (item_doc[1:] != item_doc[:-1]))))
-    counts = np.diff(np.append(starts, len(item_term)))
-    weights = np.add.reduceat(item_weight, starts)
-    new = _append_sorted(terms, names, item_term[starts], docnums[item_doc[starts]], weights,
-                         counts, item_pos)
-    return len(starts), len(item_pos), new
+        [True], (key[1:] != key[:-1]) | (item_doc[1:] != item_doc[:-1]))))
+    counts = np.diff(np.append(starts, len(key)))
+    bounds = np.searchsorted(key[starts], firsts)
+    return Settled(encoded, bounds.astype(np.int64),
+                   docnums[item_doc[starts]].astype(np.uint32),
+                   np.add.reduceat(item_weight, starts).astype(np.float32),
+                   counts.astype(np.int64), item_pos.astype(np.uint32))
 
 
 class _Numbering(dict):  # type: ignore[type-arg]
@@ -210,17 +252,28 @@ class _TokenColumns:
     def __len__(self) -> int:
         return len(self.tokens)
 
-    def settle(self, terms: dict[bytes, Entry]) -> tuple[int, int, int]:
-        """Append the postings to ``terms`` (term -> entry), a term's in
-        document order; returns (postings, positions, terms new to ``terms``)."""
+    def settle_by_number(self) -> Settled | None:
+        """The postings held, sorted into terms by number (for a pool's
+        dictionary; None: no words), and let go."""
+        return self._settled(in_order=False)
+
+    def settle_apart(self) -> Settled | None:
+        """The postings held, sorted into terms in increasing order, as a
+        segment writes them (None: no words), and let go."""
+        return self._settled(in_order=True)
+
+    def _settled(self, in_order: bool) -> Settled | None:
+        """The postings held, sorted into terms (None: no words); let go."""
         if not self.docs:
-            return 0, 0, 0
+            return None
         tokens = np.frombuffer(self.tokens, dtype=np.uint32)
         taken = np.frombuffer(self.table.taken, dtype=np.uint32).astype(np.int64)[tokens]
-        result = _settle_items(terms, self.table.terms, *self._items(tokens, taken),
-                               np.frombuffer(self.docs, dtype=np.uint32))
+        items = self._items(tokens, taken)
+        settled = (_settle_items(self.table.terms, *items,
+                                 np.frombuffer(self.docs, dtype=np.uint32), in_order)
+                   if len(items[0]) else None)  # (documents without a word: scans)
         self._clear()
-        return result
+        return settled
 
     def _items(self, tokens: np.ndarray, taken: np.ndarray) -> Items:
         """The documents' items (see :meth:`TokenTable.items`) from their
@@ -292,9 +345,9 @@ class TextColumns(_TokenColumns):
         self._lengths.extend(terms[self._measured:].tolist())
         self._measured = ndocs
 
-    def settle(self, terms: dict[bytes, Entry]) -> tuple[int, int, int]:
+    def _settled(self, in_order: bool) -> Settled | None:
         self._measure()  # (before the documents' tokens are let go)
-        return super().settle(terms)
+        return super()._settled(in_order)
 
     def _items(self, tokens: np.ndarray, taken: np.ndarray) -> Items:
         ndocs = len(self.docs)

@@ -26,6 +26,7 @@ writer and searcher.  Nothing else in thb-search touches Whoosh's internals.
 
 from __future__ import annotations
 
+import itertools
 import mmap
 import pickle
 import struct
@@ -33,7 +34,7 @@ import threading
 import zlib
 from array import array
 from bisect import bisect_right
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from hashlib import md5
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -68,7 +69,7 @@ from .fields import BodyTokens
 from .schema import BODY_FIELD, BODY_LENGTH_FIELD, PAGES_FIELD, POS_BITS, PositionArray
 
 if TYPE_CHECKING:
-    from .postcolumns import Entry
+    from .postcolumns import Entry, Settled
     from .writer import MemoryPool
 
 #: The one Whoosh version whose internals this module uses.
@@ -197,6 +198,12 @@ def length_to_byte(length: int | None) -> int:
         if length is not None and length < _REMEMBERED_LENGTHS:
             _LENGTH_BYTES[length] = byte
         return byte
+
+
+def _length_bytes(lengths: np.ndarray) -> np.ndarray:
+    """:func:`length_to_byte` of each of ``lengths``."""
+    values, where = np.unique(lengths, return_inverse=True)
+    return np.array([length_to_byte(int(v)) for v in values], dtype=np.uint8)[where]
 
 
 def _md5_low32(key: bytes) -> int:
@@ -783,39 +790,52 @@ def write_pool(pool: MemoryPool, fieldwriter: Any, schema: Any, lengths: _Length
     """Write every posting list of ``pool`` through a Whoosh field writer, a
     block at a time (what Whoosh's ``add_postings`` does a posting at a time):
     a term in one step into a segment of thb-search's blocks
-    (:class:`_TermWriter`), through Whoosh's postings writer into one of
-    Whoosh's own."""
-    current = None
-    doc_lengths: Any = None
-    term_writer: _TermWriter | None = None
-    batch: list[tuple[bytes, Any]] = []  # terms written together (_TermWriter.batched)
+    (:class:`_TermWriter`), or all of a field's terms at once (an add's:
+    :meth:`_TermWriter.write_settled`); through Whoosh's postings writer
+    into one of Whoosh's own."""
+    from .postcolumns import Settled  # (not imported by searches)
 
-    def write_batch() -> None:
-        if batch:
-            assert term_writer is not None
+    for fieldname, terms in pool.sorted_fields():
+        if not isinstance(terms, Settled):
+            first = next(terms, None)
+            if first is None:
+                continue  # (a field without terms is not written)
+            terms = itertools.chain((first,), terms)
+        fieldwriter.start_field(fieldname, schema[fieldname])
+        field_lengths = lengths.field_lengths(fieldname) if lengths is not None else None
+        # (numpy's calls cost some 0.3 ms a batch: a segment of an add's few
+        # records writes its terms one by one)
+        term_writer = (_TermWriter(fieldwriter, _value_kind(schema[fieldname].format),
+                                   bulk=lengths is not None and lengths.count >= AT_ONCE_DOCS)
+                       if type(fieldwriter._postwriter) is CompactPostingsWriter else None)
+        length_array = None  # (each document's field length; None: no length)
+        if field_lengths is not None and (isinstance(terms, Settled) or (
+                term_writer is not None and term_writer.at_once)):
+            length_array = np.array([length or 0 for length in field_lengths], dtype=np.int64)
+        if isinstance(terms, Settled):
+            if term_writer is not None and term_writer.write_settled(terms, length_array):
+                fieldwriter.finish_field()
+                continue
+            held: dict[bytes, Any] = {}
+            terms.append_to(held)  # (in term order: a Settled's are)
+            terms = iter(held.items())
+        _write_terms(terms, fieldwriter, term_writer, field_lengths, length_array)
+        fieldwriter.finish_field()
+
+
+def _write_terms(terms: Iterable[tuple[bytes, Any]], fieldwriter: Any,
+                 term_writer: _TermWriter | None, field_lengths: list[int] | None,
+                 length_array: np.ndarray | None) -> None:
+    """Write a field's terms, in order, a term at a time (see :func:`write_pool`)."""
+    doc_lengths = field_lengths.__getitem__ if field_lengths is not None else None
+    if term_writer is not None and term_writer.at_once:
+        term_writer.length_array = length_array
+    batch: list[tuple[bytes, Any]] = []  # terms written together (_TermWriter.batched)
+    for tbytes, lists in terms:
+        if batch and (isinstance(lists, CopiedTerm) or not term_writer.batched(lists[0])
+                      or len(batch) >= WRITE_BATCH):
             term_writer.write_batch(batch, doc_lengths)
             batch.clear()
-
-    for (fieldname, tbytes), lists in pool.sorted_terms():
-        if batch and (fieldname != current or isinstance(lists, CopiedTerm)
-                      or not term_writer.batched(lists[0]) or len(batch) >= WRITE_BATCH):
-            write_batch()
-        if fieldname != current:
-            if current is not None:
-                fieldwriter.finish_field()
-            fieldwriter.start_field(fieldname, schema[fieldname])
-            current = fieldname
-            field_lengths = lengths.field_lengths(fieldname) if lengths is not None else None
-            doc_lengths = field_lengths.__getitem__ if field_lengths is not None else None
-            pw = fieldwriter._postwriter
-            # (numpy's calls cost some 0.3 ms a batch: a segment of an add's few
-            # records writes its terms one by one)
-            term_writer = (_TermWriter(fieldwriter, _value_kind(schema[fieldname].format),
-                                       bulk=lengths is not None and lengths.count >= AT_ONCE_DOCS)
-                           if type(pw) is CompactPostingsWriter else None)
-            if term_writer is not None and term_writer.at_once and field_lengths is not None:
-                term_writer.length_array = np.array([length or 0 for length in field_lengths],
-                                                    dtype=np.int64)  # (None: no length)
         if isinstance(lists, CopiedTerm):
             if term_writer is None:
                 raise TypeError("a merged term's blocks are copied only into ThbCodec segments")
@@ -830,9 +850,8 @@ def write_pool(pool: MemoryPool, fieldwriter: Any, schema: Any, lengths: _Length
         fieldwriter.start_term(tbytes)
         _add_block_postings(fieldwriter._postwriter, *lists, doc_lengths)
         fieldwriter.finish_term()
-    write_batch()
-    if current is not None:
-        fieldwriter.finish_field()
+    if batch:
+        term_writer.write_batch(batch, doc_lengths)
 
 
 class CopiedTerm(NamedTuple):
@@ -855,6 +874,17 @@ _KEY_FIELD = struct.Struct("!H")
 _TERMINFO_EXTENT = struct.Struct("!qi")
 #: Whoosh's hash file: the lengths of a key and its value before them.
 _KEY_VALUE_LENGTHS = struct.Struct("!ii")
+#: The same as numpy types, and a term's block header (its postings' magic
+#: number, then _BLOCK_HEADER) and information (_TERMINFO) as numpy writes
+#: many at once (_TermWriter.write_settled).
+_KEY_VALUE_DTYPE = np.dtype([("key", ">i4"), ("value", ">i4")])
+_SETTLED_HEAD = np.dtype([("magic", "S4"), ("size", "<i4"), ("count", "<u2"), ("last", "<u4"),
+                          ("top", "<f4"), ("comp", "u1"), ("low", "u1"), ("high", "u1")])
+_SETTLED_INFO = np.dtype([("flags", "u1"), ("weight", ">f4"), ("count", ">u4"), ("low", "u1"),
+                          ("high", "u1"), ("top", ">f4"), ("first", ">u4"), ("last", ">u4"),
+                          ("offset", ">i8"), ("length", ">i4")])
+assert _SETTLED_HEAD.itemsize == len(WHOOSH3_HEADER_MAGIC) + _BLOCK_HEADER.size
+assert _SETTLED_INFO.itemsize == _TERMINFO.size and _KEY_VALUE_DTYPE.itemsize == 8
 
 
 class _TermWriter:
@@ -1007,6 +1037,65 @@ class _TermWriter:
                 0, sum(weights), count, 0 if low is None else byte(low), byte(high), top,
                 docs[0], last_id, at, len(block)))
 
+    def write_settled(self, settled: Settled, length_array: np.ndarray | None) -> bool:
+        """Write every term of ``settled`` (in increasing order) at once: the
+        bytes :meth:`write` writes a term at a time, of terms of one block
+        each (a segment of a few documents: an add's), encoded with numpy
+        (:func:`thb_search.blocks.encode_terms`) and written in one piece to
+        each file.  ``length_array``: each document's field length (None:
+        the field has none).  The segment of one 100-page document (13,344
+        body terms), written: 110-150 ms a term at a time, 34-39 ms so.
+        False, nothing written, when the terms need :meth:`write`
+        (a term of several blocks, compressed blocks, other than positions,
+        or what ``encode_terms`` declines)."""
+        bounds = settled.bounds
+        n = np.diff(bounds)
+        if (self._kind != blocks.POSITIONS or self._pw._compression or not len(n)
+                or int(n.max()) > self.limit):
+            return False
+        room = len(WHOOSH3_HEADER_MAGIC) + _BLOCK_HEADER.size
+        encoded = blocks.encode_terms(bounds, settled.docs, settled.weights, settled.counts,
+                                      settled.positions, room)
+        if encoded is None:
+            return False
+        count = len(n)
+        first, last = bounds[:-1], bounds[1:] - 1
+        docs = settled.docs.astype(np.int64)
+        if length_array is not None:  # the shortest and longest of the documents' lengths
+            field = length_array[docs]
+            big = np.iinfo(np.int64).max
+            low = np.minimum.reduceat(np.where(field > 0, field, big), first)
+            minbyte = np.where(low == big, 0, _length_bytes(np.where(low == big, 0, low)))
+            maxbyte = _length_bytes(np.maximum.reduceat(field, first))
+        else:
+            minbyte, maxbyte = 0, length_to_byte(0)
+        top = np.maximum(encoded.top_weights, 0)
+        sizes = np.diff(encoded.starts)
+        head = np.zeros(count, dtype=_SETTLED_HEAD)
+        head["magic"] = WHOOSH3_HEADER_MAGIC
+        head["size"] = -(sizes - len(WHOOSH3_HEADER_MAGIC) - 4)  # (negative: the last block)
+        head["count"] = n
+        head["last"] = docs[last]
+        head["top"] = top
+        head["low"] = minbyte
+        head["high"] = maxbyte
+        data = encoded.data
+        data[encoded.starts[:-1, None] + np.arange(room)] = head.view(np.uint8).reshape(count,
+                                                                                        room)
+        start = self._append(data.tobytes())
+        info = np.zeros(count, dtype=_SETTLED_INFO)
+        info["weight"] = encoded.total_weights
+        info["count"] = n
+        info["low"] = minbyte
+        info["high"] = maxbyte
+        info["top"] = top
+        info["first"] = docs[first]
+        info["last"] = docs[last]
+        info["offset"] = start + encoded.starts[:-1]
+        info["length"] = sizes
+        self._add_terms(settled.names, info.view(np.uint8).reshape(count, _TERMINFO.size))
+        return True
+
     def _write_blocks(self, tbytes: bytes, term: blocks.TermBlocks, first: int,
                       weights: array) -> None:
         """:meth:`write`'s bytes of a term of several blocks encoded at once
@@ -1072,6 +1161,51 @@ class _TermWriter:
         self._fw._postfile.write(block)
         self._postpos += len(block)
         return start
+
+    def _add_terms(self, names: list[bytes], values: np.ndarray) -> None:
+        """:meth:`_add_term` of each of ``names`` (in increasing order, after
+        the terms written before) with its value, a row of ``values``, the
+        entries written in one piece."""
+        table = self._fw._tindex
+        field = _KEY_FIELD.pack(self._fw._fieldid)
+        keys = [field + tbytes for tbytes in names]
+        if keys[0] <= table.lastkey or any(a >= b for a, b in zip(keys, keys[1:], strict=False)):
+            raise ValueError(f"Keys must increase: {table.lastkey!r}..{keys[0]!r}")
+        if self._termpos is None:
+            self._termpos = table.dbfile.tell()
+        key_lengths = np.fromiter(map(len, keys), dtype=np.int64, count=len(keys))
+        value_size = values.shape[1]
+        sizes = _KEY_VALUE_LENGTHS.size + key_lengths + value_size
+        starts = np.concatenate(([0], np.cumsum(sizes)))
+        out = np.empty(int(starts[-1]), dtype=np.uint8)
+        lengths = np.empty(len(keys), dtype=_KEY_VALUE_DTYPE)
+        lengths["key"] = key_lengths
+        lengths["value"] = value_size
+        at = starts[:-1]
+        out[at[:, None] + np.arange(_KEY_VALUE_LENGTHS.size)] = lengths.view(np.uint8).reshape(
+            len(keys), _KEY_VALUE_LENGTHS.size)
+        joined = np.frombuffer(b"".join(keys), dtype=np.uint8)
+        key_at = at + _KEY_VALUE_LENGTHS.size
+        out[np.repeat(key_at - (np.cumsum(key_lengths) - key_lengths), key_lengths)
+            + np.arange(len(joined))] = joined
+        out[(key_at + key_lengths)[:, None] + np.arange(value_size)] = values
+        table.dbfile.write(out.tobytes())
+        positions = (self._termpos + at).tolist()
+        index = table.index  # (Whoosh's GrowableArray: widened as numbers need)
+        try:
+            index.array.extend(array(index.array.typecode, positions))
+        except (OverflowError, AttributeError, TypeError):
+            index.extend(positions)  # (a number at a time, the array widened)
+        buckets = table.buckets
+        if table.hashfn is md5_hash:
+            hashes = [int.from_bytes(md5(key, usedforsecurity=False).digest()[12:], "big")
+                      for key in keys]
+        else:
+            hashes = list(map(table.hashfn, keys))
+        for h, pos in zip(hashes, positions, strict=True):
+            buckets[h & 255].append((h, pos))
+        table.lastkey = keys[-1]
+        self._termpos += int(starts[-1])
 
     def _add_term(self, key: bytes, value: bytes) -> None:
         """Whoosh's ``OrderedHashWriter.add``, with the position counted."""

@@ -36,8 +36,10 @@ from .postcolumns import (
     BodyColumns,
     Buffer,
     Entry,
+    Settled,
     TextColumns,
     append,
+    joined,
     new_entry,
 )
 from .schema import analysed
@@ -56,6 +58,11 @@ POOL_BYTES = 120 * 1024 * 1024
 #: before they are sorted into the pool's terms (bounds the arrays of
 #: sorting them: some 20 MB; see :mod:`thb_search.postcolumns`).
 SETTLE_POSTINGS = 500_000
+#: Documents of a segment at most for its positional fields' postings to be
+#: held as columns until it is written (an add's: each term's postings then
+#: fit one block of Whoosh's 128, and are written at once); a larger one's
+#: are sorted into its pool's terms each SETTLE_POSTINGS.
+FEW_DOCS = 128
 #: A bulk build of fewer documents stays in this process.
 PARALLEL_MIN_DOCS = 5_000
 #: Documents sent to a worker at a time, or fewer when their PDFs' pages
@@ -96,11 +103,14 @@ class MemoryPool:
         # field -> term -> a merged segment's term, copied as it is when the
         # segment is written (whoosh_internals.CopiedTerm): never also in _fields
         self._copied: dict[str, dict[bytes, Any]] = {}
+        # field -> its postings sorted apart, held as columns (a segment of
+        # FEW_DOCS: add_text, add_body, sorted_fields), documents after documents
+        self._settled: dict[str, list[Settled]] = {}
         self.nbytes = 0
 
     @property
     def fieldnames(self) -> set[str]:
-        return {*self._fields, *self._columns, *self._copied}
+        return {*self._fields, *self._columns, *self._copied, *self._settled}
 
     def terms_of(self, fieldname: str) -> dict[bytes, Entry]:
         """The field's terms and their postings (read, not to be changed)."""
@@ -116,6 +126,9 @@ class MemoryPool:
         terms = self._fields.get(fieldname)
         if terms is None:
             terms = self._fields[fieldname] = {}
+        for settled in self._settled.pop(fieldname, ()):
+            self.nbytes -= self._bytes(settled, len(settled.names))
+            self.nbytes += self._bytes(settled, settled.append_to(terms))
         columns = self._columns.get(fieldname)
         if columns is not None:  # (kept: its table of words serves the next documents)
             self._settle(columns, terms)
@@ -123,9 +136,28 @@ class MemoryPool:
 
     def _settle(self, columns: TextColumns | BodyColumns,
                 terms: dict[bytes, Entry]) -> None:
-        postings, positions, new = columns.settle(terms)
-        self.nbytes += (self.TERM_BYTES * new + 4 * positions
-                        + self.POSTING_BYTES * postings)
+        settled = columns.settle_by_number()
+        if settled is not None:
+            self.nbytes += self._bytes(settled, settled.append_to(terms))
+
+    def _held(self, fieldname: str, columns: TextColumns | BodyColumns, docnum: int) -> None:
+        """Sort what ``columns`` holds (SETTLE_POSTINGS of them) into terms:
+        apart (a segment's first FEW_DOCS documents), or into the pool's."""
+        if docnum < FEW_DOCS and not self._fields.get(fieldname):
+            self._apart(fieldname, columns)
+        else:
+            self._terms(fieldname)
+
+    def _apart(self, fieldname: str, columns: TextColumns | BodyColumns) -> None:
+        settled = columns.settle_apart()
+        if settled is not None:
+            self._settled.setdefault(fieldname, []).append(settled)
+            self.nbytes += self._bytes(settled, len(settled.names))
+
+    def _bytes(self, settled: Settled, terms: int) -> int:
+        """What :attr:`nbytes` counts for ``settled``, ``terms`` of its terms new."""
+        return (self.TERM_BYTES * terms + self.POSTING_BYTES * len(settled.docs)
+                + 4 * len(settled.positions))
 
     def add_many(self, fieldname: str, items: Iterable[tuple[bytes, int, float, bytes]],
                  docnum: int) -> None:
@@ -158,7 +190,7 @@ class MemoryPool:
         assert isinstance(columns, TextColumns)
         columns.add(title, summary, locations, docnum)
         if len(columns) >= SETTLE_POSTINGS:
-            self._settle(columns, self._fields.setdefault(fieldname, {}))
+            self._held(fieldname, columns, docnum)
 
     def text_lengths(self) -> Iterator[tuple[str, list[int], list[int]]]:
         """(field, document numbers, lengths) of the documents whose text
@@ -181,7 +213,7 @@ class MemoryPool:
         assert isinstance(columns, BodyColumns)
         counted = columns.add(body.tokens, body.page_sizes, docnum)
         if len(columns) >= SETTLE_POSTINGS:
-            self._settle(columns, self._fields.setdefault(fieldname, {}))
+            self._held(fieldname, columns, docnum)
         return counted
 
     def extend(self, fieldname: str, tbytes: bytes, docs: np.ndarray, weights: np.ndarray,
@@ -220,23 +252,47 @@ class MemoryPool:
                 yield fieldname, tbytes, docnum, weights[i], bytes(values[at:at + lengths[i]])
                 at += lengths[i]
 
+    def sorted_fields(self) -> Iterator[tuple[str, Settled | Iterator[tuple[bytes, Any]]]]:
+        """Each field, in order, with its terms as a segment writes them: a
+        field whose postings were all held as columns (an add's) as
+        :class:`~thb_search.postcolumns.Settled`, its terms in increasing
+        order; any other as (term, postings) in term order, as
+        :meth:`sorted_terms` gives them."""
+        for fieldname in sorted(self.fieldnames):
+            columns = self._columns.get(fieldname)
+            if (columns is not None and not self._fields.get(fieldname)
+                    and not self._copied.get(fieldname)):
+                self._apart(fieldname, columns)
+                parts = self._settled.get(fieldname)
+                if parts:
+                    self._settled[fieldname] = [joined(parts)]
+                    yield fieldname, self._settled[fieldname][0]
+                continue
+            yield fieldname, self._sorted_of(fieldname)
+
     def sorted_terms(self) -> Iterator[tuple[tuple[str, bytes], Any]]:
         """((field, term), (documents, weights, value lengths, values)) in
         field-then-term order, as a segment is written; a merged segment's
         term held as its bytes comes as they are (``copied``)."""
         for fieldname in sorted(self.fieldnames):
-            terms = self._terms(fieldname)
-            copied = self._copied.get(fieldname)
-            if copied:
-                assert copied.keys().isdisjoint(terms)
-                terms = {**terms, **copied}
-            for tbytes in sorted(terms):
-                yield (fieldname, tbytes), terms[tbytes]
+            for tbytes, lists in self._sorted_of(fieldname):
+                yield (fieldname, tbytes), lists
+
+    def _sorted_of(self, fieldname: str) -> Iterator[tuple[bytes, Any]]:
+        """A field's (term, postings) in term order (see :meth:`sorted_terms`)."""
+        terms = self._terms(fieldname)
+        copied = self._copied.get(fieldname)
+        if copied:
+            assert copied.keys().isdisjoint(terms)
+            terms = {**terms, **copied}
+        for tbytes in sorted(terms):
+            yield tbytes, terms[tbytes]
 
     def cleanup(self) -> None:
         self._fields.clear()
         self._columns.clear()
         self._copied.clear()
+        self._settled.clear()
         self.nbytes = 0
 
 
