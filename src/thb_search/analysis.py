@@ -383,6 +383,8 @@ def split_word(raw: str) -> list[str]:
     acronym (``NGOs`` -> ``ngo``, which Snowball leaves as ``ngos``); other
     apostrophes and hyphens split parts.
     """
+    if raw.isascii() and raw.isalnum() and (raw.islower() or raw.isdigit()):
+        return [raw]  # (most words: each step below leaves them as they are)
     if _ACRONYM_PLURAL.fullmatch(raw):
         raw = raw[:-1]
     word = fold(normalize_chars(raw))

@@ -178,7 +178,9 @@ def read_copies(source: Path, path: str, mtime_ns: int) -> Iterator[Copy]:
 def _write_json(target: Path, data: Any) -> None:
     tmp = target.with_name(target.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, ensure_ascii=False, separators=(",", ":"))
+        # (one string, one write: json.dump writes each of its pieces, 3.0
+        # ms instead of 1.5 for the top-level state of 1,000 documents)
+        f.write(_COMPACT_JSON(data))
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, target)
