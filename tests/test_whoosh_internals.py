@@ -60,7 +60,8 @@ DOCS = documents()
 def build(folder: Path, how: str, codec: Any = None, docs: list[dict[str, Any]] = DOCS) -> Any:
     folder.mkdir()
     ix = whoosh_index.create_in(str(folder), build_schema())
-    writer = SegmentWriter(ix, codec=codec, compound=False) if how == "whoosh" else fast_writer(ix)
+    writer = (SegmentWriter(ix, codec=codec, compound=False) if how == "whoosh"
+              else fast_writer(ix, few=how == "few"))
     for doc in docs:
         writer.add_document(**doc)
     writer.commit()
@@ -510,7 +511,7 @@ def test_an_adds_terms_written_at_once_are_written_as_whoosh_writes_them(
         return done
 
     monkeypatch.setattr(whoosh_internals._TermWriter, "write_settled", counting)
-    build(tmp_path / "at-once", "fast", docs=docs)
+    build(tmp_path / "at-once", "few", docs=docs)
     # (body: traffick, victim0 ... victim6, shelter; alpha, filler, beta, gamma, delta)
     assert [(field, done) for field, _, done in at_once] == [("body", True), ("text", True)]
     assert at_once[0][1] == 14 and at_once[1][1] > 100

@@ -164,15 +164,17 @@ TEXTS = [  # (title, summary, locations): every way a part can be empty or odd
 ]
 
 
+@pytest.mark.parametrize("apart", [False, True])
 @pytest.mark.parametrize("settle_every", [1, 40, 500_000])
 def test_text_tokens_held_as_columns_are_the_postings_of_the_text_field(
-        settle_every: int, monkeypatch: pytest.MonkeyPatch) -> None:
+        settle_every: int, apart: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     """``add_text`` (token numbers, made into postings with numpy every
     SETTLE_POSTINGS tokens) holds what the ``text`` field's own postings
     (``TextField.index``, analysed a document at a time) give: terms,
     documents, weights (title words twice), positions and lengths (each
     document's once, in order, across settles); a merged term's postings
-    (``extend``) follow them."""
+    (``extend``) follow them.  The same whether the pool sorts them into its
+    terms or ``apart`` (an add's pool) until they are written."""
     import thb_search.writer as writer
     from thb_search.fields import text_postings, text_value
     from thb_search.schema import TITLE_BOOST, build_schema
@@ -180,7 +182,7 @@ def test_text_tokens_held_as_columns_are_the_postings_of_the_text_field(
     monkeypatch.setattr(writer, "SETTLE_POSTINGS", settle_every)
     field = build_schema()["text"]
     assert len(TEXTS) * 3 < 30  # the merged documents follow
-    columns, tuples = MemoryPool(), MemoryPool()
+    columns, tuples = MemoryPool(apart=apart), MemoryPool()
     lengths: list[tuple[str, list[int], list[int]]] = []
     for docnum, (title, summary, locations) in enumerate(TEXTS * 3):
         value = text_value(title, summary, [locations] if locations else [])
@@ -335,9 +337,10 @@ PAGES = [  # a document's pages: every way a page can be odd
 ]
 
 
+@pytest.mark.parametrize("apart", [False, True])
 @pytest.mark.parametrize("settle_every", [1, 30, 500_000])
 def test_body_words_held_as_columns_are_the_postings_of_the_body_field(
-        settle_every: int, monkeypatch: pytest.MonkeyPatch) -> None:
+        settle_every: int, apart: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     """``add_body`` (a document's words as token numbers) holds what its
     analysed pages (``body_postings``, a term at a time) give: positions
     running on from page to page, a term's weight its number of positions
@@ -348,7 +351,7 @@ def test_body_words_held_as_columns_are_the_postings_of_the_body_field(
     from thb_search.schema import build_schema
 
     monkeypatch.setattr(writer, "SETTLE_POSTINGS", settle_every)
-    columns, positions = MemoryPool(), MemoryPool()
+    columns, positions = MemoryPool(apart=apart), MemoryPool()
     field = build_schema()["body"]
     documents = [PAGES, PAGES[::-1], PAGES[1:2], PAGES[3:]] * 2
     for docnum, pages in enumerate(documents):

@@ -410,7 +410,7 @@ def _close_leaves(reader: Any | None) -> None:
 def _write(ix: whoosh_index.Index, docs: list[dict[str, Any]], delete_ids: list[str],
            progress: Progress | None) -> dict[str, str]:
     """Delete and add documents in one commit; returns the lexicon of the added."""
-    writer = fast_writer(ix)
+    writer = fast_writer(ix, few=True)
     try:
         for rid in delete_ids:
             writer.delete_by_term("id", rid)

@@ -1274,13 +1274,13 @@ class FastSegmentWriter(SegmentWriter):
     """A Whoosh segment writer whose postings stay in memory
     (:class:`thb_search.writer.MemoryPool`) and are written a block at a time."""
 
-    def __init__(self, ix: Any, **kwargs: Any) -> None:
+    def __init__(self, ix: Any, *, apart: bool = False, **kwargs: Any) -> None:
         from .writer import MemoryPool
 
         # Segments stay separate files: Whoosh copies a compound file's parts
         # into memory when it opens them (0.1 s per 100 MB, in every search process).
         super().__init__(ix, codec=CODEC, compound=False, **kwargs)
-        self.pool = MemoryPool()
+        self.pool = MemoryPool(apart=apart)
         self._field_plans: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
 
     def delete_by_term(self, fieldname: str, text: str, searcher: Any = None) -> int:
@@ -1647,10 +1647,12 @@ def superseded(ix: Any) -> list[str]:
     return sorted(names)
 
 
-def fast_writer(ix: Any, *, lock: bool = True) -> FastSegmentWriter:
+def fast_writer(ix: Any, *, lock: bool = True, few: bool = False) -> FastSegmentWriter:
     """A segment writer whose postings stay in memory; ``lock=False`` for the
-    writers of a bulk build, whose segments another writer commits."""
-    return FastSegmentWriter(ix, _lk=lock)
+    writers of a bulk build, whose segments another writer commits; ``few``
+    for an add's few documents (their postings sorted apart: see
+    :data:`thb_search.writer.FEW_DOCS`)."""
+    return FastSegmentWriter(ix, _lk=lock, apart=few)
 
 
 def finish_segment(writer: FastSegmentWriter) -> Any:

@@ -58,11 +58,14 @@ POOL_BYTES = 120 * 1024 * 1024
 #: before they are sorted into the pool's terms (bounds the arrays of
 #: sorting them: some 20 MB; see :mod:`thb_search.postcolumns`).
 SETTLE_POSTINGS = 500_000
-#: Documents of a segment at most for its positional fields' postings to be
-#: held as columns until it is written (an add's: each term's postings then
-#: fit one block of Whoosh's 128, and are written at once); a larger one's
-#: are sorted into its pool's terms each SETTLE_POSTINGS.
+#: An add's (or update's) segment holds its positional fields' postings as
+#: columns until it is written, sorted apart each SETTLE_POSTINGS (so that
+#: its terms are written at once: each one's postings then fit one block of
+#: Whoosh's 128), for its first FEW_DOCS documents and up to APART_POSTINGS
+#: of them; past those (and in a bulk build's segments) they are sorted into
+#: the pool's terms.
 FEW_DOCS = 128
+APART_POSTINGS = 4 * SETTLE_POSTINGS
 #: A bulk build of fewer documents stays in this process.
 PARALLEL_MIN_DOCS = 5_000
 #: Documents sent to a worker at a time, or fewer when their PDFs' pages
@@ -96,7 +99,10 @@ class MemoryPool:
     TERM_BYTES = 420
     POSTING_BYTES = 16
 
-    def __init__(self) -> None:
+    def __init__(self, *, apart: bool = False) -> None:
+        #: Whether postings are sorted apart (an add's segment: see FEW_DOCS).
+        self.apart = apart
+        self._apart_postings = 0
         # field -> term -> (documents, weights, value lengths, values)
         self._fields: dict[str, dict[bytes, Entry]] = {}
         self._columns: dict[str, TextColumns | BodyColumns] = {}
@@ -142,8 +148,9 @@ class MemoryPool:
 
     def _held(self, fieldname: str, columns: TextColumns | BodyColumns, docnum: int) -> None:
         """Sort what ``columns`` holds (SETTLE_POSTINGS of them) into terms:
-        apart (a segment's first FEW_DOCS documents), or into the pool's."""
-        if docnum < FEW_DOCS and not self._fields.get(fieldname):
+        apart (see FEW_DOCS), or into the pool's."""
+        if (self.apart and docnum < FEW_DOCS and self._apart_postings < APART_POSTINGS
+                and not self._fields.get(fieldname)):
             self._apart(fieldname, columns)
         else:
             self._terms(fieldname)
@@ -152,6 +159,7 @@ class MemoryPool:
         settled = columns.settle_apart()
         if settled is not None:
             self._settled.setdefault(fieldname, []).append(settled)
+            self._apart_postings += len(settled.positions)
             self.nbytes += self._bytes(settled, len(settled.names))
 
     def _bytes(self, settled: Settled, terms: int) -> int:
