@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import pdfs
 from thb_search import pdftext
@@ -126,6 +128,39 @@ def test_image_only_page_is_empty_and_counted(tmp_path: Path) -> None:
 ])
 def test_join_lines(lines: list[str], text: str) -> None:
     assert join_lines(lines) == text
+
+
+#: Characters of PDFium's texts and of the cleaning rules, for texts made of them.
+_PAGE_CHARS = st.sampled_from(list(
+    "ab Z9-\n\r\t \u00ad\u2010\ufffe\x02\x07\x1f\x7f\x85\x9f\u200b\u2060\ufeff"
+    "\ufb01\u00a0\u2003\uff21\u0442'"))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_PAGE_CHARS, max_size=60).map("".join))
+def test_cleaning_is_what_its_rules_say(raw: str) -> None:
+    """clean_lines and join_lines (which skip the steps a page needs not)
+    give what the module's rules give, written as expressions: PDFium's
+    hyphen markers become a hyphen and a line end; NFKC; zero-width
+    characters dropped, other control characters spaces; lines' white space
+    collapsed, empty lines dropped; then soft hyphens inside a line removed,
+    line-end hyphens joined (pdfclean._join_hyphens), the rest of the soft
+    hyphens removed and the lines joined by single spaces."""
+    import re
+    import unicodedata
+
+    from thb_search import pdfclean
+
+    text = re.sub("[\ufffe\x02]", "-\n", raw)
+    text = unicodedata.normalize("NFKC", text)
+    text = re.sub("[\u200b\u2060\ufeff]", "", text)
+    text = re.sub(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]", " ", text)
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    lines = [line for line in lines if line]
+    assert clean_lines(raw) == lines
+    joined = re.sub("\u00ad(?!\n)", "", "\n".join(lines))
+    joined = pdfclean._join_hyphens(joined)
+    assert join_lines(lines) == " ".join(joined.replace("\u00ad", "").split())
 
 
 def test_clean_lines() -> None:

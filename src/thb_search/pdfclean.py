@@ -46,10 +46,13 @@ COMPOUND_FIRST_PARTS = frozenset(
 # Removed outright: soft hyphens not ending a line (see join_lines), zero-width
 # space, word joiner, byte order mark; PDFium's own markers are dealt with first.
 _DROP = dict.fromkeys(map(ord, "\u200b\u2060\ufeff"), None)
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+# Other control characters become spaces (in one translate with _DROP: the
+# expression [\x00-\x08\x0e-\x1f\x7f-\x9f] took three times as long).
+_DROP_AND_CONTROL = {**_DROP, **dict.fromkeys(
+    [*range(0x00, 0x09), *range(0x0E, 0x20), *range(0x7F, 0xA0)], " ")}
 # PDFium reports a hyphen that ends a line as U+FFFE (U+0002 in its bounded
 # text) and drops the line break after it: put both back.
-_PDFIUM_HYPHEN = re.compile("[\ufffe\x02]")
+_PDFIUM_HYPHENS = ("\ufffe", "\x02")
 _SOFT_HYPHEN_INSIDE = re.compile("\u00ad(?!\n)")
 _LINE_END_HYPHEN = re.compile(r"[-\u2010\u00ad]\n(?=\S)")
 _LETTERS_AT_END = re.compile(r"[^\W\d_]+$")
@@ -65,8 +68,11 @@ def clean_lines(raw: str) -> list[str]:
     >>> clean_lines("OSCE\\r\\nCombating traf\\ufffeficking \\ufb01nancial\\r\\n\\r\\n")
     ['OSCE', 'Combating traf-', 'ficking financial']
     """
-    text = _PDFIUM_HYPHEN.sub("-\n", raw)
-    text = _CONTROL.sub(" ", unicodedata.normalize("NFKC", text).translate(_DROP))
+    text = raw
+    for marker in _PDFIUM_HYPHENS:  # (str.replace: a tenth of the expression's time)
+        if marker in text:
+            text = text.replace(marker, "-\n")
+    text = unicodedata.normalize("NFKC", text).translate(_DROP_AND_CONTROL)
     lines = []
     for line in text.splitlines():
         line = " ".join(line.split())
@@ -119,9 +125,12 @@ def join_lines(lines: Sequence[str]) -> str:
     'the trafficking of anti-trafficking co-operation'
     """
     text = "\n".join(lines)
-    text = _SOFT_HYPHEN_INSIDE.sub("", text)
-    text = _join_hyphens(text)
-    return " ".join(text.replace("\u00ad", "").split())
+    if "\u00ad" in text:
+        text = _SOFT_HYPHEN_INSIDE.sub("", text)
+    if "-\n" in text or "\u2010\n" in text or "\u00ad\n" in text:
+        text = _join_hyphens(text)
+        text = text.replace("\u00ad", "")
+    return " ".join(text.split())
 
 
 def line_key(line: str) -> str:
