@@ -262,14 +262,16 @@ class MemoryPool:
 
     def sorted_fields(self) -> Iterator[tuple[str, Settled | Iterator[tuple[bytes, Any]]]]:
         """Each field, in order, with its terms as a segment writes them: a
-        field whose postings were all held as columns (an add's) as
+        field whose postings were all held as columns, sorted apart or of at
+        most FEW_DOCS documents (an add's), as
         :class:`~thb_search.postcolumns.Settled`, its terms in increasing
         order; any other as (term, postings) in term order, as
         :meth:`sorted_terms` gives them."""
         for fieldname in sorted(self.fieldnames):
             columns = self._columns.get(fieldname)
             if (columns is not None and not self._fields.get(fieldname)
-                    and not self._copied.get(fieldname)):
+                    and not self._copied.get(fieldname)
+                    and (fieldname in self._settled or len(columns.docs) <= FEW_DOCS)):
                 self._apart(fieldname, columns)
                 parts = self._settled.get(fieldname)
                 if parts:
