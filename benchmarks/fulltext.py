@@ -34,7 +34,8 @@ have a generated PDF of 20-200 pages (``pdfgen.py``, cached in
   each page, through ``pypdfium2``; the 10 at once by a process per core, as
   thb-search reads a batch) and insert their pages, one commit per document,
   then 10 documents in one commit; every engine's time includes its reading,
-  timed apart as well;
+  timed apart as well; before each engine's adds its index and the PDFs are
+  read once, untimed, so that each starts with them in the page cache;
 * whether extraction gave back the generated text: for a sample of
   documents, each page's text in the store against the text drawn on it
   (``pdfgen.document_pages``), running header and footer excluded.
@@ -111,6 +112,19 @@ WORD_COUNTS = {1: 0.35, 2: 0.4, 3: 0.25}
 #: Documents whose extracted text is compared with the generated one.
 CHECK_DOCUMENTS = 20
 _TOKEN = re.compile(r"[\w-]+")
+
+
+def warm(paths: list[Path]) -> int:
+    """Read every file of ``paths`` (files, or folders walked) once, so
+    that its pages are in the page cache; returns the bytes read."""
+    total = 0
+    for path in paths:
+        files = [path] if path.is_file() else [p for p in sorted(path.rglob("*")) if p.is_file()]
+        for file in files:
+            with open(file, "rb") as handle:
+                while chunk := handle.read(1 << 22):
+                    total += len(chunk)
+    return total
 
 
 def log(message: str) -> None:
@@ -413,8 +427,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
              lambda name=name: latency_figures(measured(child("latency", name, setup_file))))
         step(row, "cold", f"new process x{args.cold_runs} for {len(cold_set)} queries",
              lambda name=name: cold(name, setup_file, cold_set, args.cold_runs))
-    for row in [thb, *others]:  # thb-search first: its text store has the new pages then
+    for row in [thb, *others]:
         name = row["engine"]
+        # Every engine's add starts with its index and the PDFs it adds in
+        # the page cache (untimed): this machine's kernel drops pages unused
+        # for a few minutes, and the first engine to add read the PDFs from
+        # disk for the others.
+        row["warmed_mb"] = round(warm([index if name == "thb" else Path(setup["work"]) / name,
+                                       *(Path(item["pdf"]) for item in
+                                         setup["add"] + setup["add_batch"])]) / 1e6, 1)
         step(row, "add", f"adding {ADD_COUNT} documents one by one, then {ADD_COUNT} at once",
              lambda name=name: measured(child("add", name, setup_file,
                                               *(guard if name == "thb" else []))))
@@ -627,6 +648,12 @@ def markdown(results: dict[str, Any]) -> str:
     others = [r for r in results["rows"] if r is not thb and r.get("add")
               and "read_seconds" in r["add"]["batch"]]
     if others:
+        warmed = [r for r in (thb, *others) if r.get("warmed_mb") is not None]
+        if warmed:
+            out += ["", "Before each engine's adds, its index and the 20 PDFs were read once, "
+                    "untimed (" + ", ".join(f"{r['label']} {r['warmed_mb']:,.0f} MB"
+                                            for r in warmed)
+                    + "), so that every engine starts with them in the page cache."]
         out += ["", "The other engines read the same PDFs in their timed adds (PDFium's plain "
                 "text of each page, `pypdfium2`; the 10 at once by a process per core), then "
                 "insert their pages: " + "; ".join(
