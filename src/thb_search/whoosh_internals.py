@@ -1197,11 +1197,7 @@ class _TermWriter:
         except (OverflowError, AttributeError, TypeError):
             index.extend(positions)  # (a number at a time, the array widened)
         buckets = table.buckets
-        if table.hashfn is md5_hash:
-            hashes = [int.from_bytes(md5(key, usedforsecurity=False).digest()[12:], "big")
-                      for key in keys]
-        else:
-            hashes = list(map(table.hashfn, keys))
+        hashes = map(_md5_low32 if table.hashfn is md5_hash else table.hashfn, keys)
         for h, pos in zip(hashes, positions, strict=True):
             buckets[h & 255].append((h, pos))
         table.lastkey = keys[-1]
